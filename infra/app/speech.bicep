@@ -1,0 +1,37 @@
+// Azure AI Speech, reachable only with Entra ID tokens. A custom subdomain is what makes
+// token auth possible at all: the regional endpoint accepts keys only, so without it
+// `disableLocalAuth: true` would lock the app out.
+
+@description('Account name; also the custom subdomain, so it must be globally unique.')
+@minLength(2)
+@maxLength(64)
+param name string
+param location string
+param tags object
+
+resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'SpeechServices'
+  sku: {
+    // S0: pay per audio hour. F0 has no per-hour cost but allows one per subscription
+    // and caps concurrency, which a scale-out pipeline hits at once.
+    name: 'S0'
+  }
+  properties: {
+    customSubDomainName: name
+    disableLocalAuth: true
+    // The Flex app has no VNet here, so it calls Speech over the public endpoint.
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+output id string = speech.id
+output name string = speech.name
+// With a custom subdomain ARM reports https://<name>.cognitiveservices.azure.com/ here
+// (the right suffix in sovereign clouds too), which is the host Entra tokens are valid for.
+output endpoint string = speech.properties.endpoint
