@@ -1,0 +1,75 @@
+"""Transcribe every blob in the input container that has no transcript yet.
+
+What an operator runs after an outage (events lost or exhausted their retries), and what
+``make run`` uses locally where no Functions host runs. It calls the blob function's own handler for
+each blob: one transcription path, not a second host.
+
+    python -m shared.backfill [--prefix jobs/] [--dry-run]
+
+Exit status: 0 when every blob ended transcribed or skipped, 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from shared import pipeline, storage
+from shared.errors import TranscriptionError
+from shared.settings import Settings
+
+
+def pending(settings: Settings, prefix: str | None = None) -> list[str]:
+    """Input blobs with neither a transcript nor a permanent error recorded."""
+    with storage.blob_service(settings) as service:
+        inputs = service.get_container_client(settings.input_container)
+        outputs = service.get_container_client(settings.output_container)
+        done = {b.name for b in outputs.list_blobs(name_starts_with=prefix)}
+        names = []
+        for blob in inputs.list_blobs(name_starts_with=prefix):
+            results = pipeline.result_names(blob.name)
+            if results["json"] not in done:
+                names.append(blob.name)
+        return names
+
+
+def run(settings: Settings, names: list[str], out=sys.stdout) -> int:
+    """Run the blob handler over ``names``; returns how many failed."""
+    failed = 0
+    with storage.blob_service(settings) as service:
+        inputs = service.get_container_client(settings.input_container)
+        for i, name in enumerate(names, 1):
+            try:
+                outcome = pipeline.handle_blob(inputs.get_blob_client(name), settings)
+                status = outcome.status if outcome.error is None else f"failed: {outcome.error.code}"
+                failed += outcome.status == "failed"
+            except TranscriptionError as error:  # transient: recorded in .error.json; try again later
+                status = f"failed (transient, run again later): {error.code}: {error.message}"
+                failed += 1
+            print(f"[{i}/{len(names)}] {name}: {status}", file=out, flush=True)
+    return failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.backfill", description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix", help="only blobs whose name starts with this")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be transcribed and stop")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        names = pending(settings, args.prefix)
+    except TranscriptionError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"{len(names)} blob(s) in {settings.input_container} without a transcript", flush=True)
+    if args.dry_run:
+        for name in names:
+            print(name)
+        return 0
+    return 1 if run(settings, names) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

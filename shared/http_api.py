@@ -1,0 +1,81 @@
+"""The HTTP door: request in, JSON (or text) out, errors as JSON with the right status code.
+
+Kept apart from ``function_app.py`` so the function file stays wiring only, and so the mapping from
+our error taxonomy to status codes lives in one place.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import logging
+
+import azure.functions as func
+
+from shared.errors import AudioTooLargeError, ConfigurationError, TranscriptionError
+from shared.pipeline import transcribe_audio
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"json": "application/json", "txt": "text/plain"}
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> func.HttpResponse:
+    body = {"error": {"code": code, "message": message, **extra}}
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+def _error(error: TranscriptionError) -> func.HttpResponse:
+    body = error.to_dict()
+    return error_response(error.http_status, body.pop("code"), body.pop("message"), **body)
+
+
+def transcribe(req: func.HttpRequest) -> func.HttpResponse:
+    """``POST /api/transcriptions``: the body is a WAV file; ``?format=txt`` for plain text."""
+    fmt = (req.params.get("format") or "json").lower()
+    if fmt not in FORMATS:
+        return error_response(400, "bad_format", f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as error:
+        return _error(error)
+    declared = req.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.http_max_bytes:
+        return _error(_too_large(int(declared), settings))
+    body = req.get_body()
+    if not body:
+        return error_response(400, "empty_body", "send the audio file as the request body")
+    if len(body) > settings.http_max_bytes:
+        return _error(_too_large(len(body), settings))
+    try:
+        transcript = transcribe_audio(settings, io.BytesIO(body), {"name": "http-request", "size": len(body)})
+    except TranscriptionError as error:
+        log.warning("HTTP transcription failed: %s", error.message)
+        return _error(error)
+    finally:
+        del body
+        gc.collect()  # Fix 3A, as on the blob path
+    if fmt == "txt":
+        return func.HttpResponse(transcript.to_text(), status_code=200, mimetype=FORMATS["txt"], charset="utf-8")
+    return func.HttpResponse(transcript.to_json(), status_code=200, mimetype=FORMATS["json"], charset="utf-8")
+
+
+def _too_large(size: int, settings: Settings) -> AudioTooLargeError:
+    return AudioTooLargeError(
+        f"the body is {size} bytes; this endpoint takes up to {settings.http_max_bytes} bytes "
+        f"(HTTP_MAX_BYTES). Upload longer recordings to the input container instead."
+    )
+
+
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """``GET /api/health``: is the configuration complete? Never includes a secret."""
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as error:
+        body = {"status": "misconfigured", "error": error.to_dict()}
+        return func.HttpResponse(json.dumps(body), status_code=503, mimetype="application/json")
+    problems = [] if settings.storage else ["storage connection settings are missing"]
+    body = {"status": "misconfigured" if problems else "ok", "problems": problems, "settings": settings.describe()}
+    return func.HttpResponse(json.dumps(body), status_code=503 if problems else 200, mimetype="application/json")

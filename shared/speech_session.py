@@ -1,0 +1,277 @@
+"""One Speech SDK transcription session with guaranteed disposal (Fix 1).
+
+Everything the SDK allocates for a session is created inside ``SpeechSession`` and released in
+``close()``, whatever happens: the transcription is stopped (with a bound, since a stalled service
+can make ``stop_transcribing_async().get()`` block), every signal we connected is disconnected
+(a connected handler keeps the transcriber and its native handles alive), and every reference is
+dropped. The leaks this project exists to fix came from skipping exactly these steps.
+
+Audio reaches the SDK through a *pull* stream: the SDK asks for the next bytes when it is ready to
+send them, so a long recording is read from its source at the SDK's pace and never piles up in a
+buffer (a push stream accepts writes as fast as we make them and would hold the whole file).
+
+Importing this module loads the Speech SDK's native library; callers import it inside the
+invocation path so a cold start of the function app does not pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import azure.cognitiveservices.speech as speechsdk
+
+from shared.audio import PcmReader
+from shared.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ServiceError,
+    SpeechTimeoutError,
+    ThrottledError,
+    TranscriptionError,
+)
+from shared.settings import Settings
+from shared.transcript import Segment
+
+log = logging.getLogger(__name__)
+
+TICKS_PER_SECOND = 10_000_000
+#: How long ``close()`` waits for the SDK to stop before giving up on it.
+STOP_TIMEOUT_SECONDS = 5.0
+#: How often a long session logs its progress.
+PROGRESS_INTERVAL_SECONDS = 30.0
+#: Undocumented SDK property: audio sent before the SDK paces itself to real time. The SDK reads
+#: file input at real-time speed after a short burst; a pipeline billed per second of function time
+#: wants it all sent at once (the service may still pace a fast sender). ``SPEECH_SEND_FAST``.
+_TRANSMIT_BEFORE_THROTTLE = "SPEECH-TransmitLengthBeforeThrottleMs"
+
+_CANCELLATION_ERRORS: dict[str, type[TranscriptionError]] = {
+    "AuthenticationFailure": AuthenticationError,
+    "Forbidden": AuthenticationError,
+    "TooManyRequests": ThrottledError,
+    "BadRequest": BadRequestError,
+    "ConnectionFailure": ServiceError,
+    "ServiceTimeout": ServiceError,
+    "ServiceError": ServiceError,
+    "ServiceUnavailable": ServiceError,
+    "RuntimeError": ServiceError,
+}
+
+
+def error_for_cancellation(code: str, details: str) -> TranscriptionError:
+    """Turn the SDK's cancellation into our typed error, keeping its code and details."""
+    kind = _CANCELLATION_ERRORS.get(code, ServiceError)
+    return kind(f"the Speech service cancelled the session: {code}", details=details, sdk_error_code=code)
+
+
+class _PcmPullCallback(speechsdk.audio.PullAudioInputStreamCallback):
+    """Feeds the SDK from a ``PcmReader``; an error while reading ends the stream and is kept."""
+
+    def __init__(self, pcm: PcmReader) -> None:
+        super().__init__()
+        self.pcm: PcmReader | None = pcm
+        self.error: BaseException | None = None
+        self.last_read = time.monotonic()
+
+    def read(self, buffer: memoryview) -> int:
+        pcm = self.pcm
+        if pcm is None or self.error is not None:
+            return 0
+        try:
+            data = pcm.read(buffer.nbytes)
+        except BaseException as exc:  # noqa: BLE001 - must not escape into the native thread
+            self.error = exc
+            return 0
+        self.last_read = time.monotonic()
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.pcm = None
+
+
+class _Collector:
+    """Receives SDK events. Holds no reference to the transcriber, so it cannot keep it alive."""
+
+    def __init__(self) -> None:
+        self.segments: list[Segment] = []
+        self.error: TranscriptionError | None = None
+        self.done = threading.Event()
+        self.last_event = time.monotonic()
+        self.recognised_until = 0.0
+
+    def on_transcribed(self, evt) -> None:
+        self.last_event = time.monotonic()
+        result = evt.result
+        if result.reason != speechsdk.ResultReason.RecognizedSpeech or not result.text:
+            return
+        start = result.offset / TICKS_PER_SECOND
+        end = (result.offset + result.duration) / TICKS_PER_SECOND
+        self.recognised_until = max(self.recognised_until, end)
+        speaker = result.speaker_id or "Unknown"
+        self.segments.append(Segment(speaker=speaker, start=round(start, 3), end=round(end, 3), text=result.text))
+
+    def on_activity(self, evt) -> None:
+        self.last_event = time.monotonic()
+
+    def on_canceled(self, evt) -> None:
+        self.last_event = time.monotonic()
+        details = evt.cancellation_details
+        # EndOfStream also arrives here at the end of file input: normal, not an error.
+        if details.reason == speechsdk.CancellationReason.Error:
+            if self.error is None:
+                self.error = error_for_cancellation(details.code.name, details.error_details or "")
+            self.done.set()
+
+    def on_stopped(self, evt) -> None:
+        self.last_event = time.monotonic()
+        self.done.set()
+
+
+class SpeechSession:
+    """``with SpeechSession(settings, token, pcm) as session: segments = session.run()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        token: str,
+        pcm: PcmReader,
+        *,
+        on_progress: Callable[[float, float], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._token = token
+        self._pcm = pcm
+        self._on_progress = on_progress
+        self._collector = _Collector()
+        self._callback: _PcmPullCallback | None = None
+        self._stream = None
+        self._audio_config = None
+        self._config = None
+        self._transcriber = None
+        self._signals: list = []
+        self._started = False
+
+    def __enter__(self) -> SpeechSession:
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        settings = self._settings
+        config = speechsdk.SpeechConfig(endpoint=settings.speech_endpoint)
+        # A token string, never token_credential=: see shared/token.py.
+        config.authorization_token = self._token
+        config.speech_recognition_language = settings.speech_language
+        if settings.speech_send_fast:
+            config.set_property_by_name(_TRANSMIT_BEFORE_THROTTLE, "600000")
+        self._config = config
+        audio_format = speechsdk.audio.AudioStreamFormat(
+            samples_per_second=self._pcm.sample_rate, bits_per_sample=16, channels=1
+        )
+        self._callback = _PcmPullCallback(self._pcm)
+        self._stream = speechsdk.audio.PullAudioInputStream(self._callback, audio_format)
+        self._audio_config = speechsdk.audio.AudioConfig(stream=self._stream)
+        self._transcriber = speechsdk.transcription.ConversationTranscriber(
+            speech_config=config, audio_config=self._audio_config
+        )
+        c = self._collector
+        t = self._transcriber
+        for signal, handler in (
+            (t.transcribed, c.on_transcribed),
+            (t.transcribing, c.on_activity),
+            (t.session_started, c.on_activity),
+            (t.canceled, c.on_canceled),
+            (t.session_stopped, c.on_stopped),
+        ):
+            signal.connect(handler)
+            self._signals.append(signal)
+
+    def run(self) -> list[Segment]:
+        """Transcribe until the service has answered for all the audio; raise a typed error if not."""
+        collector = self._collector
+        callback = self._callback
+        assert self._transcriber is not None and callback is not None
+        started = time.monotonic()
+        self._transcriber.start_transcribing_async().get()
+        self._started = True
+        last_progress = started
+        while not collector.done.wait(0.2):
+            now = time.monotonic()
+            idle = now - max(collector.last_event, callback.last_read)
+            if idle > self._settings.speech_idle_timeout_seconds:
+                raise SpeechTimeoutError(
+                    f"no answer from the Speech service for {idle:.0f} s "
+                    f"(audio sent: {self._pcm.seconds_read:.1f} s, recognised: {collector.recognised_until:.1f} s)"
+                )
+            if now - started > self._settings.transcription_deadline_seconds:
+                raise SpeechTimeoutError(
+                    f"transcription did not finish within {self._settings.transcription_deadline_seconds:.0f} s"
+                )
+            if now - last_progress >= PROGRESS_INTERVAL_SECONDS:
+                last_progress = now
+                self._report_progress()
+        if callback.error is not None:
+            raise callback.error
+        if collector.error is not None:
+            raise collector.error
+        self._report_progress()
+        return sorted(collector.segments, key=lambda s: (s.start, s.end))
+
+    def _report_progress(self) -> None:
+        sent, recognised = self._pcm.seconds_read, self._collector.recognised_until
+        log.info("audio sent %.1f s, recognised %.1f s, %d segments", sent, recognised,
+                 len(self._collector.segments))
+        if self._on_progress is not None:
+            self._on_progress(sent, recognised)
+
+    def close(self) -> None:
+        """Disconnect every handler, stop (bounded) and release every SDK object. Safe to call twice.
+
+        Stopping and releasing happen on a helper thread that owns the last references: when the
+        service has stalled, the SDK's stop (and the release of its native handles, which waits for
+        that stop) can take ~20 s, and the invocation should not wait for that beyond
+        ``STOP_TIMEOUT_SECONDS``. The objects are then freed as soon as the SDK lets go.
+        """
+        for signal in self._signals:
+            signal.disconnect_all()
+        self._signals.clear()
+        if self._callback is not None:
+            self._callback.close()
+        owned = [self._transcriber, self._audio_config, self._stream, self._callback, self._config]
+        started = self._started
+        self._transcriber = self._audio_config = self._stream = self._callback = self._config = None
+        self._started = False
+        if owned[0] is None:
+            return
+        _stop_and_release(owned, stop=started, timeout=STOP_TIMEOUT_SECONDS)
+
+
+
+def _stop_then_drop(owned: list, stop: bool) -> None:
+    try:
+        if stop:
+            owned[0].stop_transcribing_async().get()
+    except BaseException as exc:  # noqa: BLE001 - a failed stop must still release
+        log.warning("stopping the Speech SDK failed: %s", exc)
+    finally:
+        owned.clear()
+
+
+def _stop_and_release(owned: list, *, stop: bool, timeout: float) -> None:
+    """Stop the transcriber in ``owned[0]`` if started, then drop ``owned``; wait at most ``timeout``."""
+
+    worker = threading.Thread(target=_stop_then_drop, args=(owned, stop), name="speech-stop", daemon=True)
+    worker.start()
+    del owned  # the worker now holds the only reference to the list
+    worker.join(timeout)
+    if worker.is_alive():
+        log.warning("the Speech SDK did not stop within %.0f s; it is released in the background", timeout)
