@@ -1,0 +1,72 @@
+"""Session fixtures: the local stack as real processes, and synthetic speech made once per run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests import speech_audio
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """Azurite + speech emulator (``--require-token``) + identity endpoint; app settings applied."""
+    from local_stack.stack import LocalStack
+
+    with LocalStack() as running:
+        running.create_containers()
+        running.apply_env()
+        yield running
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("audio")
+
+
+@pytest.fixture(scope="session")
+def three_sentences_wav(audio_dir) -> Path:
+    return speech_audio.three_sentences(audio_dir / "three-sentences.wav")
+
+
+@pytest.fixture(scope="session")
+def dialogue_wav(audio_dir) -> Path:
+    return speech_audio.dialogue(audio_dir / "dialogue.wav")
+
+
+@pytest.fixture(scope="session")
+def service(stack):
+    """A BlobServiceClient for the test's own uploads and checks (not the app's client)."""
+    from azure.storage.blob import BlobServiceClient
+
+    with BlobServiceClient.from_connection_string(stack.storage_connection_string) as client:
+        yield client
+
+
+def host_blob_client(container: str, name: str):
+    """The ``BlobClient`` exactly as the Functions worker builds it for ``transcribe_blob``.
+
+    The host sends model binding data (connection name, container, blob); the blob extension's own
+    converter turns it into an azure-storage-blob ``BlobClient`` using the connection's app settings.
+    """
+    from azurefunctions.extensions.base import Datum
+    from azurefunctions.extensions.bindings.blob import BlobClient
+    from azurefunctions.extensions.bindings.blob.blobClientConverter import BlobClientConverter
+
+    from shared.settings import STORAGE_CONNECTION
+
+    model_binding_data = SimpleNamespace(
+        version="1.0",
+        source="AzureStorageBlobs",
+        content_type="application/json",
+        content=json.dumps({"Connection": STORAGE_CONNECTION, "ContainerName": container, "BlobName": name}),
+    )
+    return BlobClientConverter.decode(
+        Datum(value=model_binding_data, type="model_binding_data"), trigger_metadata={}, pytype=BlobClient
+    )

@@ -1,0 +1,133 @@
+"""The blob door end to end: Azurite, the real Speech SDK against the emulator, real token fetches.
+
+Each test uploads audio to Azurite's input container and calls ``transcribe_blob`` with the
+``BlobClient`` the Functions worker would build, then reads what landed in the output container.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import jiwer
+import pytest
+
+from tests import speech_audio
+from tests.app_functions import user_function
+from tests.conftest import host_blob_client
+
+SPEECH = "https://cognitiveservices.azure.com"
+
+
+def upload(service, data: bytes, suffix: str = ".wav") -> str:
+    name = f"test/{uuid.uuid4().hex[:12]}{suffix}"
+    service.get_container_client("audio-in").upload_blob(name, data)
+    return name
+
+
+def results(service, name: str) -> dict[str, object]:
+    out = service.get_container_client("transcripts")
+    found = {}
+    for suffix in (".json", ".txt", ".error.json"):
+        blob = out.get_blob_client(name + suffix)
+        if blob.exists():
+            found[suffix] = blob.download_blob().readall().decode()
+    return found
+
+
+def normalise(text: str) -> str:
+    return jiwer.RemovePunctuation()(text.lower()).strip()
+
+
+def test_a_wav_in_the_input_container_becomes_a_transcript(stack, service, three_sentences_wav):
+    name = upload(service, three_sentences_wav.read_bytes())
+    before = stack.token_requests().get(SPEECH, 0)
+
+    user_function("transcribe_blob")(host_blob_client("audio-in", name))
+
+    found = results(service, name)
+    assert ".error.json" not in found
+    doc = json.loads(found[".json"])
+    reference = " ".join(speech_audio.THREE_SENTENCES)
+    error_rate = jiwer.wer(normalise(reference), normalise(doc["text"]))
+    assert error_rate <= 0.25, (error_rate, doc["text"])
+    duration = speech_audio.duration_seconds(three_sentences_wav)
+    assert doc["duration_seconds"] == pytest.approx(duration, abs=0.01)
+    starts = [s["start"] for s in doc["segments"]]
+    assert starts == sorted(starts) and all(0 <= s["start"] < s["end"] <= duration + 0.05 for s in doc["segments"])
+    assert doc["source"]["name"] == name and doc["source"]["etag"]
+    assert doc["speakers"] and found[".txt"].startswith("[00:00:0")
+    assert stack.token_requests().get(SPEECH, 0) - before == 1
+    # the audio is left where it was
+    assert service.get_container_client("audio-in").get_blob_client(name).exists()
+
+
+def test_two_voices_come_back_as_two_speakers(service, dialogue_wav):
+    name = upload(service, dialogue_wav.read_bytes())
+    user_function("transcribe_blob")(host_blob_client("audio-in", name))
+    doc = json.loads(results(service, name)[".json"])
+    assert len(doc["speakers"]) >= 2, doc["segments"]
+    assert all(speaker.startswith("Guest-") for speaker in doc["speakers"])
+
+
+def test_a_redelivered_event_does_not_transcribe_twice(stack, service, three_sentences_wav):
+    name = upload(service, three_sentences_wav.read_bytes())
+    transcribe_blob = user_function("transcribe_blob")
+    before = stack.token_requests().get(SPEECH, 0)
+
+    transcribe_blob(host_blob_client("audio-in", name))
+    first = service.get_container_client("transcripts").get_blob_client(name + ".json").get_blob_properties()
+    transcribe_blob(host_blob_client("audio-in", name))
+    second = service.get_container_client("transcripts").get_blob_client(name + ".json").get_blob_properties()
+
+    assert stack.token_requests().get(SPEECH, 0) - before == 1
+    assert first.etag == second.etag
+
+
+def test_a_replaced_blob_is_transcribed_again(service, three_sentences_wav, dialogue_wav):
+    name = upload(service, three_sentences_wav.read_bytes())
+    transcribe_blob = user_function("transcribe_blob")
+    transcribe_blob(host_blob_client("audio-in", name))
+    service.get_container_client("audio-in").upload_blob(name, dialogue_wav.read_bytes(), overwrite=True)
+    transcribe_blob(host_blob_client("audio-in", name))
+    doc = json.loads(results(service, name)[".json"])
+    assert "help desk" in doc["text"].lower()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk", b"\x00" * 2048, b"ID3\x03" + bytes(range(256)) * 8],
+    ids=["corrupt-wav", "zeros", "mp3"],
+)
+def test_bad_audio_writes_an_error_document_keeps_the_audio_and_is_not_retried(stack, service, data):
+    name = upload(service, data)
+    before = stack.token_requests().get(SPEECH, 0)
+
+    user_function("transcribe_blob")(host_blob_client("audio-in", name))  # returns: no retry
+
+    found = results(service, name)
+    assert ".json" not in found and ".txt" not in found
+    error = json.loads(found[".error.json"])
+    assert error["code"] == "unsupported_audio" and error["attempt"] == 1 and error["transient"] is False
+    assert service.get_container_client("audio-in").get_blob_client(name).download_blob().readall() == data
+    assert stack.token_requests().get(SPEECH, 0) == before  # refused before any token was fetched
+
+
+def test_a_transient_failure_is_recorded_and_raised_for_the_host_to_retry(stack, service, three_sentences_wav,
+                                                                          monkeypatch):
+    from shared.errors import ThrottledError
+
+    name = upload(service, three_sentences_wav.read_bytes())
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-429")
+    transcribe_blob = user_function("transcribe_blob")
+    for attempt in (1, 2):
+        with pytest.raises(ThrottledError):
+            transcribe_blob(host_blob_client("audio-in", name))
+        error = json.loads(results(service, name)[".error.json"])
+        assert (error["code"], error["attempt"], error["transient"]) == ("throttled", attempt, True)
+        assert error["sdk_error_code"] == "TooManyRequests"
+
+    monkeypatch.setenv("SPEECH_ENDPOINT", stack.speech_endpoint)
+    transcribe_blob(host_blob_client("audio-in", name))
+    found = results(service, name)
+    assert ".json" in found and ".error.json" not in found  # the stale error is cleared on success

@@ -1,0 +1,119 @@
+"""What this project exists for: per invocation, one fresh token, and nothing of the SDK left alive.
+
+Instances of the Speech SDK classes and of the credential are tracked with weak references (a spy on
+their constructors: the real classes still do all the work). After each invocation returns, every
+tracked object must already be gone: released by the code's own disposal, not by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import weakref
+
+import azure.functions as func
+import pytest
+
+from local_stack.processes import free_port
+from shared.speech_session import STOP_TIMEOUT_SECONDS
+from tests.app_functions import call_http
+
+SPEECH = "https://cognitiveservices.azure.com"
+
+
+@pytest.fixture
+def tracked(monkeypatch):
+    import azure.cognitiveservices.speech as speechsdk
+    from azure.identity import ManagedIdentityCredential
+
+    alive: weakref.WeakSet = weakref.WeakSet()
+    created: list[str] = []
+    for cls in (speechsdk.SpeechConfig, speechsdk.audio.AudioConfig, speechsdk.audio.PullAudioInputStream,
+                speechsdk.audio.AudioStreamFormat, speechsdk.transcription.ConversationTranscriber,
+                ManagedIdentityCredential):
+        original = cls.__init__
+
+        def spy(self, *args, _original=original, **kwargs):
+            _original(self, *args, **kwargs)
+            alive.add(self)
+            created.append(type(self).__name__)
+
+        monkeypatch.setattr(cls, "__init__", spy)
+    return alive, created
+
+
+def post(body: bytes) -> func.HttpResponse:
+    return call_http("transcribe_http", func.HttpRequest("POST", "http://localhost/api/transcriptions", body=body))
+
+
+def test_one_token_per_invocation_and_no_sdk_object_or_credential_survives(stack, tracked, three_sentences_wav):
+    alive, created = tracked
+    audio = three_sentences_wav.read_bytes()
+    for invocation in range(3):
+        before = stack.token_requests().get(SPEECH, 0)
+        created.clear()
+        response = post(audio)
+        assert response.status_code == 200, response.get_body()
+        assert stack.token_requests().get(SPEECH, 0) - before == 1, f"invocation {invocation}"
+        assert {"SpeechConfig", "ConversationTranscriber", "ManagedIdentityCredential"} <= set(created)
+        assert list(alive) == [], f"still alive after invocation {invocation}: {[type(o).__name__ for o in alive]}"
+
+
+def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything(stack, tracked, monkeypatch,
+                                                                                 three_sentences_wav):
+    alive, _ = tracked
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=stall")
+    monkeypatch.setenv("SPEECH_IDLE_TIMEOUT_SECONDS", "2")
+    started = time.monotonic()
+    response = post(three_sentences_wav.read_bytes())
+    elapsed = time.monotonic() - started
+    assert response.status_code == 502
+    assert json.loads(response.get_body())["error"]["code"] == "speech_timeout"
+    assert elapsed < 2 + STOP_TIMEOUT_SECONDS + 5  # idle timeout + bounded stop + set-up
+    # The SDK's own stop of a stalled session takes ~20 s; its objects go as soon as it lets go.
+    deadline = time.monotonic() + 40
+    while list(alive) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert list(alive) == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code"),
+    [("reject-401", 502, "authentication_failed"), ("reject-429", 503, "throttled"),
+     ("reject-503", 502, "service_error")],
+)
+def test_service_refusals_become_typed_errors(stack, monkeypatch, three_sentences_wav, fault, status, code):
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault={fault}")
+    response = post(three_sentences_wav.read_bytes())
+    assert response.status_code == status
+    assert json.loads(response.get_body())["error"]["code"] == code
+
+
+def test_an_unreachable_identity_endpoint_fails_fast_with_a_typed_error(stack, monkeypatch, three_sentences_wav):
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{free_port()}/msi/token")
+    monkeypatch.setenv("TOKEN_TIMEOUT_SECONDS", "2")
+    started = time.monotonic()
+    response = post(three_sentences_wav.read_bytes())
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert json.loads(response.get_body())["error"]["code"] == "identity_unavailable"
+
+
+def test_a_token_the_speech_service_refuses_is_an_authentication_error(stack, monkeypatch, three_sentences_wav):
+    """The emulator runs with --require-token; a token signed with another secret is refused at upgrade."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from local_stack.identity import IdentityServer
+
+    rogue = IdentityServer(("127.0.0.1", 0), secret="not-the-emulators-secret-" + "x" * 16, header="h")
+    threading.Thread(target=rogue.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{rogue.server_address[1]}/msi/token")
+        monkeypatch.setenv("IDENTITY_HEADER", "h")
+        response = post(three_sentences_wav.read_bytes())
+    finally:
+        ThreadingHTTPServer.shutdown(rogue)
+    assert response.status_code == 502
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == "authentication_failed" and error["sdk_error_code"] == "AuthenticationFailure"
