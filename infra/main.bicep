@@ -20,6 +20,13 @@ param location string
 @description('Object ID of the deploying user. When set, that user gets the app\'s data-plane roles (for local runs and uploads); leave empty in CI.')
 param principalId string = ''
 
+@description('Kind of principal principalId is: a person, or the service principal a pipeline signs in as.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
 @description('Recognition language for Speech (BCP-47).')
 param speechLanguage string = 'en-US'
 
@@ -111,10 +118,11 @@ module rbac 'app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
+    userPrincipalType: principalType
   }
 }
 
-module function 'app/function.bicep' = {
+module functionApp 'app/function.bicep' = {
   name: 'function'
   scope: rg
   params: {
@@ -156,7 +164,7 @@ module eventGrid 'app/eventgrid.bicep' = {
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output RESOURCE_GROUP string = rg.name
-output AZURE_FUNCTION_APP_NAME string = function.outputs.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.name
 output INPUT_CONTAINER string = inputContainerName

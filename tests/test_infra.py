@@ -310,6 +310,7 @@ def test_parameter_defaults():
     assert defaults["inputContainerName"] == "audio-in"
     assert defaults["outputContainerName"] == "transcripts"
     assert defaults["principalId"] == ""
+    assert defaults["principalType"] == "User"
 
 
 def test_parameters_file_matches_main_parameters():
@@ -321,6 +322,7 @@ def test_parameters_file_matches_main_parameters():
     assert parameters["environmentName"] == {"value": "${AZURE_ENV_NAME}"}
     assert parameters["location"] == {"value": "${AZURE_LOCATION}"}
     assert parameters["principalId"] == {"value": "${AZURE_PRINCIPAL_ID}"}
+    assert parameters["principalType"] == {"value": "${AZURE_PRINCIPAL_TYPE=User}"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,7 +352,7 @@ def test_storage_is_keyless_private_and_tls_only():
 def test_storage_containers_for_audio_transcripts_and_package():
     storage_call = _bicep(MAIN)["modules"]["storage"]["config"]["params"]
     assert storage_call["containerNames"] == ["inputContainerName", "outputContainerName", "deploymentContainerName"]
-    function_call = _bicep(MAIN)["modules"]["function"]["config"]["params"]
+    function_call = _bicep(MAIN)["modules"]["functionApp"]["config"]["params"]
     assert function_call["deploymentContainerName"] == "deploymentContainerName"
 
 
@@ -413,10 +415,12 @@ def test_roles_go_to_the_identity_and_optionally_the_user():
         "function": {"type": "empty", "parameters": {"item_to_test": "userPrincipalId"}}
     }
     assert user["operands"]["true_value"] == []
-    assert user["operands"]["false_value"] == [{"id": "userPrincipalId", "type": "User"}]
+    assert user["operands"]["false_value"] == [{"id": "userPrincipalId", "type": "userPrincipalType"}]
     assert rbac["parameters"]["userPrincipalId"]["default"] == ""
+    assert rbac["parameters"]["userPrincipalType"]["default"] == "User"
     rbac_call = _bicep(MAIN)["modules"]["rbac"]["config"]["params"]
     assert rbac_call["userPrincipalId"] == "principalId"
+    assert rbac_call["userPrincipalType"] == "principalType"
     assert rbac_call["identityPrincipalId"] == _accessor("identity", _accessor("outputs", "principalId"))
 
 
@@ -489,7 +493,7 @@ def test_identity_speech_and_telemetry_settings():
     assert settings["SPEECH_LANGUAGE"] == "speechLanguage"
     assert settings["INPUT_CONTAINER"] == "inputContainerName"
     assert settings["OUTPUT_CONTAINER"] == "outputContainerName"
-    function_call = _bicep(MAIN)["modules"]["function"]["config"]["params"]
+    function_call = _bicep(MAIN)["modules"]["functionApp"]["config"]["params"]
     assert function_call["speechEndpoint"] == _accessor("speech", _accessor("outputs", "endpoint"))
     assert function_call["identityClientId"] == _accessor("identity", _accessor("outputs", "clientId"))
 

@@ -13,8 +13,15 @@ param identityPrincipalId string
 @description('Object ID of the deploying user; empty means no user assignments.')
 param userPrincipalId string = ''
 
-// Storage Blob Data Owner: the Functions host creates containers and takes blob leases
-// (host locks, blob-trigger receipts), which Data Contributor does not allow.
+@description('User for a person; ServicePrincipal when a pipeline deploys with azd.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param userPrincipalType string = 'User'
+
+// Storage Blob Data Owner: the role the Functions docs name for identity-based host storage
+// (host keys, leases, blob-trigger receipts); it also covers the app's audio and transcripts.
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Storage Queue Data Contributor: the blob trigger's poison-message queue and host queues.
 var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -34,7 +41,7 @@ var appPrincipals = [
 var userPrincipals = empty(userPrincipalId) ? [] : [
   {
     id: userPrincipalId
-    type: 'User'
+    type: userPrincipalType
   }
 ]
 var principals = concat(appPrincipals, userPrincipals)
