@@ -1,6 +1,6 @@
 // Speech-to-text on Azure Functions Flex Consumption, keyless end to end: one user-assigned
 // identity, Entra ID RBAC on every data plane, no account keys or connection secrets.
-// Deployed by `azd up` (main.parameters.json) or `az deployment sub create`; see docs/deploy.md.
+// Deployed by `azd up` (main.parameters.json) or `az deployment sub create`; see README.md, "Deploy".
 targetScope = 'subscription'
 
 @minLength(1)

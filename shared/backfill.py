@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TextIO
 
 from shared import pipeline, storage
 from shared.errors import TranscriptionError
@@ -34,8 +35,9 @@ def pending(settings: Settings, prefix: str | None = None) -> list[str]:
         return names
 
 
-def run(settings: Settings, names: list[str], out=sys.stdout) -> int:
-    """Run the blob handler over ``names``; returns how many failed."""
+def run(settings: Settings, names: list[str], out: TextIO | None = None) -> int:
+    """Run the blob handler over ``names``, a progress line each; returns how many failed."""
+    out = out or sys.stdout
     failed = 0
     with storage.blob_service(settings) as service:
         inputs = service.get_container_client(settings.input_container)

@@ -38,9 +38,9 @@ def blob_service(settings: Settings) -> Iterator[BlobServiceClient]:
     if storage.connection_string:
         client = BlobServiceClient.from_connection_string(storage.connection_string)
     else:
-        from azure.identity import ManagedIdentityCredential
+        from shared.token import new_credential
 
-        credential = ManagedIdentityCredential(client_id=storage.client_id)
+        credential = new_credential(settings, storage.client_id)
         client = BlobServiceClient(storage.blob_service_uri, credential=credential)
     try:
         with client:

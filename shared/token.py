@@ -28,7 +28,7 @@ def fetch_token(settings: Settings, scope: str = SPEECH_SCOPE) -> str:
     from azure.core.exceptions import AzureError, ClientAuthenticationError
 
     started = time.monotonic()
-    credential = _make_credential(settings)
+    credential = new_credential(settings)
     try:
         with credential:
             access = credential.get_token(scope)
@@ -45,8 +45,11 @@ def fetch_token(settings: Settings, scope: str = SPEECH_SCOPE) -> str:
     return access.token
 
 
-def _make_credential(settings: Settings):
-    """A new credential for one fetch, with every wait bounded by ``token_timeout_seconds``."""
+def new_credential(settings: Settings, client_id: str | None = None):
+    """A new credential for one invocation, every wait bounded by ``token_timeout_seconds``.
+
+    The caller closes it. ``client_id`` picks a user-assigned identity (default: ``AZURE_CLIENT_ID``).
+    """
     timeout = settings.token_timeout_seconds
     transport = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": min(5.0, timeout / 2),
                  "read_timeout": timeout / 2}
@@ -56,7 +59,7 @@ def _make_credential(settings: Settings):
         return AzureCliCredential(process_timeout=max(1, int(timeout)))
     from azure.identity import ManagedIdentityCredential
 
-    return ManagedIdentityCredential(client_id=settings.azure_client_id, **transport)
+    return ManagedIdentityCredential(client_id=client_id or settings.azure_client_id, **transport)
 
 
 def _looks_unreachable(exc: Exception) -> bool:

@@ -27,6 +27,8 @@ import yaml
 from lark.exceptions import LarkError
 from pycep import BicepParser
 
+from tests.app_functions import app_functions
+
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
@@ -498,17 +500,9 @@ def test_identity_speech_and_telemetry_settings():
     assert function_call["identityClientId"] == _accessor("identity", _accessor("outputs", "clientId"))
 
 
-@functools.cache
 def _indexed_functions() -> tuple:
-    """function_app's functions, indexed from a private copy of the module.
-
-    ``FunctionApp.get_functions()`` raises on a second call for the same app (it re-validates names
-    against what it indexed before), so this file must not share the app object with other tests.
-    """
-    spec = importlib.util.spec_from_file_location("_function_app_for_infra_tests", ROOT / "function_app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return tuple(module.app.get_functions())
+    """function_app's functions, indexed once for the whole suite (see ``tests/app_functions.py``)."""
+    return tuple(app_functions().values())
 
 
 def _code_contract() -> tuple[frozenset[str], frozenset[str], set[str], set[str]]:

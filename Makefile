@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is what they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+AZURITE := tools/azurite/node_modules/.bin/azurite
+
+.PHONY: install system run test lint serve clean
+
+install: system $(VENV)/.installed $(AZURITE) $(CHECKOV_VENV)/.installed
+
+# espeak-ng + sox make the test audio; installed from Debian when missing (needs root, as on CI).
+system:
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
+	  echo "installing espeak-ng and sox (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null; }
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Azurite 3.37.0 pinned: it pairs with azure-storage-blob 12.31 (user-delegation SAS).
+$(AZURITE): tools/azurite/package.json tools/azurite/package-lock.json
+	cd tools/azurite && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# checkov pins many packages of its own: it gets its own venv so it cannot disturb the app's.
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==$(CHECKOV_VERSION)"
+	touch $@
+
+# Transcribe samples/ through the real pipeline against the local stack; prints the transcripts.
+run: install
+	$(PY) -m local_stack run samples
+
+# Start the local stack and print local.settings.json values (for `func start` users).
+serve: install
+	$(PY) -m local_stack serve
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: install lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) tools/azurite/node_modules .pytest_cache .ruff_cache
