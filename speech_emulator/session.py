@@ -25,17 +25,23 @@ from . import messages
 from .audio import PcmDecoder, UnsupportedAudioError
 from .faults import Fault, FaultKind
 from .protocol import ProtocolError, TextMessage, encode, parse_binary, parse_text
+from .recognizer import lexical
 from .speakers import SpeakerClusters
 from .vad import PauseSplitter, Segment
 from .worker import RecognitionWorker
 
 log = logging.getLogger("speech_emulator.session")
 
+#: Query parameter: end every turn after this many phrases, as the service does in long sessions,
+#: so the SDK opens continuation turns and replays the audio after the last phrase.
+TURN_PHRASES_PARAMETER = "turn-phrases"
 #: The service's default initial-silence timeout for single-shot (interactive) recognition.
 INITIAL_SILENCE_SECONDS = 5.0
 #: Phrases waiting for the recogniser per turn; past this the emulator stops reading audio, so
 #: a fast sender is slowed by TCP instead of filling memory with decoded audio.
-MAX_QUEUED_PHRASES = 4
+MAX_QUEUED_PHRASES = 8
+#: Phrases decoded together stay within one Whisper window (30 s) with room for the gaps.
+MAX_BATCH_SECONDS = 25.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class TurnOptions:
     detailed: bool
     diarize: bool
     base_ticks: int  # where this turn's audio starts in the session (continuation turns)
+    turn_phrases: int  # end the turn after this many phrases (0: at the end of the audio)
 
     @classmethod
     def from_context(cls, context: dict[str, Any], route: Route) -> TurnOptions:
@@ -65,12 +72,17 @@ class TurnOptions:
         language = str(detection.get("language") or route.query.get("language") or "en-US")
         detailed = str(output.get("format") or route.query.get("format") or "simple").lower() == "detailed"
         diarization = detection.get("speakerDiarization")
+        try:
+            turn_phrases = max(0, int(route.query.get(TURN_PHRASES_PARAMETER, "0")))
+        except ValueError:
+            raise ProtocolError(f"{TURN_PHRASES_PARAMETER} must be a whole number") from None
         return cls(
             mode=mode,
             language=language,
             detailed=detailed,
             diarize=diarization is not None,
             base_ticks=_turn_offset(context),
+            turn_phrases=1 if mode == "interactive" else turn_phrases,
         )
 
 
@@ -88,7 +100,7 @@ def _turn_offset(context: dict[str, Any]) -> int:
 class SessionStats:
     """What the one log line per session reports."""
 
-    audio_seconds: float = 0.0
+    audio_seconds: float = 0.0  # how far into the session's audio the client got (replays not counted twice)
     phrases: int = 0
     turns: int = 0
     language: str = ""
@@ -256,6 +268,8 @@ class Turn:
     phrases: int = 0
     _start_sent: bool = False
     task: asyncio.Task[None] | None = None
+    _held: Segment | None = None  # taken from the queue for the next batch
+    _end_held: bool = False  # the end-of-audio marker was taken from the queue
     _queue: asyncio.Queue[Segment | None] = field(default_factory=lambda: asyncio.Queue(MAX_QUEUED_PHRASES))
 
     @property
@@ -286,8 +300,9 @@ class Turn:
             fmt = self.decoder.format
             self.splitter = PauseSplitter(fmt.sample_rate)
             self.session.stats.audio_format = f"{fmt.sample_rate}Hz/{fmt.channels}ch"
-        self.session.stats.audio_seconds += len(samples) / self.splitter.sample_rate
         segments = self.splitter.feed(samples)
+        reached = self.options.base_ticks / messages.TICKS_PER_SECOND + self.splitter.samples_seen / self._rate
+        self.session.stats.audio_seconds = max(self.session.stats.audio_seconds, reached)
         if not self._start_sent and self.splitter.speech_onset is not None:
             self._start_sent = True
             await self._send("speech.startDetected", messages.offset_only(self._ticks(self.splitter.speech_onset)))
@@ -300,9 +315,9 @@ class Turn:
     async def work(self) -> None:
         """Recognise queued phrases in order, then finish the turn at the end of its audio."""
         try:
-            while (segment := await self._queue.get()) is not None:
+            while batch := await self._next_batch():
                 if not self.done:
-                    await self._phrase(segment)
+                    await self._phrases(batch)
             if not self.done:
                 await self._end_of_audio()
         except ConnectionClosed:
@@ -311,6 +326,35 @@ class Turn:
             log.exception("turn %s failed", self.request_id)
             self.session.stats.outcome = "error"
             self.session.close(1011, "emulator error")
+
+    async def _next_batch(self) -> list[Segment]:
+        """The next phrase plus any that queued up behind it ([] at the end of the audio).
+
+        Phrases wait in the queue only when audio arrives faster than they are recognised; then
+        decoding them together is what keeps up. Single-shot recognition needs just one.
+        """
+        if self._held is not None:
+            first, self._held = self._held, None
+        elif self._end_held:
+            return []
+        else:
+            first = await self._queue.get()
+        if first is None:
+            return []
+        batch = [first]
+        seconds = len(first.samples) / self._rate
+        limit = self.options.turn_phrases - self.phrases if self.options.turn_phrases else None
+        while (limit is None or len(batch) < limit) and not self._queue.empty():
+            following = self._queue.get_nowait()
+            if following is None:
+                self._end_held = True
+                break
+            if seconds + len(following.samples) / self._rate > MAX_BATCH_SECONDS:
+                self._held = following  # it starts the next batch
+                break
+            batch.append(following)
+            seconds += len(following.samples) / self._rate
+        return batch
 
     async def _fault_due(self, *, end_of_audio: bool) -> bool:
         """Fire a mid-stream fault before phrase ``after_phrases`` + 1, or at the end of the audio."""
@@ -323,44 +367,57 @@ class Turn:
         self.session.inject(fault)
         return True
 
-    async def _phrase(self, segment: Segment) -> None:
+    async def _phrases(self, batch: list[Segment]) -> None:
         if await self._fault_due(end_of_audio=False):
             return
         session, options = self.session, self.options
-        rate = self.splitter.sample_rate if self.splitter else 16000
-        offset = self._ticks(segment.speech_start)
-        duration = self._ticks(segment.speech_end) - offset
-        if options.base_ticks + offset + duration <= session.acknowledged_ticks:
-            return  # replayed audio that an earlier turn already reported
+        spans = [(self._ticks(s.speech_start), self._ticks(s.speech_end)) for s in batch]
+        fresh = [
+            (segment, start, end - start)
+            for segment, (start, end) in zip(batch, spans, strict=True)
+            if options.base_ticks + end > session.acknowledged_ticks  # else replayed: reported before
+        ]
+        if not fresh:
+            return
         nomatch = session.fault is not None and session.fault.kind is FaultKind.NOMATCH
+        single = len(fresh) == 1
 
         async def send_partial(text: str) -> None:
             if not self.done:
-                body = messages.hypothesis(text, offset, duration, diarize=options.diarize)
+                _segment, offset, duration = fresh[0]
+                body = messages.hypothesis(lexical(text), offset, duration, diarize=options.diarize)
                 await self._send("speech.hypothesis", body)
 
-        analysis = await session.worker.analyse(
-            segment.samples,
-            rate,
+        analyses = await session.worker.analyse(
+            [segment.samples for segment, _offset, _duration in fresh],
+            self._rate,
             transcribe=not nomatch,
             pitch=options.diarize and not nomatch,
-            on_partial=send_partial,
+            on_partial=send_partial if single else None,
         )
-        if self.done:
-            return
-        if nomatch:
-            await self._send("speech.phrase", messages.no_match(offset, duration))
-        elif analysis.transcript.text:
-            speaker = session.speakers.assign(analysis.pitch_hz) if options.diarize else None
-            body = messages.phrase(analysis.transcript, offset, duration, detailed=options.detailed, speaker=speaker)
-            await self._send("speech.phrase", body)
-        else:
-            return  # noise Whisper found no words in: the service reports nothing either
-        self.phrases += 1
-        session.stats.phrases += 1
-        session.acknowledged_ticks = max(session.acknowledged_ticks, options.base_ticks + offset + duration)
-        if self.interactive:  # single-shot recognition ends with its first phrase
-            await self._finish(offset + duration)
+        for (_segment, offset, duration), analysis in zip(fresh, analyses, strict=True):
+            if self.done or await self._fault_due(end_of_audio=False):
+                return
+            text = analysis.transcript.text
+            if nomatch:
+                await self._send("speech.phrase", messages.no_match(offset, duration))
+            elif text:
+                if not single:  # decoded in a batch: no partial was sent while decoding
+                    body = messages.hypothesis(lexical(text), offset, duration, diarize=options.diarize)
+                    await self._send("speech.hypothesis", body)
+                speaker = session.speakers.assign(analysis.pitch_hz) if options.diarize else None
+                body = messages.phrase(
+                    analysis.transcript, offset, duration, detailed=options.detailed, speaker=speaker
+                )
+                await self._send("speech.phrase", body)
+            else:
+                continue  # noise Whisper found no words in: the service reports nothing either
+            self.phrases += 1
+            session.stats.phrases += 1
+            session.acknowledged_ticks = max(session.acknowledged_ticks, options.base_ticks + offset + duration)
+            if self.phrases == self.options.turn_phrases:  # single-shot recognition: after the first
+                await self._finish(offset + duration)
+                return
 
     async def _end_of_audio(self) -> None:
         if await self._fault_due(end_of_audio=True):
@@ -392,6 +449,9 @@ class Turn:
     async def _send(self, path: str, body: dict[str, Any]) -> None:
         await self.session.send(path, self.request_id, body)
 
+    @property
+    def _rate(self) -> int:
+        return self.splitter.sample_rate if self.splitter else 16000
+
     def _ticks(self, samples: int) -> int:
-        rate = self.splitter.sample_rate if self.splitter else 16000
-        return messages.ticks(samples, rate)
+        return messages.ticks(samples, self._rate)

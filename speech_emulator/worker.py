@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -43,16 +43,17 @@ class RecognitionWorker:
 
     async def analyse(
         self,
-        samples: np.ndarray,
+        phrases: Sequence[np.ndarray],
         sample_rate: int,
         *,
         transcribe: bool = True,
         pitch: bool = False,
         on_partial: Callable[[str], Awaitable[None]] | None = None,
-    ) -> PhraseAnalysis:
-        """Resample, transcribe and (for diarization) measure the pitch of one phrase.
+    ) -> list[PhraseAnalysis]:
+        """Resample, transcribe and (for diarization) measure the pitch of phrases, in order.
 
-        ``on_partial`` runs on the loop for each partial text, and the decoder waits for it, so a
+        Several phrases are decoded in one Whisper pass. For a single phrase ``on_partial`` runs
+        on the loop for each partial text and the decoder waits for it, so a
         ``speech.hypothesis`` is always sent before the ``speech.phrase`` that completes it.
         """
         loop = asyncio.get_running_loop()
@@ -65,11 +66,16 @@ class RecognitionWorker:
             except Exception:  # the session may be gone; the phrase itself still completes
                 log.debug("partial result not delivered", exc_info=True)
 
-        def work() -> PhraseAnalysis:
-            audio = resample(samples, sample_rate, WHISPER_RATE)
-            f0 = estimate_pitch(audio, WHISPER_RATE) if pitch else None
-            text = self._recognizer.transcribe(audio, partial) if transcribe else Transcript("", 0.0)
-            return PhraseAnalysis(transcript=text, pitch_hz=f0)
+        def work() -> list[PhraseAnalysis]:
+            audio = [resample(samples, sample_rate, WHISPER_RATE) for samples in phrases]
+            pitches = [estimate_pitch(a, WHISPER_RATE) if pitch else None for a in audio]
+            if not transcribe:
+                texts = [Transcript("", 0.0) for _ in audio]
+            elif len(audio) == 1:
+                texts = [self._recognizer.transcribe(audio[0], partial)]
+            else:
+                texts = self._recognizer.transcribe_many(audio)
+            return [PhraseAnalysis(t, f0) for t, f0 in zip(texts, pitches, strict=True)]
 
         return await loop.run_in_executor(self._executor, work)
 
