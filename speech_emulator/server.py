@@ -43,13 +43,25 @@ class ServerSettings:
     stall_limit: float = 300.0
 
 
+#: Query parameter: end every turn after this many phrases, as the service does in long sessions,
+#: so the SDK opens continuation turns and replays the audio after the last phrase.
+TURN_PHRASES_PARAMETER = "turn-phrases"
+
+
 def parse_route(target: str) -> Route | None:
-    """The session a request path asks for, None when the path is not a Speech endpoint."""
+    """The session a request path asks for, None when the path is not a Speech endpoint.
+
+    ValueError for a malformed emulator parameter (refused with 400, like a bad fault name).
+    """
     parts = urlsplit(target)
     match = _PATH.match(parts.path)
     if match is None:
         return None
-    return Route(path=parts.path, mode=match.group("mode"), query=dict(parse_qsl(parts.query)))
+    query = dict(parse_qsl(parts.query))
+    turn_phrases = query.get(TURN_PHRASES_PARAMETER, "0")
+    if not turn_phrases.isdigit():
+        raise ValueError(f"{TURN_PHRASES_PARAMETER} must be a whole number, not {turn_phrases!r}")
+    return Route(path=parts.path, mode=match.group("mode"), query=query, turn_phrases=int(turn_phrases))
 
 
 def _fault(route: Route) -> Fault | None:
@@ -65,11 +77,11 @@ class Emulator:
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse the upgrade when the path, fault or credentials say so; None lets it through."""
-        route = parse_route(request.path)
-        if route is None:
-            log.info("refused %s: unknown path", request.path)
-            return connection.respond(HTTPStatus.NOT_FOUND, "Not a Speech service path\n")
         try:
+            route = parse_route(request.path)
+            if route is None:
+                log.info("refused %s: unknown path", request.path)
+                return connection.respond(HTTPStatus.NOT_FOUND, "Not a Speech service path\n")
             fault = _fault(route)
         except ValueError as exc:
             log.info("refused %s: %s", request.path, exc)

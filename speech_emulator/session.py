@@ -32,9 +32,6 @@ from .worker import RecognitionWorker
 
 log = logging.getLogger("speech_emulator.session")
 
-#: Query parameter: end every turn after this many phrases, as the service does in long sessions,
-#: so the SDK opens continuation turns and replays the audio after the last phrase.
-TURN_PHRASES_PARAMETER = "turn-phrases"
 #: The service's default initial-silence timeout for single-shot (interactive) recognition.
 INITIAL_SILENCE_SECONDS = 5.0
 #: Phrases waiting for the recogniser per turn; past this the emulator stops reading audio, so
@@ -51,6 +48,7 @@ class Route:
     path: str
     mode: str | None  # interactive / conversation / dictation from the v1 path; None for universal/v2
     query: dict[str, str]
+    turn_phrases: int = 0  # from the turn-phrases query parameter
 
 
 @dataclass(frozen=True)
@@ -72,17 +70,13 @@ class TurnOptions:
         language = str(detection.get("language") or route.query.get("language") or "en-US")
         detailed = str(output.get("format") or route.query.get("format") or "simple").lower() == "detailed"
         diarization = detection.get("speakerDiarization")
-        try:
-            turn_phrases = max(0, int(route.query.get(TURN_PHRASES_PARAMETER, "0")))
-        except ValueError:
-            raise ProtocolError(f"{TURN_PHRASES_PARAMETER} must be a whole number") from None
         return cls(
             mode=mode,
             language=language,
             detailed=detailed,
             diarize=diarization is not None,
             base_ticks=_turn_offset(context),
-            turn_phrases=1 if mode == "interactive" else turn_phrases,
+            turn_phrases=1 if mode == "interactive" else route.turn_phrases,
         )
 
 

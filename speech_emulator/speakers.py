@@ -64,8 +64,8 @@ def _semitones(f0: float) -> float:
 @dataclass
 class _Voice:
     label: str
-    centre: float  # semitones above 55 Hz
-    phrases: int = 1
+    centre: float | None  # semitones above 55 Hz; None until a voiced phrase is assigned
+    phrases: int = 0
 
 
 @dataclass
@@ -77,22 +77,29 @@ class SpeakerClusters:
     _last: _Voice | None = None
 
     def assign(self, f0: float | None) -> str:
-        """Label for a phrase with median pitch ``f0`` (None: unvoiced, keep the last speaker)."""
+        """Label for a phrase with median pitch ``f0``; an unvoiced phrase keeps the last speaker."""
         if f0 is None:
-            if self._last is None:
-                self._last = self._new(55.0 * 2 ** (_semitones(120.0) / 12))
-            return self._last.label
-        pitch = _semitones(f0)
-        nearest = min(self._voices, key=lambda v: abs(v.centre - pitch), default=None)
-        if nearest is None or abs(nearest.centre - pitch) > self.threshold:
-            nearest = self._new(f0)
+            voice = self._last or self._new()
         else:
-            nearest.phrases += 1
-            nearest.centre += (pitch - nearest.centre) / nearest.phrases
-        self._last = nearest
-        return nearest.label
+            pitch = _semitones(f0)
+            voice = self._nearest(pitch)
+            voice.phrases += 1
+            voice.centre = pitch if voice.centre is None else voice.centre + (pitch - voice.centre) / voice.phrases
+        self._last = voice
+        return voice.label
 
-    def _new(self, f0: float) -> _Voice:
-        voice = _Voice(label=f"Guest-{len(self._voices) + 1}", centre=_semitones(f0))
+    def _nearest(self, pitch: float) -> _Voice:
+        """The closest voice within the threshold, else a voice not yet placed, else a new one."""
+        best: _Voice | None = None
+        distance = self.threshold
+        for voice in self._voices:
+            if voice.centre is not None and abs(voice.centre - pitch) <= distance:
+                best, distance = voice, abs(voice.centre - pitch)
+        if best is not None:
+            return best
+        return next((v for v in self._voices if v.centre is None), None) or self._new()
+
+    def _new(self) -> _Voice:
+        voice = _Voice(label=f"Guest-{len(self._voices) + 1}", centre=None)
         self._voices.append(voice)
         return voice

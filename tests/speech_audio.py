@@ -26,12 +26,16 @@ def require_tools() -> None:
 
 
 def speak(text: str, out: Path, *, voice: str = VOICE_A, rate: int = 16000, channels: int = 1) -> Path:
-    """Say ``text`` with espeak-ng and write a 16-bit PCM WAV at ``rate`` Hz to ``out``."""
+    """Say ``text`` with espeak-ng and write a 16-bit PCM WAV at ``rate`` Hz to ``out``.
+
+    ``sox -D``: no dither. sox dithers with random noise by default, so every run made different
+    bytes and a recogniser's output (and any WER assertion) flickered between runs.
+    """
     require_tools()
     raw = out.with_suffix(".espeak.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
     subprocess.run(
-        ["sox", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16", "-e", "signed-integer", str(out)],
+        ["sox", "-D", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16", "-e", "signed-integer", str(out)],
         check=True,
     )
     raw.unlink()

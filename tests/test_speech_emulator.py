@@ -279,7 +279,9 @@ def test_recognize_once_returns_first_sentence(emulator: SimpleNamespace, audio:
     elapsed = time.monotonic() - started
 
     assert result.reason == speechsdk.ResultReason.RecognizedSpeech, result
-    assert wer(speech_audio.THREE_SENTENCES[0], result.text) <= 0.25, result.text
+    error_rate = wer(speech_audio.THREE_SENTENCES[0], result.text)
+    print(f"\nrecognize_once: WER {error_rate:.1%} in {elapsed:.2f} s: {result.text!r}")
+    assert error_rate <= 0.25, result.text
     offset, length = result.offset / TICKS, result.duration / TICKS
     assert 0 <= offset < 0.5 and length > 2.0 and offset + length <= duration
     assert elapsed < 5.0
@@ -300,8 +302,9 @@ def test_transcriber_three_sentences(emulator: SimpleNamespace, audio: SimpleNam
     run = three_sentences_run(emulator.url, audio)
 
     assert run.errors == []
-    reference = " ".join(speech_audio.THREE_SENTENCES)
-    assert wer(reference, run.text) <= 0.25, run.text
+    error_rate = wer(" ".join(speech_audio.THREE_SENTENCES), run.text)
+    print(f"\ntranscriber, three sentences: WER {error_rate:.1%}, session_stopped after {run.stopped_after:.2f} s")
+    assert error_rate <= 0.25, run.text
     assert len(run.phrases) == 3, [p.text for p in run.phrases]  # one per sentence: split at the pauses
     ends = 0.0
     for phrase in run.phrases:
@@ -347,6 +350,7 @@ def test_two_voices_get_two_speakers(emulator: SimpleNamespace, audio: SimpleNam
         for label in {p.speaker for p in run.phrases}
     }
     right = sum(label_voice[p.speaker] == v for p, v in zip(run.phrases, truth, strict=True))
+    print(f"\ntwo voices: {len(label_voice)} speakers, {right}/{len(run.phrases)} phrases attributed right")
     assert len(label_voice) >= 2
     assert set(label_voice.values()) == {speech_audio.VOICE_A, speech_audio.VOICE_B}
     assert right / len(run.phrases) >= 0.8, list(zip([p.speaker for p in run.phrases], truth, strict=True))
