@@ -80,7 +80,8 @@ def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
     [("reject-401", 502, "authentication_failed"), ("reject-429", 503, "throttled"),
-     ("reject-503", 502, "service_error")],
+     ("reject-503", 502, "service_error"), ("close-1011", 502, "service_error"),
+     ("bad-request", 502, "bad_request")],
 )
 def test_service_refusals_become_typed_errors(stack, monkeypatch, three_sentences_wav, fault, status, code):
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault={fault}")
@@ -117,3 +118,11 @@ def test_a_token_the_speech_service_refuses_is_an_authentication_error(stack, mo
     assert response.status_code == 502
     error = json.loads(response.get_body())["error"]
     assert error["code"] == "authentication_failed" and error["sdk_error_code"] == "AuthenticationFailure"
+
+
+def test_a_session_with_no_recognised_speech_is_a_transcript_with_a_warning(stack, monkeypatch, three_sentences_wav):
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=nomatch")
+    response = post(three_sentences_wav.read_bytes())
+    assert response.status_code == 200
+    doc = json.loads(response.get_body())
+    assert doc["segments"] == [] and doc["warnings"] == ["no speech was recognised"]
