@@ -82,12 +82,15 @@ class TurnOptions:
 
 def _turn_offset(context: dict[str, Any]) -> int:
     """A continuation turn's start in the session, in ticks (0 for a first turn)."""
-    streams = ((context.get("continuation") or {}).get("audio") or {}).get("streams") or {}
-    for stream in streams.values():
-        if isinstance(stream, dict) and "offset" in stream:
-            return int(stream["offset"])
-    diarization = (context.get("phraseDetection") or {}).get("speakerDiarization") or {}
-    return int(diarization.get("audioOffsetMS") or 0) * 10_000
+    try:
+        streams = ((context.get("continuation") or {}).get("audio") or {}).get("streams") or {}
+        for stream in streams.values():
+            if isinstance(stream, dict) and "offset" in stream:
+                return int(stream["offset"])
+        diarization = (context.get("phraseDetection") or {}).get("speakerDiarization") or {}
+        return int(diarization.get("audioOffsetMS") or 0) * 10_000
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ProtocolError(f"speech.context: unreadable audio offset: {exc}") from exc
 
 
 @dataclass
@@ -282,9 +285,9 @@ class Turn:
             return
         if not payload:
             self.audio_ended = True
-            segments = self.splitter.flush() if self.splitter else []
-            for segment in segments:
-                await self._queue.put(segment)
+            if self.splitter is not None and not self.done:
+                for segment in self.splitter.flush():
+                    await self._queue.put(segment)
             await self._queue.put(None)
             return
         samples = self.decoder.decode(payload)
@@ -350,7 +353,7 @@ class Turn:
             seconds += len(following.samples) / self._rate
         return batch
 
-    async def _fault_due(self, *, end_of_audio: bool) -> bool:
+    def _fault_due(self, *, end_of_audio: bool) -> bool:
         """Fire a mid-stream fault before phrase ``after_phrases`` + 1, or at the end of the audio."""
         fault = self.session.fault
         if fault is None or fault.kind not in (FaultKind.CLOSE, FaultKind.STALL):
@@ -362,7 +365,7 @@ class Turn:
         return True
 
     async def _phrases(self, batch: list[Segment]) -> None:
-        if await self._fault_due(end_of_audio=False):
+        if self._fault_due(end_of_audio=False):
             return
         session, options = self.session, self.options
         spans = [(self._ticks(s.speech_start), self._ticks(s.speech_end)) for s in batch]
@@ -390,7 +393,7 @@ class Turn:
             on_partial=send_partial if single else None,
         )
         for (_segment, offset, duration), analysis in zip(fresh, analyses, strict=True):
-            if self.done or await self._fault_due(end_of_audio=False):
+            if self.done or self._fault_due(end_of_audio=False):
                 return
             text = analysis.transcript.text
             if nomatch:
@@ -414,11 +417,9 @@ class Turn:
                 return
 
     async def _end_of_audio(self) -> None:
-        if await self._fault_due(end_of_audio=True):
+        if self._fault_due(end_of_audio=True):
             return
-        seen = self.splitter.samples_seen if self.splitter else 0
-        rate = self.splitter.sample_rate if self.splitter else 16000
-        end = messages.ticks_ceil_ms(seen, rate)
+        end = messages.ticks_ceil_ms(self.splitter.samples_seen if self.splitter else 0, self._rate)
         if self.interactive:
             await self._finish_without_speech("NoMatch" if self._start_sent else "InitialSilenceTimeout")
             return

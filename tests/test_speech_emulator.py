@@ -25,12 +25,15 @@ from typing import Any
 import azure.cognitiveservices.speech as speechsdk
 import jiwer
 import jwt
+import numpy as np
 import psutil
 import pytest
 
-from speech_emulator.auth import AUDIENCE, SECRET_ENV
+from speech_emulator.audio import PcmDecoder, resample
+from speech_emulator.auth import AUDIENCE, SECRET_ENV, bearer_token
 from speech_emulator.faults import parse_fault
 from speech_emulator.process import start_emulator
+from speech_emulator.vad import PauseSplitter
 from tests import speech_audio
 
 #: No single SDK wait in this module may take longer (seconds).
@@ -556,3 +559,52 @@ def test_fifty_sessions_memory_stays_flat(emulator: SimpleNamespace, audio: Simp
     print(f"\nRSS growth over 50 sessions: {growth:.1f} MiB; session median {statistics.median(latencies):.2f} s")
     assert growth < 20, f"emulator RSS grew {growth:.1f} MiB over 50 sessions"
     assert emulator.process.poll() is None
+
+
+# --------------------------------------------------------------------------------------------
+# building blocks without the SDK (fast)
+
+
+def test_require_token_without_secret_does_not_start() -> None:
+    """A token check with no secret would refuse everything; better to fail loudly at start-up."""
+    emulator = start_emulator(extra_args=("--require-token",), env={SECRET_ENV: ""})
+    with pytest.raises(RuntimeError, match="exited with code 2"), emulator:
+        pass
+
+
+def test_pause_splitting_does_not_depend_on_frame_sizes(audio: SimpleNamespace) -> None:
+    """The SDK's frames have no fixed size; phrases must come out the same however audio is cut."""
+    decoder = PcmDecoder()
+    samples = decoder.decode(audio.three.read_bytes())
+
+    def phrases(chunk: int) -> list[tuple[int, int, int]]:
+        splitter = PauseSplitter(16000)
+        found = [s for i in range(0, len(samples), chunk) for s in splitter.feed(samples[i : i + chunk])]
+        return [(s.start, s.speech_start, s.speech_end) for s in found + splitter.flush()]
+
+    whole = phrases(len(samples))
+    assert len(whole) == 3
+    assert phrases(333) == whole and phrases(3200) == whole
+
+
+def test_resampling_keeps_the_pitch() -> None:
+    rate = 44100
+    tone = np.sin(2 * np.pi * 440 * np.arange(rate) / rate).astype(np.float32)
+    out = resample(tone, rate, 16000)
+    spectrum = np.abs(np.fft.rfft(out))
+    assert len(out) == 16000
+    assert abs(np.argmax(spectrum) * 16000 / len(out) - 440) <= 1
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Bearer abc.def.ghi", "abc.def.ghi"),
+        ("bearer aad#/subscriptions/s/resourceGroups/r#abc.def.ghi", "abc.def.ghi"),
+        ("Basic dXNlcjpwYXNz", None),
+        ("Bearer ", None),
+        (None, None),
+    ],
+)
+def test_bearer_token_forms(header: str | None, token: str | None) -> None:
+    assert bearer_token(header) == token
