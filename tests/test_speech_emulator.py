@@ -554,9 +554,13 @@ def test_fifty_sessions_memory_stays_flat(emulator: SimpleNamespace, audio: Simp
         run = transcribe(speech_config(emulator.url), audio.short)
         assert run.errors == [] and len(run.phrases) == 1 and run.stopped_after is not None
         latencies.append(run.stopped_after)
-    growth = (process.memory_info().rss - before) / 2**20
+    after = process.memory_info().rss
+    growth = (after - before) / 2**20
 
-    print(f"\nRSS growth over 50 sessions: {growth:.1f} MiB; session median {statistics.median(latencies):.2f} s")
+    print(
+        f"\nemulator RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB over 50 sessions; "
+        f"session median {statistics.median(latencies):.2f} s"
+    )
     assert growth < 20, f"emulator RSS grew {growth:.1f} MiB over 50 sessions"
     assert emulator.process.poll() is None
 
