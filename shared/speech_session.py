@@ -247,7 +247,9 @@ class SpeechSession:
         if self._callback is not None:
             self._callback.close()
         owned = [self._transcriber, self._audio_config, self._stream, self._callback, self._config]
-        started = self._started
+        # A session the service already cancelled is over: stopping it again makes the SDK's release
+        # wait ~10 s (measured, SDK 1.53) for nothing. A stalled or still-running one must be stopped.
+        started = self._started and self._collector.error is None
         self._transcriber = self._audio_config = self._stream = self._callback = self._config = None
         self._started = False
         if owned[0] is None:

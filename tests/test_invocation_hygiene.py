@@ -83,11 +83,14 @@ def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything
      ("reject-503", 502, "service_error"), ("close-1011", 502, "service_error"),
      ("bad-request", 502, "bad_request")],
 )
-def test_service_refusals_become_typed_errors(stack, monkeypatch, three_sentences_wav, fault, status, code):
+def test_service_refusals_become_typed_errors_and_release_everything(stack, tracked, monkeypatch,
+                                                                     three_sentences_wav, fault, status, code):
+    alive, created = tracked
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault={fault}")
     response = post(three_sentences_wav.read_bytes())
     assert response.status_code == status
     assert json.loads(response.get_body())["error"]["code"] == code
+    assert "ConversationTranscriber" in created and list(alive) == []
 
 
 def test_an_unreachable_identity_endpoint_fails_fast_with_a_typed_error(stack, monkeypatch, three_sentences_wav):
