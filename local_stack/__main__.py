@@ -56,7 +56,7 @@ def serve() -> int:
                          indent=2), flush=True)
         print("local stack running; Ctrl-C to stop", file=sys.stderr, flush=True)
         try:
-            while all(p.popen and p.popen.poll() is None for p in stack.processes):
+            while all(p.poll() is None for p in stack.processes):
                 time.sleep(1)
         except KeyboardInterrupt:
             pass

@@ -11,12 +11,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from speech_emulator.process import free_port
 
-def free_port() -> int:
-    """A port nobody listens on right now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["ManagedProcess", "free_port", "port_open"]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

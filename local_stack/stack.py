@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 from local_stack.azurite import start_azurite
 from local_stack.identity import TOKEN_PATH
 from local_stack.processes import ManagedProcess, free_port, port_open
+from speech_emulator.process import start_emulator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,7 +38,8 @@ class LocalStack:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="stt-stack-")
         self.workdir = workdir or Path(self._tmp.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.processes: list[ManagedProcess] = []
+        self.processes: list[subprocess.Popen] = []
+        self._exit = ExitStack()
         self.env: dict[str, str] = {}
         self._saved_env: dict[str, str | None] | None = None
 
@@ -62,22 +66,20 @@ class LocalStack:
             "identity endpoint", [sys.executable, "-m", "local_stack.identity", "--port", str(identity_port)],
             env=base_env, cwd=REPO, log_path=self.workdir / "identity.log",
         )
-        self.processes.append(identity.start(lambda: port_open(identity_port), timeout=30))
+        self._exit.callback(identity.stop)
+        identity.start(lambda: port_open(identity_port), timeout=30)
+        self.processes.append(identity.popen)
         self.identity_url = f"http://127.0.0.1:{identity_port}"
 
-        emulator_port = free_port()
-        emulator = ManagedProcess(
-            "speech emulator",
-            [sys.executable, "-m", "speech_emulator", "--host", "127.0.0.1", "--port", str(emulator_port),
-             *self.emulator_args],
-            env=base_env, cwd=REPO, log_path=self.workdir / "speech-emulator.log",
-        )
-        self.processes.append(emulator.start(lambda: port_open(emulator_port), timeout=120))
-        self.emulator = emulator
-        self.speech_endpoint = f"ws://127.0.0.1:{emulator_port}"
+        self.speech_endpoint, self.emulator = self._exit.enter_context(start_emulator(
+            extra_args=self.emulator_args, env=base_env, log_path=self.workdir / "speech-emulator.log",
+            startup_timeout=120,
+        ))
+        self.processes.append(self.emulator)
 
         azurite, self.storage_connection_string = start_azurite(self.workdir, self.workdir / "azurite.log")
-        self.processes.append(azurite)
+        self._exit.callback(azurite.stop)
+        self.processes.append(azurite.popen)
 
         self.env = {
             "SPEECH_ENDPOINT": self.speech_endpoint,
@@ -92,8 +94,7 @@ class LocalStack:
 
     def stop(self) -> None:
         self.restore_env()
-        for process in reversed(self.processes):
-            process.stop()
+        self._exit.close()
         self.processes.clear()
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -1,0 +1,38 @@
+"""The local stack itself: real token fetches, and no process left behind even when the block fails."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import jwt
+import pytest
+
+from local_stack.stack import LocalStack
+
+
+def test_azure_identity_gets_a_verifiable_token_from_the_local_endpoint(stack):
+    from azure.identity import ManagedIdentityCredential
+
+    with ManagedIdentityCredential() as credential:
+        token = credential.get_token("https://cognitiveservices.azure.com/.default")
+    claims = jwt.decode(token.token, stack.env["LOCAL_IDENTITY_SECRET"], algorithms=["HS256"],
+                        audience="https://cognitiveservices.azure.com")
+    assert claims["iss"].startswith("https://sts.windows.net/") and claims["oid"] and claims["tid"]
+    assert claims["exp"] > claims["iat"] == claims["nbf"]
+
+
+def test_the_identity_endpoint_refuses_a_caller_without_the_identity_header(stack):
+    request = urllib.request.Request(f"{stack.env['IDENTITY_ENDPOINT']}?resource=https://storage.azure.com"
+                                     "&api-version=2019-08-01", headers={"X-IDENTITY-HEADER": "wrong"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 401
+
+
+def test_every_process_ends_when_the_block_fails():
+    with pytest.raises(RuntimeError, match="boom"), LocalStack() as failing:
+        popens = list(failing.processes)
+        assert len(popens) == 3 and all(p.poll() is None for p in popens)
+        raise RuntimeError("boom")
+    assert all(p.poll() is not None for p in popens)
