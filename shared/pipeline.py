@@ -9,6 +9,7 @@ failure, and the permanent/transient split that decides whether the host retries
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -133,8 +134,10 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
                 raise
             log.warning("%s failed permanently: %s", name, error.message)
             return BlobOutcome("failed", name, error=error)
-        storage.write_text(out, names["json"], transcript.to_json(), "application/json")
+        # The JSON goes last: it is what marks this ETag as done, so a failure before it leaves
+        # the blob to be retried rather than skipped with a result missing.
         storage.write_text(out, names["txt"], transcript.to_text(), "text/plain")
+        storage.write_text(out, names["json"], transcript.to_json(), "application/json")
         storage.delete_if_exists(out, names["error"])
         log.info("%s: %d segments, %d speakers, %.1f s of audio", name, len(transcript.segments),
                  len(transcript.speakers), transcript.audio.duration_seconds)
@@ -142,8 +145,6 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
 
 
 def _record_error(out, name: str, error: TranscriptionError, *, etag: str, attempt: int) -> None:
-    import json
-
     body = {
         **error.to_dict(),
         "transient": error.transient,
@@ -153,5 +154,5 @@ def _record_error(out, name: str, error: TranscriptionError, *, etag: str, attem
     }
     try:
         storage.write_text(out, name, json.dumps(body, indent=2), "application/json")
-    except Exception as exc:  # noqa: BLE001 - the original error matters more than this one
+    except StorageError as exc:  # the original error matters more than this one
         log.error("could not write %s: %s", name, exc)

@@ -109,7 +109,7 @@ class BlobRangeReader(io.RawIOBase):
 
 def read_json(container: ContainerClient, name: str) -> dict | None:
     """The JSON document at ``name``, or ``None`` when there is none."""
-    from azure.core.exceptions import ResourceNotFoundError
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
         return json.loads(container.download_blob(name).readall())
@@ -117,16 +117,22 @@ def read_json(container: ContainerClient, name: str) -> dict | None:
         return None
     except ValueError:
         return None  # not JSON (hand-edited, half-written): treat as absent
+    except AzureError as exc:
+        raise StorageError(f"reading {name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def write_text(container: ContainerClient, name: str, text: str, content_type: str) -> None:
     """Write (or replace) a small text blob with a content type browsers and tools understand."""
+    from azure.core.exceptions import AzureError
     from azure.storage.blob import ContentSettings
 
-    container.upload_blob(
-        name, text.encode("utf-8"), overwrite=True,
-        content_settings=ContentSettings(content_type=f"{content_type}; charset=utf-8"),
-    )
+    try:
+        container.upload_blob(
+            name, text.encode("utf-8"), overwrite=True,
+            content_settings=ContentSettings(content_type=f"{content_type}; charset=utf-8"),
+        )
+    except AzureError as exc:
+        raise StorageError(f"writing {name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def delete_if_exists(container: ContainerClient, name: str) -> None:
