@@ -257,7 +257,6 @@ class SpeechSession:
         _stop_and_release(owned, stop=started, timeout=STOP_TIMEOUT_SECONDS)
 
 
-
 def _stop_then_drop(owned: list, stop: bool) -> None:
     try:
         if stop:
@@ -270,7 +269,6 @@ def _stop_then_drop(owned: list, stop: bool) -> None:
 
 def _stop_and_release(owned: list, *, stop: bool, timeout: float) -> None:
     """Stop the transcriber in ``owned[0]`` if started, then drop ``owned``; wait at most ``timeout``."""
-
     worker = threading.Thread(target=_stop_then_drop, args=(owned, stop), name="speech-stop", daemon=True)
     worker.start()
     del owned  # the worker now holds the only reference to the list
