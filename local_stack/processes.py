@@ -53,10 +53,6 @@ class ManagedProcess:
             time.sleep(0.05)
         return self
 
-    @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
-
     def stop(self, grace: float = 5.0) -> None:
         popen = self.popen
         if popen is not None and popen.poll() is None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 import azure.cognitiveservices.speech as speechsdk
 
@@ -138,13 +137,10 @@ class SpeechSession:
         settings: Settings,
         token: str,
         pcm: PcmReader,
-        *,
-        on_progress: Callable[[float, float], None] | None = None,
     ) -> None:
         self._settings = settings
         self._token = token
         self._pcm = pcm
-        self._on_progress = on_progress
         self._collector = _Collector()
         self._callback: _PcmPullCallback | None = None
         self._stream = None
@@ -230,8 +226,6 @@ class SpeechSession:
         sent, recognised = self._pcm.seconds_read, self._collector.recognised_until
         log.info("audio sent %.1f s, recognised %.1f s, %d segments", sent, recognised,
                  len(self._collector.segments))
-        if self._on_progress is not None:
-            self._on_progress(sent, recognised)
 
     def close(self) -> None:
         """Disconnect every handler, stop (bounded) and release every SDK object. Safe to call twice.

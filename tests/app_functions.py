@@ -36,3 +36,10 @@ def user_function(name: str):
 
 def call_http(name: str, req: func.HttpRequest) -> func.HttpResponse:
     return user_function(name)(req)
+
+
+def post_transcription(body: bytes, **params: str) -> func.HttpResponse:
+    """``POST /api/transcriptions`` with ``body`` as the audio, as the host would deliver it."""
+    req = func.HttpRequest("POST", "http://localhost/api/transcriptions", body=body, params=params,
+                           headers={"content-type": "audio/wav"})
+    return call_http("transcribe_http", req)

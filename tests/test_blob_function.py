@@ -12,11 +12,12 @@ import uuid
 import jiwer
 import pytest
 
+from shared.token import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import user_function
 from tests.conftest import host_blob_client
 
-SPEECH = "https://cognitiveservices.azure.com"
+SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity endpoint counts
 
 
 def upload(service, data: bytes, suffix: str = ".wav") -> str:

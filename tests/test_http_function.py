@@ -10,14 +10,9 @@ import pytest
 
 from tests import speech_audio
 from tests.app_functions import call_http as call
+from tests.app_functions import post_transcription as post
 
 pytestmark = pytest.mark.usefixtures("stack")
-
-
-def post(body: bytes, **params: str) -> func.HttpResponse:
-    req = func.HttpRequest("POST", "http://localhost/api/transcriptions", body=body, params=params,
-                           headers={"content-type": "audio/wav"})
-    return call("transcribe_http", req)
 
 
 def test_post_wav_returns_the_transcript(three_sentences_wav):

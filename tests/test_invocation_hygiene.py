@@ -11,14 +11,14 @@ import json
 import time
 import weakref
 
-import azure.functions as func
 import pytest
 
 from local_stack.processes import free_port
 from shared.speech_session import STOP_TIMEOUT_SECONDS
-from tests.app_functions import call_http
+from shared.token import SPEECH_SCOPE
+from tests.app_functions import post_transcription as post
 
-SPEECH = "https://cognitiveservices.azure.com"
+SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity endpoint counts
 
 
 @pytest.fixture
@@ -40,10 +40,6 @@ def tracked(monkeypatch):
 
         monkeypatch.setattr(cls, "__init__", spy)
     return alive, created
-
-
-def post(body: bytes) -> func.HttpResponse:
-    return call_http("transcribe_http", func.HttpRequest("POST", "http://localhost/api/transcriptions", body=body))
 
 
 def test_one_token_per_invocation_and_no_sdk_object_or_credential_survives(stack, tracked, three_sentences_wav):
