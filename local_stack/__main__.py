@@ -21,8 +21,6 @@ AUDIO_SUFFIXES = {".wav"}
 
 
 def run(folder: Path) -> int:
-    from azure.storage.blob import BlobServiceClient
-
     from shared import backfill
     from shared.settings import Settings
 
@@ -35,7 +33,7 @@ def run(folder: Path) -> int:
         stack.create_containers()
         stack.apply_env()
         settings = Settings.from_env()
-        with BlobServiceClient.from_connection_string(stack.storage_connection_string) as service:
+        with stack.blob_service() as service:
             inputs = service.get_container_client(settings.input_container)
             for path in files:
                 inputs.upload_blob(path.name, path.read_bytes(), overwrite=True)

@@ -125,10 +125,14 @@ class LocalStack:
         with urllib.request.urlopen(f"{self.identity_url}/stats", timeout=5) as response:
             return json.load(response)["requests"]
 
-    def create_containers(self) -> None:
+    def blob_service(self):
+        """A ``BlobServiceClient`` for the operator's side (uploads, checks): never the app's own client."""
         from azure.storage.blob import BlobServiceClient
 
-        with BlobServiceClient.from_connection_string(self.storage_connection_string) as service:
+        return BlobServiceClient.from_connection_string(self.storage_connection_string)
+
+    def create_containers(self) -> None:
+        with self.blob_service() as service:
             for name in (self.env["INPUT_CONTAINER"], self.env["OUTPUT_CONTAINER"]):
                 if not service.get_container_client(name).exists():
                     service.create_container(name)

@@ -103,3 +103,13 @@ class StorageError(TranscriptionError):
     code = "storage_error"
     transient = True
     http_status = 502
+
+
+class StorageAccessDeniedError(StorageError):
+    """Storage refused the app's identity (401/403): a missing role, or a token it does not accept.
+
+    Transient on purpose: right after a deploy the role assignment can take minutes to reach the
+    data plane, and a retry is what fixes it then. If it persists, the message names the account.
+    """
+
+    code = "storage_access_denied"

@@ -107,15 +107,19 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
 
     name = blob.blob_name
     names = result_names(name)
-    try:
-        props = blob.get_blob_properties()
-    except ResourceNotFoundError:
-        log.warning("input blob %s is gone; nothing to do", name)
-        return BlobOutcome("skipped", name)
-    except AzureError as exc:
-        raise StorageError(f"reading the properties of {name} failed: {exc}") from None
-    etag = props.etag
+    # Every storage call goes through this invocation's own client (one token, closed at the end).
+    # The binding's client is used for its container and blob names only: the blob extension builds
+    # it with a credential of its own that is never closed, so it is never asked to fetch a token.
     with storage.blob_service(settings) as service:
+        audio = service.get_blob_client(blob.container_name, name)
+        try:
+            props = audio.get_blob_properties()
+        except ResourceNotFoundError:
+            log.warning("input blob %s is gone; nothing to do", name)
+            return BlobOutcome("skipped", name)
+        except AzureError as exc:
+            raise storage.storage_error(f"reading the properties of {name}", exc) from None
+        etag = props.etag
         out = service.get_container_client(settings.output_container)
         done = storage.read_json(out, names["json"])
         if done and done.get("source", {}).get("etag") == etag:
@@ -126,7 +130,7 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
         source = {"container": blob.container_name, "name": name, "etag": etag, "size": props.size}
         log.info("transcribing %s (%d bytes, attempt %d)", name, props.size, attempt)
         try:
-            reader = storage.BlobRangeReader(blob, etag=etag, size=props.size)
+            reader = storage.BlobRangeReader(audio, etag=etag, size=props.size)
             transcript = transcribe_audio(settings, reader, source)
         except TranscriptionError as error:
             _record_error(out, names["error"], error, etag=etag, attempt=attempt)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
-from shared.errors import ConfigurationError, StorageError
+from shared.errors import ConfigurationError, StorageAccessDeniedError, StorageError
 from shared.settings import STORAGE_CONNECTION, Settings
 
 if TYPE_CHECKING:
@@ -98,13 +98,22 @@ class BlobRangeReader(io.RawIOBase):
         except ResourceModifiedError:
             raise StorageError(f"blob {self._blob.blob_name} was replaced while it was being read") from None
         except AzureError as exc:
-            raise StorageError(f"reading blob {self._blob.blob_name} failed: {type(exc).__name__}: {exc}") from None
+            raise storage_error(f"reading blob {self._blob.blob_name}", exc) from None
         self.requests += 1
         self.bytes_fetched += len(data)
         self._buffer, self._buffer_pos = data, 0
         self._next_offset += len(data)
         if not data:
             self._next_offset = self.size  # the blob shrank under us: end here
+
+
+def storage_error(action: str, exc: Exception) -> StorageError:
+    """The typed error for a failed storage call: refusals of our identity get their own code."""
+    status = getattr(exc, "status_code", None)
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if status in (401, 403):
+        return StorageAccessDeniedError(f"{action}: storage refused this app's identity (HTTP {status}): {reason}")
+    return StorageError(f"{action} failed: {type(exc).__name__}: {reason}")
 
 
 def read_json(container: ContainerClient, name: str) -> dict | None:
@@ -118,7 +127,7 @@ def read_json(container: ContainerClient, name: str) -> dict | None:
     except ValueError:
         return None  # not JSON (hand-edited, half-written): treat as absent
     except AzureError as exc:
-        raise StorageError(f"reading {name} failed: {type(exc).__name__}: {exc}") from None
+        raise storage_error(f"reading {name}", exc) from None
 
 
 def write_text(container: ContainerClient, name: str, text: str, content_type: str) -> None:
@@ -132,7 +141,7 @@ def write_text(container: ContainerClient, name: str, text: str, content_type: s
             content_settings=ContentSettings(content_type=f"{content_type}; charset=utf-8"),
         )
     except AzureError as exc:
-        raise StorageError(f"writing {name} failed: {type(exc).__name__}: {exc}") from None
+        raise storage_error(f"writing {name}", exc) from None
 
 
 def delete_if_exists(container: ContainerClient, name: str) -> None:

@@ -43,9 +43,7 @@ def dialogue_wav(audio_dir) -> Path:
 @pytest.fixture(scope="session")
 def service(stack):
     """A BlobServiceClient for the test's own uploads and checks (not the app's client)."""
-    from azure.storage.blob import BlobServiceClient
-
-    with BlobServiceClient.from_connection_string(stack.storage_connection_string) as client:
+    with stack.blob_service() as client:
         yield client
 
 
