@@ -8,6 +8,8 @@ Tokens are JWTs signed HS256 with ``LOCAL_IDENTITY_SECRET``; the speech emulator
 the same secret (``--require-token``). The claims are the ones Azure Storage-style validators look
 at (v1 issuer, ``aud``, ``iat``/``nbf``/``exp``, ``oid``, ``tid``).
 ``GET /stats`` counts token requests per resource, so tests can prove one fetch per invocation.
+``POST /faults`` ``{"resource", "mode": "expired" | "wrong-audience", "count"}`` makes the next
+``count`` tokens for ``resource`` bad in that way, so tests can prove a refused token surfaces typed.
 
 Run: ``python -m local_stack.identity --port 8081`` (secrets from the environment).
 """
@@ -33,12 +35,21 @@ TOKEN_PATH = "/msi/token"
 LIFETIME_SECONDS = 3600
 
 
+#: How ``POST /faults`` can spoil a token: its ``exp`` already passed, or it names another audience.
+FAULT_MODES = ("expired", "wrong-audience")
+
+
 def mint(resource: str, secret: str, *, client_id: str | None = None, lifetime: int = LIFETIME_SECONDS,
-         now: float | None = None) -> str:
+         now: float | None = None, fault: str | None = None) -> str:
     """A signed access token for ``resource`` (``aud``), valid for ``lifetime`` seconds from ``now``."""
     now = int(time.time() if now is None else now)
+    audience = resource.rstrip("/")
+    if fault == "expired":
+        now -= 2 * lifetime  # issued and expired in the past; the response's expires_on still looks fine
+    elif fault == "wrong-audience":
+        audience = "https://management.azure.com"
     claims = {
-        "aud": resource.rstrip("/"),
+        "aud": audience,
         "iss": f"https://sts.windows.net/{TENANT_ID}/",
         "iat": now,
         "nbf": now,
@@ -52,6 +63,27 @@ def mint(resource: str, secret: str, *, client_id: str | None = None, lifetime: 
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+class LocalTokenCredential:
+    """A ``TokenCredential`` that mints tokens itself: for the operator's side of the local stack.
+
+    Test setup and ``make run`` uploads use it so they need no key and add nothing to the
+    endpoint's per-resource counts, which belong to the app's invocations.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def get_token(self, *scopes: str, **kwargs: object):
+        from azure.core.credentials import AccessToken
+
+        resource = scopes[0].removesuffix("/.default")
+        now = int(time.time())
+        return AccessToken(mint(resource, self._secret, now=now), now + LIFETIME_SECONDS)
+
+    def close(self) -> None:
+        pass
+
+
 class IdentityServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -60,7 +92,16 @@ class IdentityServer(ThreadingHTTPServer):
         self.secret = secret
         self.header = header
         self.counts: Counter[str] = Counter()
+        self.faults: dict[str, tuple[str, int]] = {}  # resource → (mode, tokens left to spoil)
         self.lock = threading.Lock()
+
+    def take_fault(self, resource: str) -> str | None:
+        with self.lock:
+            mode, left = self.faults.get(resource, (None, 0))
+            if not left:
+                return None
+            self.faults[resource] = (mode, left - 1)
+            return mode
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -76,6 +117,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        if urlparse(self.path).path != "/faults":
+            self._send(404, {"error": "not_found"})
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            resource, mode, count = body["resource"].rstrip("/"), body["mode"], int(body.get("count", 1))
+        except (ValueError, KeyError, TypeError):
+            self._send(400, {"error": "expected {resource, mode, count}"})
+            return
+        if mode not in FAULT_MODES:
+            self._send(400, {"error": f"mode must be one of {FAULT_MODES}"})
+            return
+        with self.server.lock:
+            self.server.faults[resource] = (mode, count)
+        self._send(200, {"resource": resource, "mode": mode, "count": count})
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         url = urlparse(self.path)
@@ -98,8 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.counts[resource.rstrip("/")] += 1
         now = int(time.time())
+        fault = self.server.take_fault(resource.rstrip("/"))
         self._send(200, {
-            "access_token": mint(resource, self.server.secret, client_id=client_id, now=now),
+            "access_token": mint(resource, self.server.secret, client_id=client_id, now=now, fault=fault),
             "expires_on": str(now + LIFETIME_SECONDS),
             "resource": resource,
             "token_type": "Bearer",

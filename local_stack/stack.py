@@ -18,7 +18,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from local_stack.azurite import start_azurite
-from local_stack.identity import TOKEN_PATH
+from local_stack.certs import make_certificate
+from local_stack.identity import TOKEN_PATH, LocalTokenCredential
 from local_stack.processes import ManagedProcess, free_port, port_open
 from speech_emulator.process import start_emulator
 
@@ -28,10 +29,18 @@ REPO = Path(__file__).resolve().parent.parent
 _FOREIGN_IDENTITY_VARS = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "AZURE_CLIENT_SECRET",
                           "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
                           "IMDS_ENDPOINT")
+#: Connection-string settings that would win over the identity-based ones in the blob extension.
+_SHADOWING_SETTINGS = ("AudioStorage", "AzureWebJobsStorage")
 
 
 class LocalStack:
-    """Azurite + speech emulator + identity endpoint, each a real process on a free loopback port."""
+    """Azurite + speech emulator + identity endpoint, each a real process on a free loopback port.
+
+    Keyless like production: Azurite serves HTTPS with OAuth, and the app settings in ``env`` are
+    the identity-based ones the Bicep template sets (``AudioStorage__blobServiceUri`` ...), so the
+    app's storage clients get their tokens from the identity endpoint. ``REQUESTS_CA_BUNDLE`` names a
+    bundle of the system CAs plus the stack's self-signed certificate.
+    """
 
     def __init__(self, *, emulator_args: tuple[str, ...] = ("--require-token",), workdir: Path | None = None) -> None:
         self.emulator_args = emulator_args
@@ -77,16 +86,25 @@ class LocalStack:
         ))
         self.processes.append(self.emulator)
 
-        azurite, self.storage_connection_string = start_azurite(self.workdir, self.workdir / "azurite.log")
+        self.certificate = make_certificate(self.workdir / "tls")
+        azurite, self.storage = start_azurite(self.workdir, self.certificate, self.workdir / "azurite.log")
         self._exit.callback(azurite.stop)
         self.processes.append(azurite.popen)
+        self._secret = secret
 
+        storage_settings = {}
+        for prefix in ("AudioStorage", "AzureWebJobsStorage"):
+            storage_settings.update({
+                f"{prefix}__blobServiceUri": self.storage.blob,
+                f"{prefix}__queueServiceUri": self.storage.queue,
+                f"{prefix}__credential": "managedidentity",
+            })
         self.env = {
             "SPEECH_ENDPOINT": self.speech_endpoint,
             "INPUT_CONTAINER": "audio-in",
             "OUTPUT_CONTAINER": "transcripts",
-            "AudioStorage": self.storage_connection_string,
-            "AzureWebJobsStorage": self.storage_connection_string,
+            **storage_settings,
+            "REQUESTS_CA_BUNDLE": str(self.certificate.ca_bundle),
             "IDENTITY_ENDPOINT": f"{self.identity_url}{TOKEN_PATH}",
             "IDENTITY_HEADER": header,
             "LOCAL_IDENTITY_SECRET": secret,
@@ -104,9 +122,9 @@ class LocalStack:
     def apply_env(self) -> None:
         """Point this process's app settings at the stack (undone by ``restore_env`` / ``stop``)."""
         if self._saved_env is None:
-            keys = set(self.env) | set(_FOREIGN_IDENTITY_VARS)
+            keys = set(self.env) | set(_FOREIGN_IDENTITY_VARS) | set(_SHADOWING_SETTINGS)
             self._saved_env = {k: os.environ.get(k) for k in keys}
-        for key in _FOREIGN_IDENTITY_VARS:
+        for key in (*_FOREIGN_IDENTITY_VARS, *_SHADOWING_SETTINGS):
             os.environ.pop(key, None)
         os.environ.update(self.env)
 
@@ -125,11 +143,24 @@ class LocalStack:
         with urllib.request.urlopen(f"{self.identity_url}/stats", timeout=5) as response:
             return json.load(response)["requests"]
 
+    def operator_credential(self) -> LocalTokenCredential:
+        """Tokens for the operator's side (uploads, checks), minted here: not counted as the app's."""
+        return LocalTokenCredential(self._secret)
+
     def blob_service(self):
         """A ``BlobServiceClient`` for the operator's side (uploads, checks): never the app's own client."""
         from azure.storage.blob import BlobServiceClient
 
-        return BlobServiceClient.from_connection_string(self.storage_connection_string)
+        return BlobServiceClient(self.storage.blob, credential=self.operator_credential(),
+                                 connection_verify=str(self.certificate.ca_bundle))
+
+    def spoil_tokens(self, resource: str, mode: str, count: int = 1) -> None:
+        """Make the identity endpoint's next ``count`` tokens for ``resource`` expired or mis-addressed."""
+        body = json.dumps({"resource": resource, "mode": mode, "count": count}).encode()
+        request = urllib.request.Request(f"{self.identity_url}/faults", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5):
+            pass
 
     def create_containers(self) -> None:
         with self.blob_service() as service:
