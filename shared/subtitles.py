@@ -1,0 +1,215 @@
+"""Subtitles from a transcript (SRT, WebVTT), and the registry of every output format.
+
+Each cue names its speaker (WebVTT: a voice tag ``<v Guest-1>``; SRT, which has no voices: a
+``[Guest-1] `` prefix on the cue's first line) and holds at most two lines of 42 characters, the
+common broadcast limit that keeps a cue readable in the time it is shown. A long segment becomes
+several cues, broken at word boundaries; its time is shared out by the cues' characters, so a cue
+with more to read stays longer. Characters are Unicode code points (no width tables for CJK).
+
+Rules a consumer can rely on:
+
+- times are whole milliseconds; cue start times never decrease in file order (WebVTT requires it;
+  overlapping speakers give overlapping cues, which both formats allow);
+- the cues of a segment tile it exactly: the first starts at the segment's start, the last ends at
+  its end, none goes past it. Only a segment shorter than 1 ms per cue (a zero-length segment, say)
+  is stretched to 1 ms per cue, since both formats want a cue to end after it starts;
+- no time is past the end of the audio (``audio.duration_seconds``, when known): a segment the
+  service reported beyond it is cut back to it;
+- a word longer than the line it starts on (no spaces: a URL, or a CJK sentence) is broken across
+  lines at character boundaries, the only case where a cue line does not end at a word boundary;
+- segments without text give no cue; an empty transcript gives a valid empty file.
+
+WebVTT text escapes ``&``, ``<`` and ``>`` (so text can never open a tag or form ``-->``). SRT has
+no escaping at all, so its text is written as recognised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from shared.transcript import Transcript
+
+#: The longest cue line, in characters (speaker prefix included where it is visible: SRT).
+LINE_CHARS = 42
+#: Lines per cue.
+CUE_LINES = 2
+#: Speaker labels are shortened to this many characters so a prefix always leaves room for text.
+SPEAKER_CHARS = 24
+#: The label for a segment whose speaker the service did not name (as the Speech service writes it).
+UNKNOWN_SPEAKER = "Unknown"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle: when, who, and up to ``CUE_LINES`` lines of plain (unescaped) text."""
+
+    start_ms: int
+    end_ms: int
+    speaker: str
+    lines: tuple[str, ...]
+
+
+def speaker_label(speaker: str) -> str:
+    """The label shown on cues: whitespace collapsed, ``Unknown`` when blank, at most ``SPEAKER_CHARS``."""
+    label = " ".join(speaker.split()) or UNKNOWN_SPEAKER
+    return label[:SPEAKER_CHARS]
+
+
+def srt_prefix(speaker: str) -> str:
+    return f"[{speaker_label(speaker)}] "
+
+
+def cues(transcript: Transcript, *, first_line_reserve: Callable[[str], int] = lambda _speaker: 0) -> list[Cue]:
+    """The cues of ``transcript`` in file order.
+
+    ``first_line_reserve(label)`` is how many characters of each cue's first line are taken by
+    something other than the text (SRT's visible ``[speaker] `` prefix); WebVTT's voice tag is not
+    displayed as text and reserves nothing.
+    """
+    limit_ms = _audio_end_ms(transcript.audio.duration_seconds)
+    result: list[Cue] = []
+    for segment in transcript.segments:
+        words = segment.text.split()
+        if not words:
+            continue
+        label = speaker_label(segment.speaker)
+        lines = _wrap(words, first_width=LINE_CHARS - first_line_reserve(label))
+        groups = [tuple(lines[i : i + CUE_LINES]) for i in range(0, len(lines), CUE_LINES)]
+        weights = [sum(len(line) - line.count(" ") for line in group) for group in groups]
+        start_ms, end_ms = _ms(segment.start), _ms(segment.end)
+        bounds = _apportion(start_ms, end_ms, weights, limit_ms)
+        result.extend(Cue(bounds[i], bounds[i + 1], label, group) for i, group in enumerate(groups))
+    # Stable: cues of one segment keep their order, and so do segments that start together.
+    result.sort(key=lambda cue: cue.start_ms)
+    return result
+
+
+def to_srt(transcript: Transcript) -> str:
+    """SubRip: numbered cues, ``HH:MM:SS,mmm``, speaker as a ``[label] `` prefix on every cue."""
+    blocks = []
+    for number, cue in enumerate(cues(transcript, first_line_reserve=lambda label: len(f"[{label}] ")), start=1):
+        text = "\n".join((f"[{cue.speaker}] {cue.lines[0]}", *cue.lines[1:]))
+        blocks.append(f"{number}\n{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}\n{text}\n\n")
+    return "".join(blocks)
+
+
+def to_webvtt(transcript: Transcript) -> str:
+    """WebVTT: ``HH:MM:SS.mmm``, speaker as a voice tag ``<v label>`` on every cue, text escaped."""
+    parts = ["WEBVTT\n\n"]
+    for cue in cues(transcript):
+        text = "\n".join(_vtt_escape(line) for line in cue.lines)
+        parts.append(
+            f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}\n"
+            f"<v {_vtt_escape(cue.speaker)}>{text}\n\n"
+        )
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One way to write a transcript: what renders it, how to serve it, how to name the file."""
+
+    name: str
+    render: Callable[[Transcript], str]
+    content_type: str  # without charset: every renderer returns text, written as UTF-8
+    extension: str
+
+
+#: Every output format by name: the values ``OUTPUT_FORMATS`` / ``?format=`` / ``--format`` may take.
+FORMATS: dict[str, OutputFormat] = {
+    "json": OutputFormat("json", Transcript.to_json, "application/json", "json"),
+    "txt": OutputFormat("txt", Transcript.to_text, "text/plain", "txt"),
+    "srt": OutputFormat("srt", to_srt, "application/x-subrip", "srt"),
+    "vtt": OutputFormat("vtt", to_webvtt, "text/vtt", "vtt"),
+}
+
+
+def output_format(name: str) -> OutputFormat:
+    """The format called ``name`` (case-insensitive); ``ValueError`` naming the known ones otherwise."""
+    try:
+        return FORMATS[name.strip().lower()]
+    except KeyError:
+        raise ValueError(f"unknown output format {name!r}: use one of {', '.join(FORMATS)}") from None
+
+
+def render(transcript: Transcript, name: str) -> str:
+    """``transcript`` written in the format called ``name``."""
+    return output_format(name).render(transcript)
+
+
+# -- layout ------------------------------------------------------------------------------------------
+def _wrap(words: Sequence[str], *, first_width: int) -> list[str]:
+    """Greedy line filling; lines alternate first-of-cue (``first_width``) and second (``LINE_CHARS``)."""
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        while word:
+            width = first_width if len(lines) % CUE_LINES == 0 else LINE_CHARS
+            if not current:
+                if len(word) <= width:
+                    current, word = word, ""
+                else:  # longer than a whole line: break it where the line ends
+                    lines.append(word[:width])
+                    word = word[width:]
+            elif len(current) + 1 + len(word) <= width:
+                current, word = f"{current} {word}", ""
+            else:
+                lines.append(current)
+                current = ""
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _apportion(start_ms: int, end_ms: int, weights: Sequence[int], limit_ms: int | None) -> list[int]:
+    """``len(weights) + 1`` cue boundaries from ``start_ms`` to ``end_ms``, shared out by weight.
+
+    Boundaries strictly increase (each cue lasts at least 1 ms) and stay in ``[0, limit_ms]``. A span
+    too short for that is stretched past the segment's end, or, at the end of the audio, moved back.
+    """
+    count = len(weights)
+    start_ms = max(0, start_ms)
+    if limit_ms is not None:
+        start_ms = min(start_ms, limit_ms)
+        end_ms = min(end_ms, limit_ms)
+    end_ms = max(end_ms, start_ms)
+    if end_ms - start_ms < count:
+        end_ms = start_ms + count
+        if limit_ms is not None and end_ms > limit_ms:
+            end_ms, start_ms = limit_ms, max(0, limit_ms - count)
+    span, total = end_ms - start_ms, sum(weights)
+    bounds, done = [start_ms], 0
+    for weight in weights:
+        done += weight
+        bounds.append(start_ms + span * done // total)
+    for i in range(1, count + 1):
+        bounds[i] = max(bounds[i], bounds[i - 1] + 1)
+    bounds[count] = min(bounds[count], end_ms)
+    for i in range(count - 1, -1, -1):
+        bounds[i] = min(bounds[i], bounds[i + 1] - 1)
+    # Only audio shorter than 1 ms per cue gets here below start_ms: zero-length cues, still inside.
+    return [max(bound, start_ms) for bound in bounds]
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000) if math.isfinite(seconds) else 0
+
+
+def _audio_end_ms(duration_seconds: float) -> int | None:
+    """The last millisecond inside the audio, or ``None`` when the duration is unknown (0)."""
+    if not math.isfinite(duration_seconds) or duration_seconds <= 0:
+        return None
+    return math.floor(duration_seconds * 1000 + 1e-6)
+
+
+def _timestamp(ms: int, separator: str) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
