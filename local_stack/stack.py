@@ -154,6 +154,13 @@ class LocalStack:
         return BlobServiceClient(self.storage.blob, credential=self.operator_credential(),
                                  connection_verify=str(self.certificate.ca_bundle))
 
+    def queue_service(self):
+        """A ``QueueServiceClient`` for the operator's side, built as ``blob_service`` is."""
+        from azure.storage.queue import QueueServiceClient
+
+        return QueueServiceClient(self.storage.queue, credential=self.operator_credential(),
+                                  connection_verify=str(self.certificate.ca_bundle))
+
     def spoil_tokens(self, resource: str, mode: str, count: int = 1) -> None:
         """Make the identity endpoint's next ``count`` tokens for ``resource`` expired or mis-addressed."""
         body = json.dumps({"resource": resource, "mode": mode, "count": count}).encode()
