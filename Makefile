@@ -11,11 +11,13 @@ AZURITE := tools/azurite/node_modules/.bin/azurite
 
 install: system $(VENV)/.installed $(AZURITE) $(CHECKOV_VENV)/.installed
 
-# espeak-ng + sox make the test audio; installed from Debian when missing (needs root, as on CI).
+# espeak-ng + sox make the test audio, libvo-amrwbenc0 encodes the AMR-WB test file (no other encoder
+# here has AMR-WB); installed from Debian when missing (needs root, as on CI). Test-only, not deployed.
 system:
-	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
-	  echo "installing espeak-ng and sox (Debian)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null; }
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && ldconfig -p | grep -q libvo-amrwbenc || { \
+	  echo "installing espeak-ng, sox and libvo-amrwbenc0 (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox libvo-amrwbenc0 \
+	    >/dev/null; }
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

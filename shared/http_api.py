@@ -33,7 +33,7 @@ def _error(error: TranscriptionError) -> func.HttpResponse:
 
 
 def transcribe(req: func.HttpRequest) -> func.HttpResponse:
-    """``POST /api/transcriptions``: the body is a WAV file; ``?format=txt`` for plain text."""
+    """``POST /api/transcriptions``: the body is a recording in any format ``shared.audio`` decodes."""
     fmt = (req.params.get("format") or "json").lower()
     if fmt not in FORMATS:
         return error_response(400, "bad_format", f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")

@@ -1,7 +1,8 @@
 """The one transcription path, and the two doors into it (a blob in the input container, an HTTP body).
 
-``transcribe_audio`` turns a readable stream into a ``Transcript``: validate the audio, fetch a token
-for this invocation, run one ``SpeechSession``, let everything go. ``handle_blob`` wraps it with
+``transcribe_audio`` turns a readable stream into a ``Transcript``: open and check the audio (any
+format ``shared.audio`` decodes), fetch a token for this invocation, run one ``SpeechSession`` (one per
+channel with ``CHANNEL_MODE=separate``), let everything go. ``handle_blob`` wraps it with
 what the blob door needs: idempotency per ETag, results next to the audio, ``.error.json`` on
 failure, and the permanent/transient split that decides whether the host retries.
 """
@@ -11,14 +12,16 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
 from shared import storage
-from shared.audio import PcmReader
-from shared.errors import StorageError, TranscriptionError
+from shared.audio import MIN_SECONDS, AudioDecoder
+from shared.blob_reader import BlobReader
+from shared.errors import AudioTooLargeError, StorageError, TranscriptionError
 from shared.settings import Settings
 from shared.token import fetch_token
 from shared.transcript import AudioInfo, Transcript
@@ -40,45 +43,73 @@ class BlobOutcome:
 
 
 def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, object]) -> Transcript:
-    """Transcribe a WAV stream; raises a ``TranscriptionError`` subclass on any failure."""
-    started = time.monotonic()
-    pcm = PcmReader(stream)  # bad audio fails here, before any token is fetched
-    warnings: list[str] = []
-    if pcm.format.data_bytes == 0:
-        segments = []
-        warnings.append("the audio has no samples")
-        token_seconds = 0.0
-    else:
-        token = fetch_token(settings)
-        token_seconds = time.monotonic() - started
-        from shared.speech_session import SpeechSession  # loads the native SDK: keep off the import path
+    """Transcribe a recording in any supported format; raises a ``TranscriptionError`` subclass on failure.
 
-        with SpeechSession(settings, token, pcm) as session:
-            segments = session.run()
-        del token
-    if pcm.truncated:
-        warnings.append(
-            f"the file ends early: the header declares {pcm.format.declared_seconds:.1f} s, "
-            f"{pcm.seconds_read:.1f} s were read"
-        )
-    if not segments and pcm.mono_bytes:
-        warnings.append("no speech was recognised")
-    fmt = pcm.format
+    ``stream`` should be seekable (a ``BlobReader``, an HTTP body, a local file): m4a/mp4/3gp files
+    with their index at the end cannot be read front to back. Limits and bad input fail before any
+    token is fetched; audio too short to transcribe gives a transcript with a warning and no session.
+    """
+    started = time.monotonic()
+    size = _stream_size(stream)
+    if size is not None and size > settings.max_audio_bytes:
+        raise AudioTooLargeError(f"the audio is {size} bytes; the limit is {settings.max_audio_bytes} bytes "
+                                 "(MAX_AUDIO_BYTES)")
+    with AudioDecoder(stream, channel_mode=settings.channel_mode,
+                      max_seconds=settings.max_audio_minutes * 60) as decoder:
+        found = decoder.found
+        log.info("audio: %s, %d Hz, %d channel(s), %s; channel mode %s", found.format, found.sample_rate,
+                 found.channels, "no declared length" if found.declared_seconds is None else
+                 f"declares {found.declared_seconds:.1f} s", decoder.channel_mode)
+        notes: list[str] = []
+        if decoder.ended and decoder.seconds_decoded < MIN_SECONDS:
+            segments, token_seconds = [], 0.0
+            notes.append("the audio has no samples" if not decoder.samples_out else
+                         f"the audio is {decoder.seconds_decoded:.2f} s long, too short to transcribe")
+        else:
+            token = fetch_token(settings)
+            token_seconds = time.monotonic() - started
+            from shared.speech_session import transcribe  # loads the native SDK: keep off the import path
+
+            segments = transcribe(settings, token, decoder.readers)
+            del token
+            if not segments:
+                notes.append("no speech was recognised")
+        decoded = round(decoder.seconds_decoded, 3)
+        warnings = decoder.warnings() + notes
+        channel_mode = decoder.channel_mode
     total = time.monotonic() - started
     return Transcript(
         source=source,
         language=settings.speech_language,
         audio=AudioInfo(
-            format="wav/pcm",
-            sample_rate=fmt.sample_rate,
-            channels=fmt.channels,
-            bits_per_sample=fmt.bits_per_sample,
-            duration_seconds=round(pcm.seconds_read, 3),
+            format=found.format,
+            sample_rate=found.sample_rate,
+            channels=found.channels,
+            bits_per_sample=found.bits_per_sample,
+            duration_seconds=decoded,
+            container=found.container,
+            codec=found.codec,
+            declared_duration_seconds=found.declared_seconds,
+            decoded_duration_seconds=decoded,
+            channel_mode=channel_mode,
         ),
         segments=segments,
         timings={"token_seconds": round(token_seconds, 3), "total_seconds": round(total, 3)},
         warnings=warnings,
     )
+
+
+def _stream_size(stream: BinaryIO) -> int | None:
+    """The stream's length without reading it, when it can tell (a seekable stream)."""
+    try:
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(here)
+        return end
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def result_names(blob_name: str) -> dict[str, str]:
@@ -130,8 +161,12 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
         source = {"container": blob.container_name, "name": name, "etag": etag, "size": props.size}
         log.info("transcribing %s (%d bytes, attempt %d)", name, props.size, attempt)
         try:
-            reader = storage.BlobRangeReader(audio, etag=etag, size=props.size)
-            transcript = transcribe_audio(settings, reader, source)
+            reader = BlobReader(audio, etag=etag, size=props.size)
+            try:
+                transcript = transcribe_audio(settings, reader, source)
+            finally:
+                log.info("%s: fetched %d of %d bytes in %d range requests", name, reader.bytes_fetched,
+                         props.size, reader.requests)
         except TranscriptionError as error:
             _record_error(out, names["error"], error, etag=etag, attempt=attempt)
             if error.transient:

@@ -31,6 +31,9 @@ SPEECH_IDLE_TIMEOUT_SECONDS = "SPEECH_IDLE_TIMEOUT_SECONDS"
 TRANSCRIPTION_DEADLINE_SECONDS = "TRANSCRIPTION_DEADLINE_SECONDS"
 SPEECH_SEND_FAST = "SPEECH_SEND_FAST"
 HTTP_MAX_BYTES = "HTTP_MAX_BYTES"
+CHANNEL_MODE = "CHANNEL_MODE"
+MAX_AUDIO_MINUTES = "MAX_AUDIO_MINUTES"
+MAX_AUDIO_BYTES = "MAX_AUDIO_BYTES"
 
 BLOB_SERVICE_URI = f"{STORAGE_CONNECTION}__blobServiceUri"
 QUEUE_SERVICE_URI = f"{STORAGE_CONNECTION}__queueServiceUri"
@@ -54,6 +57,9 @@ APP_SETTING_NAMES = frozenset(
         TRANSCRIPTION_DEADLINE_SECONDS,
         SPEECH_SEND_FAST,
         HTTP_MAX_BYTES,
+        CHANNEL_MODE,
+        MAX_AUDIO_MINUTES,
+        MAX_AUDIO_BYTES,
         STORAGE_CONNECTION,
         BLOB_SERVICE_URI,
         QUEUE_SERVICE_URI,
@@ -65,6 +71,11 @@ APP_SETTING_NAMES = frozenset(
 #: Credentials ``shared.token`` can create per invocation. ``azurecli`` is for developers running
 #: against real Azure from their own machine; it is never the default.
 TOKEN_CREDENTIALS = ("managedidentity", "azurecli")
+
+#: ``CHANNEL_MODE``: ``mix`` downmixes every channel into one and lets diarization tell speakers apart;
+#: ``separate`` transcribes each channel of a multi-channel recording as its own speaker (call recordings:
+#: agent on one channel, customer on the other, where diarization of the mix fails).
+CHANNEL_MODES = ("mix", "separate")
 
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -95,6 +106,11 @@ class Settings:
     transcription_deadline_seconds: float = 3 * 3600.0
     speech_send_fast: bool = True
     http_max_bytes: int = 25 * 1024 * 1024
+    channel_mode: str = "mix"
+    #: 240 min is the Speech service's cap for real-time diarization.
+    max_audio_minutes: float = 240.0
+    #: 4 GiB: a 240-minute WAV of 48 kHz stereo 24-bit is just under it; compressed audio is far smaller.
+    max_audio_bytes: int = 4 * 1024**3
     storage: StorageSettings | None = None
 
     @classmethod
@@ -129,6 +145,9 @@ class Settings:
             ),
             speech_send_fast=_flag(env, SPEECH_SEND_FAST, cls.speech_send_fast),
             http_max_bytes=int(_number(env, HTTP_MAX_BYTES, cls.http_max_bytes)),
+            channel_mode=_choice(env, CHANNEL_MODE, CHANNEL_MODES, cls.channel_mode),
+            max_audio_minutes=_number(env, MAX_AUDIO_MINUTES, cls.max_audio_minutes),
+            max_audio_bytes=int(_number(env, MAX_AUDIO_BYTES, cls.max_audio_bytes)),
             storage=_storage(env),
         )
 
@@ -141,6 +160,7 @@ class Settings:
             "input_container": self.input_container,
             "output_container": self.output_container,
             "token_credential": self.token_credential,
+            "channel_mode": self.channel_mode,
             "user_assigned_identity": bool(self.azure_client_id),
             "storage": None
             if storage is None
@@ -175,6 +195,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 

@@ -6,9 +6,14 @@ can make ``stop_transcribing_async().get()`` block), every signal we connected i
 (a connected handler keeps the transcriber and its native handles alive), and every reference is
 dropped. The leaks this project exists to fix came from skipping exactly these steps.
 
-Audio reaches the SDK through a *pull* stream: the SDK asks for the next bytes when it is ready to
-send them, so a long recording is read from its source at the SDK's pace and never piles up in a
-buffer (a push stream accepts writes as fast as we make them and would hold the whole file).
+Audio reaches the SDK through a *pull* stream, not a push stream: the SDK asks for at most n bytes
+when it is ready to send them, and the callback decodes just enough to answer (``shared.audio``), so
+a long recording is fetched and decoded at the SDK's pace and nothing piles up. A push stream accepts
+writes as fast as we make them and buffers them inside the SDK: keeping its memory flat would need a
+pacing loop of our own on another thread, for nothing the pull stream does not already give.
+
+``transcribe`` runs one session for the mixed-down audio, or one per channel at the same time when
+``CHANNEL_MODE=separate`` gave several readers; each channel's segments are labelled ``Channel-N``.
 
 Importing this module loads the Speech SDK's native library; callers import it inside the
 invocation path so a cold start of the function app does not pay for it.
@@ -16,6 +21,7 @@ invocation path so a cold start of the function app does not pay for it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -88,7 +94,9 @@ class _PcmPullCallback(speechsdk.audio.PullAudioInputStreamCallback):
         return len(data)
 
     def close(self) -> None:
-        self.pcm = None
+        pcm, self.pcm = self.pcm, None
+        if pcm is not None:
+            pcm.close()  # its session is over: the decoder stops buffering audio for it
 
 
 class _Collector:
@@ -130,7 +138,10 @@ class _Collector:
 
 
 class SpeechSession:
-    """``with SpeechSession(settings, token, pcm) as session: segments = session.run()``."""
+    """``with SpeechSession(settings, token, pcm) as session: segments = session.run()``.
+
+    ``pcm`` is one ``PcmReader`` (16 kHz mono 16-bit); it is closed with the session.
+    """
 
     def __init__(
         self,
@@ -223,9 +234,10 @@ class SpeechSession:
         return sorted(collector.segments, key=lambda s: (s.start, s.end))
 
     def _report_progress(self) -> None:
-        sent, recognised = self._pcm.seconds_read, self._collector.recognised_until
-        log.info("audio sent %.1f s, recognised %.1f s, %d segments", sent, recognised,
-                 len(self._collector.segments))
+        pcm = self._pcm
+        log.info("%saudio decoded %.1f s, sent %.1f s, recognised %.1f s, %d segments",
+                 f"{pcm.label}: " if len(pcm.decoder.readers) > 1 else "", pcm.decoder.seconds_decoded,
+                 pcm.seconds_read, self._collector.recognised_until, len(self._collector.segments))
 
     def close(self) -> None:
         """Disconnect every handler, stop (bounded) and release every SDK object. Safe to call twice.
@@ -269,3 +281,36 @@ def _stop_and_release(owned: list, *, stop: bool, timeout: float) -> None:
     worker.join(timeout)
     if worker.is_alive():
         log.warning("the Speech SDK did not stop within %.0f s; it is released in the background", timeout)
+
+
+def transcribe(settings: Settings, token: str, readers: list[PcmReader]) -> list[Segment]:
+    """Transcribe one reader, or several channels at once (one session each, labelled ``Channel-N``).
+
+    Channel sessions run side by side, each on its own thread, reading one decoder (each channel's
+    reader waits if it gets far ahead of another). If one fails, the decoder is closed, so the others'
+    audio ends and they finish at once; then the first error is raised.
+    """
+    if len(readers) == 1:
+        with SpeechSession(settings, token, readers[0]) as session:
+            return session.run()
+    results: list[list[Segment]] = [[] for _ in readers]
+    errors: list[BaseException] = []
+
+    def run_channel(index: int, reader: PcmReader) -> None:
+        try:
+            with SpeechSession(settings, token, reader) as session:
+                segments = session.run()
+            results[index] = [dataclasses.replace(s, speaker=reader.label) for s in segments]
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
+            errors.append(exc)
+            reader.decoder.close()
+
+    threads = [threading.Thread(target=run_channel, args=(i, r), name=f"speech-{r.label}", daemon=True)
+               for i, r in enumerate(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()  # each session is bounded by its own idle timeout and deadline
+    if errors:
+        raise errors[0]
+    return sorted((s for segments in results for s in segments), key=lambda s: (s.start, s.end, s.speaker))

@@ -8,7 +8,6 @@ connection string for Azurite is accepted in ``AudioStorage``.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -18,10 +17,7 @@ from shared.errors import ConfigurationError, StorageAccessDeniedError, StorageE
 from shared.settings import STORAGE_CONNECTION, Settings
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
-
-#: Range size for reading audio: a few MiB per request keeps memory flat and requests few.
-READ_WINDOW_BYTES = 4 * 1024 * 1024
+    from azure.storage.blob import BlobServiceClient, ContainerClient
 
 
 @contextmanager
@@ -48,63 +44,6 @@ def blob_service(settings: Settings) -> Iterator[BlobServiceClient]:
     finally:
         if credential is not None:
             credential.close()
-
-
-class BlobRangeReader(io.RawIOBase):
-    """A forward reader over one blob: ranged downloads pinned to the ETag it started with.
-
-    ``download_blob()`` with defaults fetches the first 32 MiB into memory at once; this asks for
-    ``window`` bytes at a time instead. If the blob is replaced while it is read, the ETag condition
-    fails and the read raises, rather than splicing two different files together.
-    ``read(n)`` never returns more than ``n`` bytes.
-    """
-
-    def __init__(self, blob: BlobClient, *, etag: str, size: int, window: int = READ_WINDOW_BYTES) -> None:
-        super().__init__()
-        self._blob = blob
-        self._etag = etag
-        self.size = size
-        self._window = window
-        self._buffer = b""
-        self._buffer_pos = 0
-        self._next_offset = 0
-        self.requests = 0
-        self.bytes_fetched = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        view = memoryview(target).cast("B")
-        if self._buffer_pos >= len(self._buffer):
-            if self._next_offset >= self.size:
-                return 0
-            self._fetch()
-        n = min(len(view), len(self._buffer) - self._buffer_pos)
-        view[:n] = self._buffer[self._buffer_pos : self._buffer_pos + n]
-        self._buffer_pos += n
-        return n
-
-    def _fetch(self) -> None:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import AzureError, ResourceModifiedError
-
-        length = min(self._window, self.size - self._next_offset)
-        try:
-            data = self._blob.download_blob(
-                offset=self._next_offset, length=length, etag=self._etag,
-                match_condition=MatchConditions.IfNotModified, max_concurrency=1,
-            ).readall()
-        except ResourceModifiedError:
-            raise StorageError(f"blob {self._blob.blob_name} was replaced while it was being read") from None
-        except AzureError as exc:
-            raise storage_error(f"reading blob {self._blob.blob_name}", exc) from None
-        self.requests += 1
-        self.bytes_fetched += len(data)
-        self._buffer, self._buffer_pos = data, 0
-        self._next_offset += len(data)
-        if not data:
-            self._next_offset = self.size  # the blob shrank under us: end here
 
 
 def storage_error(action: str, exc: Exception) -> StorageError:

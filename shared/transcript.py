@@ -25,13 +25,23 @@ class Segment:
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the input turned out to be."""
+    """What the input turned out to be, as found in the file (not what was sent: always 16 kHz mono).
+
+    ``format`` is ``container/codec``; ``duration_seconds`` is the audio decoded and transcribed;
+    ``declared_duration_seconds`` what the container says (``None`` when it does not say), so a
+    consumer can see a truncated file. Fields are only ever added, with defaults.
+    """
 
     format: str
     sample_rate: int
     channels: int
-    bits_per_sample: int
+    bits_per_sample: int | None  # PCM only; null for compressed codecs
     duration_seconds: float
+    container: str = ""
+    codec: str = ""
+    declared_duration_seconds: float | None = None
+    decoded_duration_seconds: float | None = None
+    channel_mode: str = "mix"  # "separate": one speaker per channel (Channel-1, Channel-2, ...)
 
 
 @dataclass

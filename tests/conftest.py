@@ -68,3 +68,25 @@ def host_blob_client(container: str, name: str):
     return BlobClientConverter.decode(
         Datum(value=model_binding_data, type="model_binding_data"), trigger_metadata={}, pytype=BlobClient
     )
+
+
+@pytest.fixture(scope="session")
+def format_files(audio_dir, three_sentences_wav) -> dict[str, Path]:
+    """``three_sentences_wav`` encoded once in every format of ``tests.audio_formats.FORMATS``, by name."""
+    from tests import audio_formats
+
+    folder = audio_dir / "formats"
+    folder.mkdir(exist_ok=True)
+    return {f.name: audio_formats.encode(three_sentences_wav, f, folder / f"three-sentences-{f.name}{f.suffix}")
+            for f in audio_formats.FORMATS}
+
+
+@pytest.fixture(scope="session")
+def call_recording(audio_dir) -> tuple[Path, list[tuple[str, float, float]]]:
+    """A stereo call: VOICE_A's lines of the dialogue on the left channel, VOICE_B's on the right; with
+    the dialogue's timeline ``(voice, start_s, end_s)``."""
+    from tests import audio_formats
+
+    mono, timeline = speech_audio.dialogue_with_timeline(audio_dir / "call-mono.wav")
+    stereo = audio_formats.call_recording(mono, timeline, speech_audio.VOICE_A, audio_dir / "call-stereo.wav")
+    return stereo, timeline
