@@ -25,6 +25,7 @@ lost race read again and decide again), so the state only ever moves forward::
        │          │ ▲ progress, retries
        └──────────┴─┴──► failed
 
+(``finish_job`` also takes a job straight from ``queued``: audio refused before any work started.)
 ``succeeded`` and ``failed`` are terminal: a redelivered event can start, report progress or finish
 a finished job as often as it likes, nothing changes. The write that makes a job terminal is won by
 exactly one caller, and that caller sends the completion message, so two deliveries of one event
