@@ -1,0 +1,1 @@
+"""Benchmarks: memory over many invocations, per-invocation overhead, peak RSS, cold import (docs/performance.md)."""

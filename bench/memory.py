@@ -1,0 +1,186 @@
+"""Memory over N sequential blob invocations: this project as shipped vs the pattern it replaces.
+
+    python -m bench.memory [--n 500] [--variants a,b,c] [--out bench/out]
+
+One fresh process per variant runs N invocations of the real blob handler (``shared.pipeline.handle_blob``:
+Azurite, a fresh token from the local identity endpoint, the real Speech SDK against the speech
+emulator, transcript writes), each on its own blob (same audio), and records its RSS after every
+invocation. The variants run back to back against the same local stack:
+
+- ``a`` as shipped: fresh credential and token per invocation, every SDK object disposed, ``gc.collect()``;
+- ``b`` the seed's pattern (``bench/seed_pattern.py``): cached service singleton and credential, SDK objects
+  never stopped, disconnected or released, handlers left connected, no ``gc.collect()``;
+- ``c`` as shipped without the explicit ``gc.collect()`` (does Fix 3A earn its cost?).
+
+Prints a table (slope in KiB/invocation by least squares over the last 80 %, start/end RSS) and writes
+``memory.json`` and ``memory.png`` (RSS vs invocation) to ``--out``. A figure, not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from bench.harness import (
+    OUT,
+    SHORT_AUDIO,
+    SHORT_SECONDS,
+    BlobRef,
+    input_container,
+    local_stack,
+    machine,
+    markdown_table,
+    rss_bytes,
+    run_child,
+    slope_per_step,
+    upload_copies,
+    wav_clip,
+    write_json,
+)
+
+VARIANTS = {
+    "a": "as shipped",
+    "b": "seed pattern (cached singleton + credential, SDK objects never disposed, no GC)",
+    "c": "as shipped without gc.collect()",
+}
+#: How much of the start is warm-up, left out of the slope.
+WARM_UP_FRACTION = 0.2
+
+
+def run(stack, *, n: int = 500, variants: str = "abc", audio: Path = SHORT_AUDIO,
+        seconds: float | None = SHORT_SECONDS, out: Path | None = OUT, echo=print) -> dict:
+    """Run each variant in its own process against ``stack``; return (and optionally save) the figures."""
+    data = wav_clip(audio, seconds)
+    run_id = uuid.uuid4().hex[:8]
+    results: dict[str, dict] = {}
+    for variant in variants:
+        prefix = f"bench-memory/{run_id}/{variant}"
+        upload_copies(stack, data, prefix, n)
+        echo(f"variant {variant} ({VARIANTS[variant]}): {n} invocations ...")
+        started = time.monotonic()
+        child = run_child("bench.memory", ["--child", variant, "--prefix", prefix, "--n", str(n)],
+                          timeout=120 + 60 * n)
+        results[variant] = {**child, **summarise(child["samples"]), "wall_seconds": round(time.monotonic() - started)}
+    audio_name = audio.name if seconds is None else f"first {seconds:g} s of {audio.name}"
+    report = {"n": n, "audio": audio_name, "machine": machine(), "variants": results}
+    echo(table(report))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "memory.json", report)
+        plot(report, out / "memory.png")
+        echo(f"wrote {out / 'memory.json'} and {out / 'memory.png'}")
+    return report
+
+
+def summarise(samples: list[dict]) -> dict:
+    rss = [s["rss"] for s in samples]
+    seconds = sorted(s["seconds"] for s in samples)
+    return {
+        "slope_kib_per_invocation": round(slope_per_step(rss, skip_fraction=WARM_UP_FRACTION) / 1024, 2),
+        "rss_first_mib": round(rss[0] / 2**20, 1),
+        "rss_end_mib": round(rss[-1] / 2**20, 1),
+        "rss_max_mib": round(max(rss) / 2**20, 1),
+        "threads_end": samples[-1]["threads"],
+        "threads_max": max(s["threads"] for s in samples),
+        "fds_end": samples[-1]["fds"],
+        "fds_max": max(s["fds"] for s in samples),
+        "median_invocation_seconds": round(seconds[len(seconds) // 2], 3),
+        "failed": sum(s["status"] != "transcribed" for s in samples),
+    }
+
+
+def table(report: dict) -> str:
+    rows = []
+    for variant, r in report["variants"].items():
+        rows.append([
+            f"({variant}) {VARIANTS[variant]}", f"{r['slope_kib_per_invocation']:+.2f}",
+            f"{r['rss_baseline_mib']:.1f}", f"{r['rss_first_mib']:.1f}", f"{r['rss_end_mib']:.1f}",
+            f"{r['threads_end']} / {r['threads_max']}", f"{r['fds_end']} / {r['fds_max']}",
+            f"{r['median_invocation_seconds']:.2f}", r["failed"],
+        ])
+    header = ["variant", "slope KiB/inv (last 80 %)", "RSS before MiB", "after 1st MiB", f"after {report['n']} MiB",
+              "threads end / max", "open fds end / max", "median s/inv", "failed"]
+    return markdown_table(header, rows)
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
+    for variant, r in report["variants"].items():
+        rss = [s["rss"] / 2**20 for s in r["samples"]]
+        label = f"({variant}) {VARIANTS[variant].split(' (')[0]}: {r['slope_kib_per_invocation']:+.2f} KiB/inv"
+        ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2)
+    ax.set_xlabel("invocation")
+    ax.set_ylabel("RSS after the invocation (MiB)")
+    ax.set_title(f"Blob handler, {report['n']} sequential invocations per variant ({report['audio']})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def child(variant: str, prefix: str, n: int) -> dict:
+    """The measured process: N invocations of the blob handler, RSS after each."""
+    import psutil
+
+    import function_app  # noqa: F401 - what a worker has loaded before the first invocation
+    from shared import pipeline
+
+    process = psutil.Process()
+    container = input_container()
+    patch = contextlib.nullcontext()
+    if variant == "b":
+        from bench import seed_pattern
+
+        patch = seed_pattern.installed()
+    samples = []
+    baseline = rss_bytes()
+    with patch as seed:
+        for i in range(n):
+            started = time.perf_counter()
+            outcome = pipeline.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=variant == "a")
+            seconds = time.perf_counter() - started
+            samples.append({"rss": process.memory_info().rss, "threads": process.num_threads(),
+                            "fds": process.num_fds(), "seconds": round(seconds, 4), "status": outcome.status})
+    if variant == "b" and seed.requests != n:
+        raise RuntimeError(f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "
+                           "calls shared.token.fetch_token / SpeechSession; update bench/seed_pattern.py")
+    return {"variant": variant, "rss_baseline_mib": round(baseline / 2**20, 1), "samples": samples}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500, help="invocations per variant (default 500)")
+    parser.add_argument("--variants", default="abc", help="which of a, b, c to run (default abc)")
+    parser.add_argument("--audio", type=Path, default=SHORT_AUDIO,
+                        help="a 16-bit PCM WAV (default samples/welcome.wav)")
+    parser.add_argument("--seconds", type=float, default=SHORT_SECONDS,
+                        help=f"use the first SECONDS of it (default {SHORT_SECONDS}; 0 = all)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where memory.json and memory.png go")
+    parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        write_json(args.json, child(args.child, args.prefix, args.n))
+        return 0
+    if set(args.variants) - set(VARIANTS):
+        parser.error(f"--variants takes letters from {''.join(VARIANTS)}")
+    print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
+    with local_stack() as stack:
+        run(stack, n=args.n, variants=args.variants, audio=args.audio, seconds=args.seconds or None, out=args.out,
+            echo=lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

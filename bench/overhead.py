@@ -1,0 +1,176 @@
+"""What per-invocation freshness costs: medians over many runs of each piece this project does fresh.
+
+    python -m bench.overhead [--runs 200] [--out bench/out]
+
+Measured in one fresh process against the local stack (identity endpoint, Azurite, speech emulator):
+
+- ``token_mi``: a Speech token with a new ``ManagedIdentityCredential``, closed after (``shared.token.fetch_token``);
+- ``token_dac``: the same with a new ``DefaultAzureCredential`` (the seed's Fix 4B as written);
+- ``storage_token_mi``: the storage token the invocation's own blob client gets the same way;
+- ``sdk_setup_teardown``: every Speech SDK object of a session created and disposed
+  (``SpeechSession`` entered and closed without a session: config, pull stream, audio config, transcriber,
+  five handlers connected then disconnected, released on the helper thread);
+- ``gc_after_invocation``: ``gc.collect()`` right after a real blob invocation (what Fix 3A costs);
+- ``session_close``: ``SpeechSession.close()`` of a finished session, timed inside those real invocations.
+
+Prints a table and writes ``overhead.json`` to ``--out``. A figure, not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+from bench.harness import (
+    OUT,
+    SHORT_AUDIO,
+    SHORT_SECONDS,
+    BlobRef,
+    input_container,
+    local_stack,
+    machine,
+    markdown_table,
+    run_child,
+    upload_copies,
+    wav_clip,
+    write_json,
+)
+
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+
+PIECES = {
+    "token_mi": "Speech token, fresh ManagedIdentityCredential (shipped)",
+    "token_dac": "Speech token, fresh DefaultAzureCredential (seed's Fix 4B)",
+    "storage_token_mi": "storage token, fresh ManagedIdentityCredential (shipped)",
+    "sdk_setup_teardown": "Speech SDK objects created + disposed",
+    "session_close": "close() of a finished session (in real invocations)",
+    "gc_after_invocation": "gc.collect() after a real invocation",
+}
+#: The pieces an invocation of (a) pays for freshness and disposal, on top of its real work.
+SHIPPED = ("token_mi", "storage_token_mi", "sdk_setup_teardown", "session_close", "gc_after_invocation")
+
+
+def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | None = OUT, echo=print) -> dict:
+    """Upload the audio for the real invocations, measure in a child process, print and save."""
+    invocations = runs if invocations is None else invocations
+    prefix = f"bench-overhead/{uuid.uuid4().hex[:8]}"
+    upload_copies(stack, wav_clip(SHORT_AUDIO, SHORT_SECONDS), prefix, invocations)
+    echo(f"overhead: {runs} runs of each piece, {invocations} real invocations ...")
+    child = run_child("bench.overhead", ["--child", "--runs", str(runs), "--invocations", str(invocations),
+                                         "--prefix", prefix], timeout=600 + 30 * (runs + invocations))
+    report = {"runs": runs, "invocations": invocations, "machine": machine(), "pieces": summarise(child)}
+    shipped = sum(report["pieces"][p]["median_ms"] for p in SHIPPED)
+    report["shipped_total_median_ms"] = round(shipped, 2)
+    echo(table(report))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "overhead.json", report)
+        echo(f"wrote {out / 'overhead.json'}")
+    return report
+
+
+def summarise(samples: dict[str, list[float]]) -> dict[str, dict]:
+    result = {}
+    for piece, seconds in samples.items():
+        ms = sorted(s * 1000 for s in seconds)
+        result[piece] = {
+            "n": len(ms),
+            "median_ms": round(statistics.median(ms), 2),
+            "p90_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.9))], 2),
+            "min_ms": round(ms[0], 2),
+            "max_ms": round(ms[-1], 2),
+        }
+    return result
+
+
+def table(report: dict) -> str:
+    rows = [[PIECES[p], s["n"], f"{s['median_ms']:.1f}", f"{s['p90_ms']:.1f}", f"{s['min_ms']:.1f}"]
+            for p, s in report["pieces"].items()]
+    rows.append(["**sum of the shipped pieces (a)**", "", f"**{report['shipped_total_median_ms']:.1f}**", "", ""])
+    return markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
+
+
+def child(runs: int, invocations: int, prefix: str) -> dict[str, list[float]]:
+    """The measured process: each piece timed ``runs`` times, then real invocations with a timed GC."""
+    import azure.cognitiveservices.speech  # noqa: F401 - loaded once per instance, not per invocation
+    from azure.identity import DefaultAzureCredential
+
+    import function_app  # noqa: F401 - what a worker has loaded before the first invocation
+    from shared import pipeline, speech_session
+    from shared.settings import Settings
+    from shared.token import SPEECH_SCOPE, fetch_token
+
+    settings = Settings.from_env()
+    samples: dict[str, list[float]] = {piece: [] for piece in PIECES}
+
+    def timed(piece: str, action) -> None:
+        started = time.perf_counter()
+        action()
+        samples[piece].append(time.perf_counter() - started)
+
+    def token_dac() -> None:
+        with DefaultAzureCredential() as credential:
+            credential.get_token(SPEECH_SCOPE)
+
+    token = fetch_token(settings)
+    # The session needs only the sample rate before it starts; nothing is read or sent here.
+    silent = SimpleNamespace(sample_rate=16000, read=lambda n: b"", seconds_read=0.0)
+
+    def sdk_setup_teardown() -> None:
+        with speech_session.SpeechSession(settings, token, silent):
+            pass
+
+    for _ in range(3):  # first calls pay one-off imports and connection set-up
+        fetch_token(settings), token_dac(), sdk_setup_teardown()
+    for _ in range(runs):  # interleaved, so a slow moment of the machine hits every piece alike
+        timed("token_mi", lambda: fetch_token(settings))
+        timed("token_dac", token_dac)
+        timed("storage_token_mi", lambda: fetch_token(settings, STORAGE_SCOPE))
+        timed("sdk_setup_teardown", sdk_setup_teardown)
+
+    original_close = speech_session.SpeechSession.close
+
+    def timed_close(self) -> None:
+        timed("session_close", lambda: original_close(self))
+
+    speech_session.SpeechSession.close = timed_close
+    container = input_container()
+    try:
+        for i in range(invocations):
+            outcome = pipeline.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=False)
+            if outcome.status != "transcribed":
+                raise RuntimeError(f"invocation {i}: {outcome}")
+            timed("gc_after_invocation", gc.collect)
+    finally:
+        speech_session.SpeechSession.close = original_close
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.overhead", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200, help="runs of each isolated piece (default 200)")
+    parser.add_argument("--invocations", type=int, help="real invocations for the GC and close() figures "
+                        "(default: --runs)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where overhead.json goes")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        write_json(args.json, child(args.runs, args.invocations, args.prefix))
+        return 0
+    print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
+    with local_stack() as stack:
+        run(stack, runs=args.runs, invocations=args.invocations, out=args.out,
+            echo=lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Peak RSS of one blob invocation against the length of the recording: streaming keeps it flat.
+
+    python -m bench.peak_rss                          # wav:1 and wav:30 (minutes), made by concatenation
+    python -m bench.peak_rss --make wav:1 --make wav:120
+    python -m bench.peak_rss recording.m4a call.mp3   # any files; each gets its own row
+
+Each file is uploaded to the local stack's input container and transcribed by the blob handler in a
+fresh process, which reports its peak resident set (``ru_maxrss``: the kernel's high-water mark, the
+figure an instance's memory limit is checked against), its RSS before the invocation, and how long the
+invocation took. The first row is the reference of the ratio column.
+
+Add a format by adding a maker to ``MAKERS``: a function ``(minutes, path) -> path`` that writes a
+recording of that length; ``--make FORMAT:MINUTES`` then builds (and caches in ``--out``) the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.harness import (
+    OUT,
+    SAMPLES,
+    BlobRef,
+    input_container,
+    local_stack,
+    machine,
+    markdown_table,
+    peak_rss_bytes,
+    rss_bytes,
+    run_child,
+    write_json,
+)
+
+DEFAULT_MAKES = ("wav:1", "wav:30")
+#: The committed speech concatenated into long recordings, with this much silence between copies.
+SOURCES = (SAMPLES / "help-desk-call.wav", SAMPLES / "welcome.wav")
+GAP_SECONDS = 0.8
+
+
+def make_wav(minutes: float, path: Path) -> Path:
+    """A 16 kHz mono 16-bit WAV of exactly ``minutes``: the samples, end to end with pauses, repeated.
+
+    Written a piece at a time, so making a 2-hour file needs no more memory than a 1-minute one.
+    """
+    pieces = []
+    for source in SOURCES:
+        with wave.open(str(source), "rb") as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (16000, 1, 2):
+                raise ValueError(f"{source} is not 16 kHz mono 16-bit")
+            pieces.append(w.readframes(w.getnframes()))
+    pieces.append(b"\0\0" * int(GAP_SECONDS * 16000))
+    remaining = int(minutes * 60 * 16000) * 2
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        while remaining > 0:
+            for piece in pieces:
+                chunk = piece[:remaining]
+                out.writeframes(chunk)
+                remaining -= len(chunk)
+    return path
+
+
+#: FORMAT -> maker. A compressed format (mp3, m4a, ...) adds one function here.
+MAKERS: dict[str, Callable[[float, Path], Path]] = {"wav": make_wav}
+
+
+def made_file(spec: str, folder: Path) -> Path:
+    """``FORMAT:MINUTES`` -> a cached file of that format and length in ``folder``."""
+    fmt, _, minutes = spec.partition(":")
+    if fmt not in MAKERS or not minutes:
+        raise ValueError(f"--make takes FORMAT:MINUTES with FORMAT one of {', '.join(MAKERS)}; got {spec!r}")
+    path = folder / f"speech-{float(minutes):g}min.{fmt}"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(path.suffix + ".partial")
+        MAKERS[fmt](float(minutes), partial)
+        partial.rename(path)
+    return path
+
+
+def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = OUT,
+        echo=print) -> dict:
+    """Transcribe each file in its own process (with ``settings`` as app settings); print and save a table."""
+    run_id = uuid.uuid4().hex[:8]
+    overrides = [f"--setting={name}={value}" for name, value in (settings or {}).items()]
+    rows = []
+    for path in files:
+        name = f"bench-peak/{run_id}/{path.name}"
+        with stack.blob_service() as service, path.open("rb") as data:
+            service.get_container_client(input_container()).upload_blob(name, data, overwrite=True)
+        echo(f"{path.name} ({path.stat().st_size / 2**20:.1f} MiB): transcribing ...")
+        child = run_child("bench.peak_rss", ["--child", name, *overrides], timeout=4 * 3600)
+        rows.append({"file": path.name, "bytes": path.stat().st_size, **child})
+    reference = rows[0]["peak_rss_mib"] if rows else 0
+    for row in rows:
+        row["ratio_to_first"] = round(row["peak_rss_mib"] / reference, 3)
+    report = {"machine": machine(), "settings": settings or {}, "rows": rows}
+    echo(table(report))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "peak_rss.json", report)
+        echo(f"wrote {out / 'peak_rss.json'}")
+    return report
+
+
+def table(report: dict) -> str:
+    rows = [[r["file"], f"{r['bytes'] / 2**20:.1f}", f"{r['audio_seconds'] / 60:.1f}", f"{r['rss_before_mib']:.1f}",
+             f"{r['peak_rss_mib']:.1f}", f"{r['peak_rss_mib'] - r['rss_before_mib']:.1f}", f"{r['ratio_to_first']:.3f}",
+             f"{r['seconds']:.0f}", r["status"]] for r in report["rows"]]
+    header = ["file", "MiB", "audio min", "RSS before MiB", "peak RSS MiB", "peak − before MiB", "peak / first row",
+              "invocation s", "status"]
+    return markdown_table(header, rows)
+
+
+def child(blob_name: str, settings: dict[str, str]) -> dict:
+    """The measured process: one invocation of the blob handler; its peak RSS."""
+    os.environ.update(settings)
+    import function_app  # noqa: F401 - what a worker has loaded before the first invocation
+    from shared import pipeline
+
+    before = rss_bytes()
+    sampled = [before]
+    stop = threading.Event()
+
+    def sample() -> None:  # a cross-check of ru_maxrss, and the curve for anyone who wants it
+        while not stop.wait(0.05):
+            sampled.append(rss_bytes())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    outcome = pipeline.handle_blob(BlobRef(input_container(), blob_name))
+    seconds = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    transcript = outcome.transcript
+    return {
+        "status": outcome.status if outcome.error is None else f"failed: {outcome.error.code}",
+        "audio_seconds": transcript.audio.duration_seconds if transcript else 0.0,
+        "segments": len(transcript.segments) if transcript else 0,
+        "seconds": round(seconds, 1),
+        "rss_before_mib": round(before / 2**20, 1),
+        "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
+        "sampled_max_mib": round(max(sampled) / 2**20, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.peak_rss", description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path, help="recordings to measure (any format the app accepts)")
+    parser.add_argument("--make", action="append", metavar="FORMAT:MINUTES",
+                        help=f"generate a recording (formats: {', '.join(MAKERS)}); "
+                             f"default when no files: {' '.join(DEFAULT_MAKES)}")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="an app setting for the measured invocations, e.g. SPEECH_SEND_FAST=false")
+    parser.add_argument("--out", type=Path, default=OUT, help="where peak_rss.json and generated audio go")
+    parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    settings = dict(item.split("=", 1) for item in args.setting if "=" in item)
+    if len(settings) != len(args.setting):
+        parser.error("--setting takes NAME=VALUE")
+    if args.child:
+        write_json(args.json, child(args.child, settings))
+        return 0
+    makes = args.make or ([] if args.files else list(DEFAULT_MAKES))
+    try:
+        files = [made_file(spec, args.out / "audio") for spec in makes] + list(args.files)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
+    with local_stack() as stack:
+        run(stack, files, settings=settings, out=args.out, echo=lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

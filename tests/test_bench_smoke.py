@@ -1,0 +1,54 @@
+"""The benchmarks of ``bench/`` run, briefly, so they cannot rot between full runs (``make bench``).
+
+Figures on a shared CI machine are noise at this size: the bounds only say the numbers are sane (the
+invocations succeeded, RSS is a plausible process size, medians are positive and below seconds).
+The one exact check is that importing the function app loads none of the invocation path's heavy
+modules. The real figures and what they mean are in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cold_import, memory, overhead, peak_rss
+
+MIB = 2**20
+
+
+def quiet(*_args) -> None:
+    pass
+
+
+def test_memory_benchmark_runs_every_variant(stack):
+    report = memory.run(stack, n=3, out=None, echo=quiet)
+    assert set(report["variants"]) == {"a", "b", "c"}
+    for variant, result in report["variants"].items():
+        assert result["failed"] == 0, (variant, [s["status"] for s in result["samples"]])
+        assert len(result["samples"]) == 3
+        assert all(20 * MIB < s["rss"] < 2048 * MIB for s in result["samples"]), variant
+        assert abs(result["slope_kib_per_invocation"]) < 10 * 1024, variant
+    assert "| (a) as shipped |" in memory.table(report)
+
+
+def test_overhead_benchmark_measures_every_piece(stack):
+    report = overhead.run(stack, runs=3, invocations=1, out=None, echo=quiet)
+    assert set(report["pieces"]) == set(overhead.PIECES)
+    for piece, figures in report["pieces"].items():
+        assert 0 < figures["median_ms"] < 5000, piece
+    assert report["shipped_total_median_ms"] > 0
+
+
+def test_peak_rss_benchmark_measures_a_short_recording(stack, tmp_path):
+    clip = peak_rss.made_file("wav:0.1", tmp_path)
+    report = peak_rss.run(stack, [clip], out=None, echo=quiet)
+    (row,) = report["rows"]
+    assert row["status"] == "transcribed" and row["audio_seconds"] == pytest.approx(6, abs=0.1)
+    assert 20 < row["rss_before_mib"] <= row["peak_rss_mib"] < 2048
+    assert row["ratio_to_first"] == 1
+
+
+def test_the_function_app_imports_none_of_the_heavy_invocation_modules():
+    report = cold_import.measure(runs=1)
+    assert report["lazy_modules_loaded_by_import"] == []
+    for condition in cold_import.CONDITIONS:
+        assert 0 < report["conditions"][condition]["median_ms"] < 10_000
