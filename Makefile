@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 AZURITE := tools/azurite/node_modules/.bin/azurite
 
-.PHONY: install system run test lint serve clean
+.PHONY: install system run test lint serve clean bench
 
 install: system $(VENV)/.installed $(AZURITE) $(CHECKOV_VENV)/.installed
 
@@ -49,6 +49,15 @@ lint: $(VENV)/.installed
 
 test: install lint
 	$(PY) -m pytest
+
+# Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. The memory
+# run (BENCH_N invocations x 3 variants) takes about half an hour on 2 cores.
+BENCH_N ?= 500
+bench: install
+	$(PY) -m bench.cold_import
+	$(PY) -m bench.overhead
+	$(PY) -m bench.peak_rss
+	$(PY) -m bench.memory --n $(BENCH_N)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) tools/azurite/node_modules .pytest_cache .ruff_cache
