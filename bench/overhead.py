@@ -119,8 +119,8 @@ def child(runs: int, invocations: int, prefix: str) -> dict[str, list[float]]:
             credential.get_token(SPEECH_SCOPE)
 
     token = fetch_token(settings)
-    # The session needs only the sample rate before it starts; nothing is read or sent here.
-    silent = SimpleNamespace(sample_rate=16000, read=lambda n: b"", seconds_read=0.0)
+    # A session that is never started reads nothing: this stands in for the decoder's PCM reader.
+    silent = SimpleNamespace(sample_rate=16000, read=lambda n: b"", seconds_read=0.0, close=lambda: None)
 
     def sdk_setup_teardown() -> None:
         with speech_session.SpeechSession(settings, token, silent):
