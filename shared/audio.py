@@ -407,7 +407,7 @@ class AudioDecoder:
         if packet is None:
             if (failure := self._source.failure()) is not None:
                 raise failure  # FFmpeg took a failed read for the end of the file: it was not
-            self._emit(self._resampler.resample(None) if self._resampler else [])
+            self._emit(self._flush_resampler())
             self.ended = True
             self._lock.notify_all()
             return
@@ -423,7 +423,11 @@ class AudioDecoder:
         for frame in frames:
             if frame.samples:
                 self._last_frame_seconds = frame.samples / (frame.sample_rate or SAMPLE_RATE)
-                self._emit(self._resample(frame))
+                converted = self._resample(frame)
+                if converted is None:
+                    self._skip(None)
+                else:
+                    self._emit(converted)
 
     def _next_packet(self):
         while True:
@@ -465,18 +469,38 @@ class AudioDecoder:
                 f"(about {self._lost_in_a_row:.0f} s) could not be decoded after {self.seconds_decoded:.1f} s"
             )
 
-    def _resample(self, frame) -> list:
-        if self._resampler is None:
-            layout = "mono" if len(self.outputs) == 1 else self._codec.layout
-            fmt = "s16" if len(self.outputs) == 1 else "s16p"
-            self._resampler = av.AudioResampler(format=fmt, layout=layout, rate=SAMPLE_RATE)
+    def _resample(self, frame) -> list | None:
+        """``frame`` as 16 kHz s16 frames (planar, one plane per output, in separate mode).
+
+        ``None`` for a frame FFmpeg cannot convert (damaged data can claim any rate or layout).
+        """
         try:
-            return self._resampler.resample(frame)
-        except ValueError:
-            # The stream changed its sample rate or layout mid-way: finish the old resampler, start anew.
-            tail = self._resampler.resample(None)
+            if self._resampler is None:
+                self._resampler = self._new_resampler()
+            try:
+                return self._resampler.resample(frame)
+            except ValueError:
+                # The stream changed its rate or layout mid-way: finish the old resampler, start anew.
+                tail = self._flush_resampler()
+                self._resampler = self._new_resampler()
+                return tail + self._resampler.resample(frame)
+        except (av.error.FFmpegError, ValueError):
             self._resampler = None
-            return tail + self._resample(frame)
+            return None
+
+    def _new_resampler(self) -> av.AudioResampler:
+        if len(self.outputs) == 1:
+            return av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        return av.AudioResampler(format="s16p", layout=self._codec.layout, rate=SAMPLE_RATE)
+
+    def _flush_resampler(self) -> list:
+        resampler, self._resampler = self._resampler, None
+        if resampler is None:
+            return []
+        try:
+            return resampler.resample(None)
+        except (av.error.FFmpegError, ValueError):
+            return []
 
     def _emit(self, frames: list) -> None:
         for frame in frames:
@@ -570,9 +594,9 @@ def decode_all(stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: floa
     bytes-fetched measurements, and for hostile-input tests.
     """
     with AudioDecoder(stream, channel_mode=channel_mode, max_seconds=max_seconds) as decoder:
-        for reader in decoder.readers:
-            while reader.read(chunk_bytes):
-                pass
+        active = list(decoder.readers)
+        while active:  # round robin: a channel read alone would wait for the others (MAX_AHEAD_BYTES)
+            active = [reader for reader in active if reader.read(chunk_bytes)]
         return Decoded(decoder.found, decoder.seconds_decoded, decoder.warnings())
 
 

@@ -71,13 +71,25 @@ def host_blob_client(container: str, name: str):
 
 
 @pytest.fixture(scope="session")
-def format_files(audio_dir, three_sentences_wav) -> dict[str, Path]:
-    """``three_sentences_wav`` encoded once in every format of ``tests.audio_formats.FORMATS``, by name."""
+def format_sources(audio_dir, three_sentences_wav) -> dict[str, Path]:
+    """The speech WAV each format's fixture is encoded from, by format name (``THREE_SENTENCES`` in all;
+    8 kHz formats from telephone-friendly speech, see ``tests.audio_formats``)."""
+    from tests import audio_formats
+
+    voice, words_per_minute = audio_formats.NARROWBAND_SPEECH
+    narrowband = speech_audio.three_sentences(audio_dir / "three-sentences-narrowband.wav", voice=voice,
+                                              words_per_minute=words_per_minute)
+    return {f.name: narrowband if f.narrowband else three_sentences_wav for f in audio_formats.FORMATS}
+
+
+@pytest.fixture(scope="session")
+def format_files(audio_dir, format_sources) -> dict[str, Path]:
+    """``THREE_SENTENCES`` encoded once in every format of ``tests.audio_formats.FORMATS``, by name."""
     from tests import audio_formats
 
     folder = audio_dir / "formats"
     folder.mkdir(exist_ok=True)
-    return {f.name: audio_formats.encode(three_sentences_wav, f, folder / f"three-sentences-{f.name}{f.suffix}")
+    return {f.name: audio_formats.encode(format_sources[f.name], f, folder / f"three-sentences-{f.name}{f.suffix}")
             for f in audio_formats.FORMATS}
 
 

@@ -25,7 +25,8 @@ def require_tools() -> None:
         raise RuntimeError(f"missing {', '.join(missing)}: apt-get install -y espeak-ng sox")
 
 
-def speak(text: str, out: Path, *, voice: str = VOICE_A, rate: int = 16000, channels: int = 1) -> Path:
+def speak(text: str, out: Path, *, voice: str = VOICE_A, rate: int = 16000, channels: int = 1,
+          words_per_minute: int = 150) -> Path:
     """Say ``text`` with espeak-ng and write a 16-bit PCM WAV at ``rate`` Hz to ``out``.
 
     ``sox -D``: no dither. sox dithers with random noise by default, so every run made different
@@ -33,7 +34,7 @@ def speak(text: str, out: Path, *, voice: str = VOICE_A, rate: int = 16000, chan
     """
     require_tools()
     raw = out.with_suffix(".espeak.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True)
     subprocess.run(
         ["sox", "-D", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16", "-e", "signed-integer", str(out)],
         check=True,
@@ -88,9 +89,10 @@ DIALOGUE = [
 ]
 
 
-def three_sentences(out: Path) -> Path:
+def three_sentences(out: Path, *, voice: str = VOICE_A, words_per_minute: int = 150) -> Path:
     """One voice, three sentences with pauses between them."""
-    parts = [speak(s, out.with_name(f"{out.stem}-{i}.wav")) for i, s in enumerate(THREE_SENTENCES)]
+    parts = [speak(s, out.with_name(f"{out.stem}-{i}.wav"), voice=voice, words_per_minute=words_per_minute)
+             for i, s in enumerate(THREE_SENTENCES)]
     concat(parts, out)
     for p in parts:
         p.unlink()
