@@ -10,7 +10,9 @@ invocation. The variants run back to back against the same local stack:
 - ``a`` as shipped: fresh credential and token per invocation, every SDK object disposed, ``gc.collect()``;
 - ``b`` the seed's pattern (``bench/seed_pattern.py``): cached service singleton and credential, SDK objects
   never stopped, disconnected or released, handlers left connected, no ``gc.collect()``;
-- ``c`` as shipped without the explicit ``gc.collect()`` (does Fix 3A earn its cost?).
+- ``c`` as shipped without the explicit ``gc.collect()`` (does Fix 3A earn its cost?);
+- ``d`` (on request) the seed's pattern with Python's automatic collector off as well: no session is ever
+  reclaimed, so the slope is what each un-disposed session holds (native threads, socket, buffers).
 
 Prints a table (slope in KiB/invocation by least squares over the last 80 %, start/end RSS) and writes
 ``memory.json`` and ``memory.png`` (RSS vs invocation) to ``--out``. A figure, not a pass/fail test.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import sys
 import time
 import uuid
@@ -46,12 +49,15 @@ VARIANTS = {
     "a": "as shipped",
     "b": "seed pattern (cached singleton + credential, SDK objects never disposed, no GC)",
     "c": "as shipped without gc.collect()",
+    "d": "seed pattern with the automatic GC off too (nothing ever reclaims a session)",
 }
+#: What ``make bench`` runs; ``d`` is the bound on what (b) can retain, run on request (--variants abcd).
+DEFAULT_VARIANTS = "abc"
 #: How much of the start is warm-up, left out of the slope.
 WARM_UP_FRACTION = 0.2
 
 
-def run(stack, *, n: int = 500, variants: str = "abc", audio: Path = SHORT_AUDIO,
+def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = SHORT_AUDIO,
         seconds: float | None = SHORT_SECONDS, out: Path | None = OUT, echo=print) -> dict:
     """Run each variant in its own process against ``stack``; return (and optionally save) the figures."""
     data = wav_clip(audio, seconds)
@@ -138,10 +144,12 @@ def child(variant: str, prefix: str, n: int) -> dict:
     process = psutil.Process()
     container = input_container()
     patch = contextlib.nullcontext()
-    if variant == "b":
+    if variant in "bd":
         from bench import seed_pattern
 
         patch = seed_pattern.installed()
+    if variant == "d":
+        gc.disable()
     samples = []
     baseline = rss_bytes()
     with patch as seed:
@@ -151,7 +159,7 @@ def child(variant: str, prefix: str, n: int) -> dict:
             seconds = time.perf_counter() - started
             samples.append({"rss": process.memory_info().rss, "threads": process.num_threads(),
                             "fds": process.num_fds(), "seconds": round(seconds, 4), "status": outcome.status})
-    if variant == "b" and seed.requests != n:
+    if variant in "bd" and seed.requests != n:
         raise RuntimeError(f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "
                            "calls shared.token.fetch_token / SpeechSession; update bench/seed_pattern.py")
     return {"variant": variant, "rss_baseline_mib": round(baseline / 2**20, 1), "samples": samples}
@@ -160,7 +168,8 @@ def child(variant: str, prefix: str, n: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500, help="invocations per variant (default 500)")
-    parser.add_argument("--variants", default="abc", help="which of a, b, c to run (default abc)")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS,
+                        help=f"which of {''.join(VARIANTS)} to run (default {DEFAULT_VARIANTS})")
     parser.add_argument("--audio", type=Path, default=SHORT_AUDIO,
                         help="a 16-bit PCM WAV (default samples/welcome.wav)")
     parser.add_argument("--seconds", type=float, default=SHORT_SECONDS,

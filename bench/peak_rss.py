@@ -1,6 +1,6 @@
 """Peak RSS of one blob invocation against the length of the recording: streaming keeps it flat.
 
-    python -m bench.peak_rss                          # wav:1 and wav:30 (minutes), made by concatenation
+    python -m bench.peak_rss                          # wav:1, wav:5 and wav:30 (minutes), by concatenation
     python -m bench.peak_rss --make wav:1 --make wav:120
     python -m bench.peak_rss recording.m4a call.mp3   # any files; each gets its own row
 
@@ -39,7 +39,7 @@ from bench.harness import (
     write_json,
 )
 
-DEFAULT_MAKES = ("wav:1", "wav:30")
+DEFAULT_MAKES = ("wav:1", "wav:5", "wav:30")
 #: The committed speech concatenated into long recordings, with this much silence between copies.
 SOURCES = (SAMPLES / "help-desk-call.wav", SAMPLES / "welcome.wav")
 GAP_SECONDS = 0.8
@@ -127,6 +127,7 @@ def child(blob_name: str, settings: dict[str, str]) -> dict:
     os.environ.update(settings)
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
     from shared import pipeline
+    from shared.errors import TranscriptionError
 
     before = rss_bytes()
     sampled = [before]
@@ -139,13 +140,17 @@ def child(blob_name: str, settings: dict[str, str]) -> dict:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.monotonic()
-    outcome = pipeline.handle_blob(BlobRef(input_container(), blob_name))
+    try:
+        outcome = pipeline.handle_blob(BlobRef(input_container(), blob_name))
+        status = outcome.status if outcome.error is None else f"failed: {outcome.error.code}"
+        transcript = outcome.transcript
+    except TranscriptionError as error:  # transient: the host would retry; here it is the row's result
+        status, transcript = f"failed: {error.code}: {error.message}", None
     seconds = time.monotonic() - started
     stop.set()
     sampler.join()
-    transcript = outcome.transcript
     return {
-        "status": outcome.status if outcome.error is None else f"failed: {outcome.error.code}",
+        "status": status,
         "audio_seconds": transcript.audio.duration_seconds if transcript else 0.0,
         "segments": len(transcript.segments) if transcript else 0,
         "seconds": round(seconds, 1),
