@@ -16,7 +16,6 @@ import json
 import threading
 import uuid
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,11 +159,9 @@ def test_hostile_blobs_end_in_an_error_document_or_a_transcript_and_the_audio_st
     run()
 
 
-@pytest.mark.parametrize("cut", [0.3, 0.7])
-def test_a_truncated_recording_through_the_blob_path_is_a_transcript_with_a_warning(stack, service, format_files,
-                                                                                      cut):
+def test_a_truncated_recording_through_the_blob_path_is_a_transcript_with_a_warning(stack, service, format_files):
     data = format_files["mp3"].read_bytes()
-    data = data[: int(len(data) * cut)]
+    data = data[: len(data) // 2]
     name = f"hostile/{uuid.uuid4().hex[:12]}.mp3"
     service.get_container_client("audio-in").upload_blob(name, data)
     user_function("transcribe_blob")(host_blob_client("audio-in", name))
