@@ -3,8 +3,11 @@
 - ``transcribe_blob``: audio dropped into the input container (Event Grid-sourced blob trigger,
   SDK-type ``BlobClient`` binding so the audio is streamed, not copied into the worker) is
   transcribed into ``<output container>/<name>.json`` and ``.txt``.
-- ``POST /api/transcriptions``: the request body is the audio; the transcript is the response.
-- ``GET /api/health``: configuration state, without secrets.
+- ``POST /api/transcriptions``: the request body is the audio; short audio gets its transcript as the
+  response, longer audio becomes a job (202) that the blob trigger runs.
+- ``POST /api/uploads``: an upload URL straight into storage for a new job's audio, of any size.
+- ``GET|DELETE /api/transcriptions/{id}``, ``GET .../{id}/transcript``, ``GET /api/transcriptions``: jobs.
+- ``GET /api/health``, ``GET /api/openapi.yaml``: configuration state (no secrets), the API contract.
 
 Only what indexing needs is imported here (the worker needs the ``blob.BlobClient`` class itself);
 the pipeline, its decoder and the Speech SDK load on first use (``docs/performance.md``).
@@ -37,6 +40,48 @@ def transcribe_http(req: func.HttpRequest) -> func.HttpResponse:
     from shared import http_api
 
     return http_api.transcribe(req)
+
+
+@app.route(route="transcriptions", methods=["GET"])
+def list_transcriptions(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import jobs_api
+
+    return jobs_api.list_jobs(req)
+
+
+@app.route(route="transcriptions/{id}", methods=["GET"])
+def get_transcription(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import jobs_api
+
+    return jobs_api.get_job(req)
+
+
+@app.route(route="transcriptions/{id}", methods=["DELETE"])
+def delete_transcription(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import jobs_api
+
+    return jobs_api.delete_job(req)
+
+
+@app.route(route="transcriptions/{id}/transcript", methods=["GET"])
+def get_transcript(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import jobs_api
+
+    return jobs_api.get_transcript(req)
+
+
+@app.route(route="uploads", methods=["POST"])
+def create_upload(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import jobs_api
+
+    return jobs_api.create_upload(req)
+
+
+@app.route(route="openapi.yaml", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import http_api
+
+    return http_api.openapi(req)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

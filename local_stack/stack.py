@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from local_stack.azurite import start_azurite
@@ -103,6 +103,7 @@ class LocalStack:
             "SPEECH_ENDPOINT": self.speech_endpoint,
             "INPUT_CONTAINER": "audio-in",
             "OUTPUT_CONTAINER": "transcripts",
+            "COMPLETION_QUEUE": "transcription-completions",
             **storage_settings,
             "REQUESTS_CA_BUNDLE": str(self.certificate.ca_bundle),
             "IDENTITY_ENDPOINT": f"{self.identity_url}{TOKEN_PATH}",
@@ -170,7 +171,13 @@ class LocalStack:
             pass
 
     def create_containers(self) -> None:
+        """The containers and the completion queue the app expects (in Azure, infra/ creates them)."""
         with self.blob_service() as service:
             for name in (self.env["INPUT_CONTAINER"], self.env["OUTPUT_CONTAINER"]):
                 if not service.get_container_client(name).exists():
                     service.create_container(name)
+        with self.queue_service() as queues:
+            from azure.core.exceptions import ResourceExistsError
+
+            with suppress(ResourceExistsError):
+                queues.create_queue(self.env["COMPLETION_QUEUE"])

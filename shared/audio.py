@@ -600,6 +600,16 @@ def decode_all(stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: floa
         return Decoded(decoder.found, decoder.seconds_decoded, decoder.warnings())
 
 
+def probe(stream: BinaryIO) -> AudioFound:
+    """What ``stream`` is, as its container declares it; raises what opening it for a transcription would.
+
+    Decodes only what opening checks (``MIN_SECONDS``): cheap enough to decide, before any work, whether
+    an HTTP body is short enough to answer in the request.
+    """
+    with AudioDecoder(stream) as decoder:
+        return decoder.found
+
+
 def _container_name(container) -> str:
     """A short name users recognise: m4a/mp4/mov/3gp for the one MP4 demuxer, webm vs matroska."""
     name = container.format.name

@@ -166,6 +166,15 @@ class JobStore:
     completions: QueueClient | None = None
 
 
+def store_for(clients, settings) -> JobStore:
+    """The job store on one invocation's ``shared.storage.StorageClients`` (queue only when one is set)."""
+    return JobStore(
+        audio=clients.blobs.get_container_client(settings.input_container),
+        results=clients.blobs.get_container_client(settings.output_container),
+        completions=clients.queue(settings.completion_queue) if settings.completion_queue else None,
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """One job's status document (``schema: stt-job/1``), plus the ETag it was read with."""

@@ -13,7 +13,9 @@ import gc
 import json
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
@@ -42,12 +44,14 @@ class BlobOutcome:
     error: TranscriptionError | None = None
 
 
-def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, object]) -> Transcript:
+def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, object],
+                     on_progress: Callable[[float, float | None], None] | None = None) -> Transcript:
     """Transcribe a recording in any supported format; raises a ``TranscriptionError`` subclass on failure.
 
     ``stream`` should be seekable (a ``BlobReader``, an HTTP body, a local file): m4a/mp4/3gp files
     with their index at the end cannot be read front to back. Limits and bad input fail before any
     token is fetched; audio too short to transcribe gives a transcript with a warning and no session.
+    ``on_progress(seconds_done, seconds_total)`` follows the recognition (total: the declared length).
     """
     started = time.monotonic()
     size = _stream_size(stream)
@@ -70,7 +74,8 @@ def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, obj
             token_seconds = time.monotonic() - started
             from shared.speech_session import transcribe  # loads the native SDK: keep off the import path
 
-            segments = transcribe(settings, token, decoder.readers)
+            progress = None if on_progress is None else (lambda done: on_progress(done, found.declared_seconds))
+            segments = transcribe(settings, token, decoder.readers, progress)
             del token
             if not segments:
                 notes.append("no speech was recognised")
@@ -113,15 +118,24 @@ def _stream_size(stream: BinaryIO) -> int | None:
 
 
 def result_names(blob_name: str) -> dict[str, str]:
-    """Where the results for an input blob go in the output container."""
-    return {"json": f"{blob_name}.json", "txt": f"{blob_name}.txt", "error": f"{blob_name}.error.json"}
+    """Where the results for an input blob go in the output container: one name per format, and the error."""
+    from shared.subtitles import FORMATS
+
+    return {**{name: f"{blob_name}.{fmt.extension}" for name, fmt in FORMATS.items()},
+            "error": f"{blob_name}.error.json"}
+
+
+#: Deliveries of one event before the host gives up on it (``host.json``: ``poisonBlobThreshold``);
+#: a job still failing transiently on the last one is marked failed rather than left running.
+MAX_DELIVERIES = 5
 
 
 def handle_blob(blob: BlobClient, settings: Settings | None = None, *, collect_garbage: bool = True) -> BlobOutcome:
     """Transcribe one input blob and write its results; the blob-trigger function's whole body.
 
     Transient errors are re-raised after ``.error.json`` is written, so the host retries the event;
-    permanent ones are recorded and swallowed. The audio is never deleted or changed.
+    permanent ones are recorded and swallowed. The audio is never deleted or changed. A blob named
+    ``jobs/<id>.<ext>`` is a job's audio (``shared.jobs``): its status document follows along.
     """
     try:
         settings = settings or Settings.from_env()
@@ -138,11 +152,12 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
 
     name = blob.blob_name
     names = result_names(name)
-    # Every storage call goes through this invocation's own client (one token, closed at the end).
+    written = {fmt: names[fmt] for fmt in settings.output_formats}
+    # Every storage call goes through this invocation's own clients (one token, closed at the end).
     # The binding's client is used for its container and blob names only: the blob extension builds
     # it with a credential of its own that is never closed, so it is never asked to fetch a token.
-    with storage.blob_service(settings) as service:
-        audio = service.get_blob_client(blob.container_name, name)
+    with storage.connect(settings) as clients:
+        audio = clients.blobs.get_blob_client(blob.container_name, name)
         try:
             props = audio.get_blob_properties()
         except ResourceNotFoundError:
@@ -151,10 +166,15 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
         except AzureError as exc:
             raise storage.storage_error(f"reading the properties of {name}", exc) from None
         etag = props.etag
-        out = service.get_container_client(settings.output_container)
+        out = clients.blobs.get_container_client(settings.output_container)
+        job = _JobTracker.for_blob(clients, settings, name)
         done = storage.read_json(out, names["json"])
         if done and done.get("source", {}).get("etag") == etag:
             log.info("%s (etag %s) already transcribed; skipping the redelivered event", name, etag)
+            if job:
+                job.succeeded(written)  # no change if it already was; finishes it if a crash came between
+            return BlobOutcome("skipped", name)
+        if job and not job.start():
             return BlobOutcome("skipped", name)
         previous_error = storage.read_json(out, names["error"]) or {}
         attempt = previous_error.get("attempt", 0) + 1 if previous_error.get("etag") == etag else 1
@@ -163,24 +183,103 @@ def _handle_blob(blob: BlobClient, settings: Settings) -> BlobOutcome:
         try:
             reader = BlobReader(audio, etag=etag, size=props.size)
             try:
-                transcript = transcribe_audio(settings, reader, source)
+                transcript = transcribe_audio(settings, reader, source, on_progress=job.progress if job else None)
             finally:
                 log.info("%s: fetched %d of %d bytes in %d range requests", name, reader.bytes_fetched,
                          props.size, reader.requests)
         except TranscriptionError as error:
             _record_error(out, names["error"], error, etag=etag, attempt=attempt)
+            if job and (not error.transient or attempt >= MAX_DELIVERIES):
+                job.failed(error)
             if error.transient:
                 raise
             log.warning("%s failed permanently: %s", name, error.message)
             return BlobOutcome("failed", name, error=error)
         # The JSON goes last: it is what marks this ETag as done, so a failure before it leaves
         # the blob to be retried rather than skipped with a result missing.
-        storage.write_text(out, names["txt"], transcript.to_text(), "text/plain")
-        storage.write_text(out, names["json"], transcript.to_json(), "application/json")
+        from shared.subtitles import FORMATS
+
+        for fmt in [f for f in written if f != "json"] + ["json"]:
+            storage.write_text(out, written[fmt], FORMATS[fmt].render(transcript), FORMATS[fmt].content_type)
         storage.delete_if_exists(out, names["error"])
         log.info("%s: %d segments, %d speakers, %.1f s of audio", name, len(transcript.segments),
                  len(transcript.speakers), transcript.audio.duration_seconds)
+        if job:
+            job.succeeded(written)
         return BlobOutcome("transcribed", name, transcript=transcript)
+
+
+class _JobTracker:
+    """Moves a job's status document along with the blob path (``shared.jobs``); one per invocation.
+
+    Progress is written at most every ``JOB_PROGRESS_SECONDS`` (each write is a storage request) and
+    is best effort: a failed progress write is logged, never allowed to fail the transcription.
+    """
+
+    def __init__(self, store, job_id: str, interval: float) -> None:
+        self.store, self.job_id, self.interval = store, job_id, interval
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+
+    @classmethod
+    def for_blob(cls, clients, settings: Settings, name: str) -> _JobTracker | None:
+        from shared import jobs
+
+        job_id = jobs.job_id_from_blob_name(name)
+        if job_id is None:
+            return None
+        return cls(jobs.store_for(clients, settings), job_id, settings.job_progress_seconds)
+
+    def start(self) -> bool:
+        """Mark the job running; ``False`` when it already finished (or has no status: work as a plain blob)."""
+        from shared import jobs
+
+        try:
+            job = jobs.start_job(self.store, self.job_id)
+        except jobs.JobNotFoundError:
+            log.warning("job %s has no status document; transcribing its audio as a plain blob", self.job_id)
+            self.store = None
+            return True
+        if job.terminal:
+            log.info("job %s already %s; skipping the redelivered event", self.job_id, job.status)
+            return False
+        return True
+
+    def progress(self, seconds_done: float, seconds_total: float | None) -> None:
+        from shared import jobs
+
+        now = time.monotonic()
+        with self._lock:
+            if self.store is None or now - self._last < self.interval:
+                return
+            self._last = now
+        try:
+            jobs.report_progress(self.store, self.job_id, seconds_done, seconds_total)
+        except TranscriptionError as exc:
+            log.warning("job %s: progress not recorded: %s", self.job_id, exc.message)
+
+    def succeeded(self, results: dict[str, str]) -> None:
+        from shared import jobs
+
+        if self.store is None:
+            return
+        try:
+            jobs.finish_job(self.store, self.job_id, results=results)
+        except jobs.JobNotFoundError:  # DELETE came while it ran: take the results it just wrote too
+            log.info("job %s was deleted while it ran; removing its results", self.job_id)
+            for name in results.values():
+                storage.delete_if_exists(self.store.results, name)
+
+    def failed(self, error: TranscriptionError) -> None:
+        from shared import jobs
+
+        if self.store is not None:
+            try:
+                jobs.finish_job(self.store, self.job_id, error=error)
+            except jobs.JobNotFoundError:
+                log.info("job %s was deleted while it ran", self.job_id)
+            except TranscriptionError as exc:  # the original error matters more than this one
+                log.error("job %s: could not record its failure: %s", self.job_id, exc.message)
 
 
 def _record_error(out, name: str, error: TranscriptionError, *, etag: str, attempt: int) -> None:

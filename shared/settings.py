@@ -34,6 +34,11 @@ HTTP_MAX_BYTES = "HTTP_MAX_BYTES"
 CHANNEL_MODE = "CHANNEL_MODE"
 MAX_AUDIO_MINUTES = "MAX_AUDIO_MINUTES"
 MAX_AUDIO_BYTES = "MAX_AUDIO_BYTES"
+SYNC_MAX_BYTES = "SYNC_MAX_BYTES"
+SYNC_MAX_SECONDS = "SYNC_MAX_SECONDS"
+OUTPUT_FORMATS = "OUTPUT_FORMATS"
+COMPLETION_QUEUE = "COMPLETION_QUEUE"
+JOB_PROGRESS_SECONDS = "JOB_PROGRESS_SECONDS"
 
 BLOB_SERVICE_URI = f"{STORAGE_CONNECTION}__blobServiceUri"
 QUEUE_SERVICE_URI = f"{STORAGE_CONNECTION}__queueServiceUri"
@@ -60,6 +65,11 @@ APP_SETTING_NAMES = frozenset(
         CHANNEL_MODE,
         MAX_AUDIO_MINUTES,
         MAX_AUDIO_BYTES,
+        SYNC_MAX_BYTES,
+        SYNC_MAX_SECONDS,
+        OUTPUT_FORMATS,
+        COMPLETION_QUEUE,
+        JOB_PROGRESS_SECONDS,
         STORAGE_CONNECTION,
         BLOB_SERVICE_URI,
         QUEUE_SERVICE_URI,
@@ -78,6 +88,7 @@ TOKEN_CREDENTIALS = ("managedidentity", "azurecli")
 CHANNEL_MODES = ("mix", "separate")
 
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+_QUEUE_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -111,6 +122,16 @@ class Settings:
     max_audio_minutes: float = 240.0
     #: 4 GiB: a 240-minute WAV of 48 kHz stereo 24-bit is just under it; compressed audio is far smaller.
     max_audio_bytes: int = 4 * 1024**3
+    #: ``POST /api/transcriptions`` answers in the request only below both: it must end within the
+    #: platform's 230 s; anything longer becomes a job (202).
+    sync_max_bytes: int = 10 * 1024 * 1024
+    sync_max_seconds: float = 120.0
+    #: What the blob path writes beside the audio. ``json`` is always written: it marks the ETag done.
+    output_formats: tuple[str, ...] = ("json", "txt", "srt", "vtt")
+    #: The storage queue that gets a message when a job ends; ``None``: no message.
+    completion_queue: str | None = None
+    #: How often a running job's progress is written to its status document.
+    job_progress_seconds: float = 15.0
     storage: StorageSettings | None = None
 
     @classmethod
@@ -148,6 +169,11 @@ class Settings:
             channel_mode=_choice(env, CHANNEL_MODE, CHANNEL_MODES, cls.channel_mode),
             max_audio_minutes=_number(env, MAX_AUDIO_MINUTES, cls.max_audio_minutes),
             max_audio_bytes=int(_number(env, MAX_AUDIO_BYTES, cls.max_audio_bytes)),
+            sync_max_bytes=int(_number(env, SYNC_MAX_BYTES, cls.sync_max_bytes)),
+            sync_max_seconds=_number(env, SYNC_MAX_SECONDS, cls.sync_max_seconds),
+            output_formats=_output_formats(env),
+            completion_queue=_queue(env, COMPLETION_QUEUE),
+            job_progress_seconds=_number(env, JOB_PROGRESS_SECONDS, cls.job_progress_seconds),
             storage=_storage(env),
         )
 
@@ -195,6 +221,24 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
+    from shared.subtitles import FORMATS
+
+    raw = env.get(OUTPUT_FORMATS, "").strip().lower()
+    names = [n.strip() for n in raw.split(",") if n.strip()] if raw else list(Settings.output_formats)
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise ConfigurationError(f"{OUTPUT_FORMATS} must list formats from {', '.join(FORMATS)}, got {unknown[0]!r}")
+    return tuple(dict.fromkeys(["json", *names]))  # json first and always: it marks the blob done
+
+
+def _queue(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip() or None
+    if value is not None and not _QUEUE_NAME.match(value):
+        raise ConfigurationError(f"{name} must be a queue name (3-63 of a-z, 0-9, -), got {value!r}")
     return value
 
 

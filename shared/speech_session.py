@@ -22,9 +22,11 @@ invocation path so a cold start of the function app does not pay for it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import azure.cognitiveservices.speech as speechsdk
 
@@ -47,10 +49,19 @@ TICKS_PER_SECOND = 10_000_000
 STOP_TIMEOUT_SECONDS = 5.0
 #: How often a long session logs its progress.
 PROGRESS_INTERVAL_SECONDS = 30.0
-#: Undocumented SDK property: audio sent before the SDK paces itself to real time. The SDK reads
-#: file input at real-time speed after a short burst; a pipeline billed per second of function time
-#: wants it all sent at once (the service may still pace a fast sender). ``SPEECH_SEND_FAST``.
-_TRANSMIT_BEFORE_THROTTLE = "SPEECH-TransmitLengthBeforeThrottleMs"
+#: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``). By default the SDK sends a 5 s burst and
+#: then 2× real time, which a pipeline billed per second of function time does not want. But it keeps
+#: every byte the service has not acknowledged, and a transcriber holding more than 240 s of it cancels
+#: with ``ServiceTimeout`` ("the client buffer exceeded maximum size"): sending a long file all at once
+#: fails (measured: 10 min of audio at once, cancelled after 0.5 s). So: a burst well under that
+#: (60 s), then up to 50× real time; past 120 s unacknowledged the SDK drops to real time by itself
+#: (``SPEECH-BufferSizePercentSwitchToLowRate``, 50 %) until the service catches up.
+_FAST_LANE = "SPEECH-TransmitLengthBeforeThrottleMs"
+_FAST_LANE_MS = "60000"
+_SEND_RATE = "SPEECH-AudioThrottleAsPercentageOfRealTime"
+_SEND_RATE_PERCENT = "5000"
+_MAX_UNACKNOWLEDGED = "SPEECH-MaxBufferSizeMs"
+_MAX_UNACKNOWLEDGED_MS = "480000"
 
 _CANCELLATION_ERRORS: dict[str, type[TranscriptionError]] = {
     "AuthenticationFailure": AuthenticationError,
@@ -141,6 +152,7 @@ class SpeechSession:
     """``with SpeechSession(settings, token, pcm) as session: segments = session.run()``.
 
     ``pcm`` is one ``PcmReader`` (16 kHz mono 16-bit); it is closed with the session.
+    ``on_progress(seconds)`` is called from ``run`` whenever the audio recognised so far has grown.
     """
 
     def __init__(
@@ -148,8 +160,10 @@ class SpeechSession:
         settings: Settings,
         token: str,
         pcm: PcmReader,
+        on_progress: Callable[[float], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._on_progress = on_progress
         self._token = token
         self._pcm = pcm
         self._collector = _Collector()
@@ -179,7 +193,9 @@ class SpeechSession:
         config.authorization_token = self._token
         config.speech_recognition_language = settings.speech_language
         if settings.speech_send_fast:
-            config.set_property_by_name(_TRANSMIT_BEFORE_THROTTLE, "600000")
+            config.set_property_by_name(_FAST_LANE, _FAST_LANE_MS)
+            config.set_property_by_name(_SEND_RATE, _SEND_RATE_PERCENT)
+            config.set_property_by_name(_MAX_UNACKNOWLEDGED, _MAX_UNACKNOWLEDGED_MS)
         self._config = config
         audio_format = speechsdk.audio.AudioStreamFormat(
             samples_per_second=self._pcm.sample_rate, bits_per_sample=16, channels=1
@@ -211,8 +227,12 @@ class SpeechSession:
         self._transcriber.start_transcribing_async().get()
         self._started = True
         last_progress = started
+        reported = 0.0
         while not collector.done.wait(0.2):
             now = time.monotonic()
+            if self._on_progress is not None and collector.recognised_until > reported:
+                reported = collector.recognised_until
+                self._on_progress(reported)
             idle = now - max(collector.last_event, callback.last_read)
             if idle > self._settings.speech_idle_timeout_seconds:
                 raise SpeechTimeoutError(
@@ -283,22 +303,30 @@ def _stop_and_release(owned: list, *, stop: bool, timeout: float) -> None:
         log.warning("the Speech SDK did not stop within %.0f s; it is released in the background", timeout)
 
 
-def transcribe(settings: Settings, token: str, readers: list[PcmReader]) -> list[Segment]:
+def transcribe(settings: Settings, token: str, readers: list[PcmReader],
+               on_progress: Callable[[float], None] | None = None) -> list[Segment]:
     """Transcribe one reader, or several channels at once (one session each, labelled ``Channel-N``).
 
     Channel sessions run side by side, each on its own thread, reading one decoder (each channel's
     reader waits if it gets far ahead of another). If one fails, the decoder is closed, so the others'
-    audio ends and they finish at once; then the first error is raised.
+    audio ends and they finish at once; then the first error is raised. ``on_progress(seconds)``
+    gets the audio recognised so far (with channels: of the channel furthest behind).
     """
     if len(readers) == 1:
-        with SpeechSession(settings, token, readers[0]) as session:
+        with SpeechSession(settings, token, readers[0], on_progress) as session:
             return session.run()
     results: list[list[Segment]] = [[] for _ in readers]
     errors: list[BaseException] = []
+    recognised = [0.0] * len(readers)
+
+    def channel_progress(index: int, seconds: float) -> None:
+        recognised[index] = seconds
+        if on_progress is not None:
+            on_progress(min(recognised))
 
     def run_channel(index: int, reader: PcmReader) -> None:
         try:
-            with SpeechSession(settings, token, reader) as session:
+            with SpeechSession(settings, token, reader, functools.partial(channel_progress, index)) as session:
                 segments = session.run()
             results[index] = [dataclasses.replace(s, speaker=reader.label) for s in segments]
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below

@@ -2,8 +2,9 @@
 
 Clients are built per invocation and closed after it, with their credential: no module-level client,
 no cached credential (a cached credential is one of the leaks this project replaces). In Azure the
-connection is identity-based (``AudioStorage__blobServiceUri`` + managed identity); locally a
-connection string for Azurite is accepted in ``AudioStorage``.
+connection is identity-based (``AudioStorage__blobServiceUri`` + managed identity), and so it is
+locally against the HTTPS + OAuth Azurite; a connection string in ``AudioStorage`` is an opt-in for
+users' own tools against accounts that still have keys.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.errors import ConfigurationError, StorageAccessDeniedError, StorageError
@@ -18,32 +20,102 @@ from shared.settings import STORAGE_CONNECTION, Settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, ContainerClient
+    from azure.storage.queue import QueueClient
+
+
+class StorageClients:
+    """This invocation's storage clients: one credential (so one token) for blobs and queues.
+
+    Closed together on exit. Queue messages are base64-encoded, which is what a Functions queue
+    trigger downstream expects by default.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        storage = settings.storage
+        if storage is None:
+            raise ConfigurationError(
+                f"app setting {STORAGE_CONNECTION}__blobServiceUri (or, opt-in, {STORAGE_CONNECTION}) is missing"
+            )
+        self._settings = storage
+        self._credential = None
+        self._closing: list = []
+        if storage.connection_string:
+            self.blobs = BlobServiceClient.from_connection_string(storage.connection_string)
+        else:
+            from shared.token import new_credential
+
+            self._credential = new_credential(settings, storage.client_id)
+            self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential)
+        self._closing.append(self.blobs)
+
+    def queue(self, name: str) -> QueueClient:
+        """A client for queue ``name`` on the same connection (``ConfigurationError`` without a queue URI)."""
+        from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+        codec = {"message_encode_policy": TextBase64EncodePolicy(),
+                 "message_decode_policy": TextBase64DecodePolicy()}
+        if self._settings.connection_string:
+            client = QueueClient.from_connection_string(self._settings.connection_string, name, **codec)
+        elif self._settings.queue_service_uri:
+            client = QueueClient(self._settings.queue_service_uri, name, credential=self._credential, **codec)
+        else:
+            raise ConfigurationError(f"app setting {STORAGE_CONNECTION}__queueServiceUri is missing")
+        self._closing.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in reversed(self._closing):
+            client.close()
+        self._closing.clear()
+        if self._credential is not None:
+            self._credential.close()
+            self._credential = None
+
+
+@contextmanager
+def connect(settings: Settings) -> Iterator[StorageClients]:
+    """Storage clients for this invocation; they and their credential are closed on exit."""
+    clients = StorageClients(settings)
+    try:
+        yield clients
+    finally:
+        clients.close()
 
 
 @contextmanager
 def blob_service(settings: Settings) -> Iterator[BlobServiceClient]:
     """A ``BlobServiceClient`` for this invocation; it and its credential are closed on exit."""
-    from azure.storage.blob import BlobServiceClient
+    with connect(settings) as clients:
+        yield clients.blobs
 
-    storage = settings.storage
-    if storage is None:
-        raise ConfigurationError(
-            f"app setting {STORAGE_CONNECTION}__blobServiceUri (or, locally, {STORAGE_CONNECTION}) is missing"
-        )
-    credential = None
-    if storage.connection_string:
-        client = BlobServiceClient.from_connection_string(storage.connection_string)
-    else:
-        from shared.token import new_credential
 
-        credential = new_credential(settings, storage.client_id)
-        client = BlobServiceClient(storage.blob_service_uri, credential=credential)
+def upload_url(service: BlobServiceClient, container: str, name: str, *,
+               minutes: float = 15) -> tuple[str, datetime]:
+    """An HTTPS URL that lets its holder create blob ``name`` and nothing else, for ``minutes``.
+
+    A user-delegation SAS: signed with a key that storage issues to this app's identity, so no
+    account key is involved anywhere. Returns the URL and when it expires.
+    """
+    from urllib.parse import quote
+
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    expiry = now + timedelta(minutes=minutes)
     try:
-        with client:
-            yield client
-    finally:
-        if credential is not None:
-            credential.close()
+        # Start a little in the past: the client's clock may run ahead of storage's.
+        key = service.get_user_delegation_key(now - timedelta(minutes=5), expiry)
+    except AzureError as exc:
+        raise storage_error("getting a user delegation key", exc) from None
+    sas = generate_blob_sas(
+        account_name=service.account_name, container_name=container, blob_name=name, user_delegation_key=key,
+        permission=BlobSasPermissions(create=True, write=True), expiry=expiry, start=now - timedelta(minutes=5),
+        protocol="https",
+    )
+    return f"{service.url.rstrip('/')}/{container}/{quote(name)}?{sas}", expiry
 
 
 def storage_error(action: str, exc: Exception) -> StorageError:
@@ -65,6 +137,16 @@ def read_json(container: ContainerClient, name: str) -> dict | None:
         return None
     except ValueError:
         return None  # not JSON (hand-edited, half-written): treat as absent
+    except AzureError as exc:
+        raise storage_error(f"reading {name}", exc) from None
+
+
+def read_text(container: ContainerClient, name: str) -> str:
+    """A text blob written by ``write_text`` (``StorageError`` when it is gone or unreadable)."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        return container.download_blob(name, max_concurrency=1).readall().decode("utf-8")
     except AzureError as exc:
         raise storage_error(f"reading {name}", exc) from None
 

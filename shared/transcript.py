@@ -7,7 +7,7 @@ rename them, so consumers of the output container keep working.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
 SCHEMA = "stt-transcript/1"
@@ -82,6 +82,21 @@ class Transcript:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, body: dict[str, object]) -> Transcript:
+        """The transcript a ``to_dict`` wrote (fields it does not know are ignored, missing ones default)."""
+        known = {f.name for f in fields(AudioInfo)}
+        return cls(
+            source=dict(body.get("source") or {}),
+            language=str(body.get("language", "")),
+            audio=AudioInfo(**{k: v for k, v in dict(body["audio"]).items() if k in known}),
+            segments=[Segment(str(s["speaker"]), float(s["start"]), float(s["end"]), str(s["text"]))
+                      for s in body.get("segments") or []],
+            timings=dict(body.get("timings") or {}),
+            warnings=list(body.get("warnings") or []),
+            created_at=str(body.get("created_at", "")),
+        )
 
     def to_text(self) -> str:
         """Speaker turns: consecutive segments of one speaker join into one paragraph."""

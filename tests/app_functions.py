@@ -1,14 +1,24 @@
-"""The app's functions, indexed once.
+"""The app's functions, indexed once, and an HTTP client for them that checks the API contract.
 
 ``FunctionApp.get_functions()`` may be called only once per app object (a second call fails its
 unique-name check), exactly like the worker's own indexing; every test module reads it from here.
+``api(method, url)`` routes a request the way the host does (by the routes in the binding metadata),
+calls the function with a real ``func.HttpRequest``, and validates the response against
+``openapi.yaml`` (openapi-core): every HTTP response in the tests is checked against the contract.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
+
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
+#: The host the contract's ``servers`` entry names (its default); only the path matters here.
+CONTRACT_HOST = "https://your-function-app.azurewebsites.net"
 
 
 @cache
@@ -34,12 +44,87 @@ def user_function(name: str):
     return app_functions()[name].get_user_function()
 
 
+@cache
+def http_routes() -> list[tuple[str, re.Pattern, str]]:
+    """(method, route pattern, function name) for every HTTP trigger, from the binding metadata."""
+    routes = []
+    for name in app_functions():
+        trigger = binding_dicts(name)[0]
+        if trigger["type"] != "httpTrigger":
+            continue
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(trigger["route"]))
+        for method in trigger["methods"]:
+            routes.append((method.upper(), re.compile(f"/api/{pattern}"), name))
+    return routes
+
+
+def api(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """``method url`` through the app's HTTP functions, as the host would route it; contract-checked."""
+    parts = urlsplit(url)
+    for route_method, pattern, name in http_routes():
+        match = pattern.fullmatch(parts.path)
+        if match and route_method == method.upper():
+            req = func.HttpRequest(method.upper(), f"http://localhost{parts.path}", body=body,
+                                   headers=headers or {}, params=dict(parse_qsl(parts.query)),
+                                   route_params=match.groupdict())
+            return call_http(name, req)
+    raise LookupError(f"no function serves {method} {parts.path}: the host would answer 404 itself")
+
+
 def call_http(name: str, req: func.HttpRequest) -> func.HttpResponse:
-    return user_function(name)(req)
+    """Call HTTP function ``name`` with ``req``; the response must match ``openapi.yaml``."""
+    response = user_function(name)(req)
+    check_contract(req, response)
+    return response
 
 
-def post_transcription(body: bytes, **params: str) -> func.HttpResponse:
+def post_transcription(body: bytes, headers: dict[str, str] | None = None, **params: str) -> func.HttpResponse:
     """``POST /api/transcriptions`` with ``body`` as the audio, as the host would deliver it."""
-    req = func.HttpRequest("POST", "http://localhost/api/transcriptions", body=body, params=params,
-                           headers={"content-type": "audio/wav"})
-    return call_http("transcribe_http", req)
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return api("POST", f"/api/transcriptions?{query}", body, {"content-type": "audio/wav", **(headers or {})})
+
+
+# -- the contract -------------------------------------------------------------------------------------
+@cache
+def contract():
+    from openapi_core import Config, OpenAPI
+
+    # openapi-core decodes JSON and text/plain itself; subtitles are text too.
+    def text(data: bytes) -> str:
+        return data.decode("utf-8")
+
+    config = Config(extra_media_type_deserializers={"application/x-subrip": text, "text/vtt": text,
+                                                    "application/yaml": text})
+    return OpenAPI.from_file_path(str(OPENAPI), config=config)
+
+
+class _ContractRequest:
+    """openapi-core's request protocol over a ``func.HttpRequest``."""
+
+    def __init__(self, req: func.HttpRequest) -> None:
+        from openapi_core.datatypes import RequestParameters
+        from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+        self.host_url = CONTRACT_HOST
+        self.path = urlsplit(req.url).path
+        self.method = req.method.lower()
+        self.parameters = RequestParameters(query=ImmutableMultiDict(dict(req.params)),
+                                            header=Headers(dict(req.headers)), cookie=ImmutableMultiDict(),
+                                            path=dict(req.route_params))
+        self.content_type = req.headers.get("content-type", "application/octet-stream")
+        self.body = req.get_body()
+
+
+class _ContractResponse:
+    def __init__(self, response: func.HttpResponse) -> None:
+        from werkzeug.datastructures import Headers
+
+        self.status_code = response.status_code
+        self.headers = Headers(dict(response.headers))
+        self.data = response.get_body()
+        self.content_type = response.mimetype or ""
+
+
+def check_contract(req: func.HttpRequest, response: func.HttpResponse) -> None:
+    """Raise if ``response`` is not one ``openapi.yaml`` allows for ``req`` (status, headers, body)."""
+    contract().validate_response(_ContractRequest(req), _ContractResponse(response))

@@ -10,8 +10,37 @@ def bindings() -> dict[str, list[dict]]:
     return {name: binding_dicts(name) for name in app_functions()}
 
 
+#: function → (route, methods, auth level): the HTTP surface that ``openapi.yaml`` describes.
+HTTP_ROUTES = {
+    "transcribe_http": ("transcriptions", ["POST"], "function"),
+    "list_transcriptions": ("transcriptions", ["GET"], "function"),
+    "get_transcription": ("transcriptions/{id}", ["GET"], "function"),
+    "delete_transcription": ("transcriptions/{id}", ["DELETE"], "function"),
+    "get_transcript": ("transcriptions/{id}/transcript", ["GET"], "function"),
+    "create_upload": ("uploads", ["POST"], "function"),
+    "openapi": ("openapi.yaml", ["GET"], "anonymous"),
+    "health": ("health", ["GET"], "anonymous"),
+}
+
+
 def test_the_app_has_exactly_these_functions():
-    assert set(bindings()) == {"transcribe_blob", "transcribe_http", "health"}
+    assert set(bindings()) == {"transcribe_blob", *HTTP_ROUTES}
+
+
+def test_every_http_route_is_pinned_and_described_in_the_openapi_contract():
+    import yaml
+
+    from tests.app_functions import OPENAPI
+
+    paths = yaml.safe_load(OPENAPI.read_text())["paths"]
+    for name, (route, methods, auth) in HTTP_ROUTES.items():
+        trigger, output = bindings()[name]
+        assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (route, methods, auth), name
+        assert output == {"direction": 1, "type": "http", "name": "$return"}
+        assert methods[0].lower() in paths[f"/{route}"], f"openapi.yaml lacks {methods[0]} /{route}"
+    described = {(path.lstrip("/"), method.upper()) for path, ops in paths.items() for method in ops
+                 if method in ("get", "post", "put", "delete", "patch")}
+    assert described == {(route, m) for route, methods, _ in HTTP_ROUTES.values() for m in methods}
 
 
 def test_blob_trigger_is_event_grid_sourced_on_the_input_container():

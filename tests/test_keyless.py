@@ -62,9 +62,9 @@ def test_azurite_refuses_a_request_without_a_token(stack):
     from azure.core.exceptions import HttpResponseError
     from azure.storage.blob import BlobServiceClient
 
-    with BlobServiceClient(stack.storage.blob, connection_verify=str(stack.certificate.ca_bundle)) as anonymous:
-        with pytest.raises(HttpResponseError) as refused:
-            list(anonymous.get_container_client("audio-in").list_blobs())
+    anonymous = BlobServiceClient(stack.storage.blob, connection_verify=str(stack.certificate.ca_bundle))
+    with anonymous, pytest.raises(HttpResponseError) as refused:
+        list(anonymous.get_container_client("audio-in").list_blobs())
     assert refused.value.status_code in (401, 403)
 
 
