@@ -36,6 +36,9 @@ param inputContainerName string = 'audio-in'
 @description('Container transcripts are written to.')
 param outputContainerName string = 'transcripts'
 
+@description('Queue that gets a message when a transcription job ends (COMPLETION_QUEUE).')
+param completionQueueName string = 'transcription-completions'
+
 @description('Memory per Flex instance; 2048 leaves room to decode long audio.')
 @allowed([
   512
@@ -84,6 +87,9 @@ module storage 'app/storage.bicep' = {
       inputContainerName
       outputContainerName
       deploymentContainerName
+    ]
+    queueNames: [
+      completionQueueName
     ]
   }
 }
@@ -136,6 +142,7 @@ module functionApp 'app/function.bicep' = {
     deploymentContainerName: deploymentContainerName
     inputContainerName: inputContainerName
     outputContainerName: outputContainerName
+    completionQueueName: completionQueueName
     speechEndpoint: speech.outputs.endpoint
     speechLanguage: speechLanguage
     applicationInsightsConnectionString: monitoring.outputs.connectionString
@@ -168,5 +175,6 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.name
 output INPUT_CONTAINER string = inputContainerName
+output COMPLETION_QUEUE string = completionQueueName
 output OUTPUT_CONTAINER string = outputContainerName
 output SPEECH_ENDPOINT string = speech.outputs.endpoint

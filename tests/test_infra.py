@@ -47,6 +47,8 @@ API_VERSIONS = {
     "Microsoft.Storage/storageAccounts": "2024-01-01",
     "Microsoft.Storage/storageAccounts/blobServices": "2024-01-01",
     "Microsoft.Storage/storageAccounts/blobServices/containers": "2024-01-01",
+    "Microsoft.Storage/storageAccounts/queueServices": "2024-01-01",
+    "Microsoft.Storage/storageAccounts/queueServices/queues": "2024-01-01",
     "Microsoft.CognitiveServices/accounts": "2024-10-01",
     "Microsoft.OperationalInsights/workspaces": "2023-09-01",
     "Microsoft.Insights/components": "2020-02-02",

@@ -17,6 +17,8 @@ param storageAccountName string
 param deploymentContainerName string
 param inputContainerName string
 param outputContainerName string
+@description('Queue for job-completion messages (the identity already has Storage Queue Data Contributor).')
+param completionQueueName string
 
 @description('Custom-domain Speech endpoint, https://<subdomain>.cognitiveservices.azure.com/.')
 param speechEndpoint string
@@ -56,6 +58,7 @@ var appSettings = {
   AudioStorage__queueServiceUri: queueServiceUri
   INPUT_CONTAINER: inputContainerName
   OUTPUT_CONTAINER: outputContainerName
+  COMPLETION_QUEUE: completionQueueName
   SPEECH_ENDPOINT: speechEndpoint
   SPEECH_LANGUAGE: speechLanguage
   // With several identities possible on a host, azure-identity must be told which one.

@@ -12,6 +12,9 @@ param tags object
 @description('Blob containers to create (input audio, transcripts, deployment package).')
 param containerNames array
 
+@description('Storage queues to create (job-completion messages).')
+param queueNames array = []
+
 @description('Days a deleted blob stays recoverable; short, because audio is re-uploadable.')
 @minValue(1)
 @maxValue(365)
@@ -67,6 +70,18 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     properties: {
       publicAccess: 'None'
     }
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
+  for queueName in queueNames: {
+    parent: queueService
+    name: queueName
   }
 ]
 
