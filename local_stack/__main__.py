@@ -17,7 +17,9 @@ from pathlib import Path
 
 from local_stack.stack import LocalStack
 
-AUDIO_SUFFIXES = {".wav"}
+#: What ``run`` uploads from the folder (the pipeline itself finds the format from the content).
+AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".mov", ".3gp", ".ogg", ".opus", ".oga", ".flac", ".webm",
+                  ".mkv", ".amr", ".awb", ".aac"}
 
 
 def run(folder: Path) -> int:
