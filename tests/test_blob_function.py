@@ -7,37 +7,16 @@ Each test uploads audio to Azurite's input container and calls ``transcribe_blob
 from __future__ import annotations
 
 import json
-import uuid
 
-import jiwer
 import pytest
 
 from shared.token import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import user_function
+from tests.blob_io import results, upload, word_error_rate
 from tests.conftest import host_blob_client
 
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity endpoint counts
-
-
-def upload(service, data: bytes, suffix: str = ".wav") -> str:
-    name = f"test/{uuid.uuid4().hex[:12]}{suffix}"
-    service.get_container_client("audio-in").upload_blob(name, data)
-    return name
-
-
-def results(service, name: str) -> dict[str, object]:
-    out = service.get_container_client("transcripts")
-    found = {}
-    for suffix in (".json", ".txt", ".error.json"):
-        blob = out.get_blob_client(name + suffix)
-        if blob.exists():
-            found[suffix] = blob.download_blob().readall().decode()
-    return found
-
-
-def normalise(text: str) -> str:
-    return jiwer.RemovePunctuation()(text.lower()).strip()
 
 
 def test_a_wav_in_the_input_container_becomes_a_transcript(stack, service, three_sentences_wav):
@@ -49,8 +28,7 @@ def test_a_wav_in_the_input_container_becomes_a_transcript(stack, service, three
     found = results(service, name)
     assert ".error.json" not in found
     doc = json.loads(found[".json"])
-    reference = " ".join(speech_audio.THREE_SENTENCES)
-    error_rate = jiwer.wer(normalise(reference), normalise(doc["text"]))
+    error_rate = word_error_rate(doc["text"])
     assert error_rate <= 0.25, (error_rate, doc["text"])
     duration = speech_audio.duration_seconds(three_sentences_wav)
     assert doc["duration_seconds"] == pytest.approx(duration, abs=0.01)

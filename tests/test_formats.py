@@ -10,44 +10,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import jiwer
 import pytest
 
 from shared.token import SPEECH_SCOPE
 from tests import audio_formats, speech_audio
 from tests.app_functions import user_function
+from tests.blob_io import results, upload, word_error_rate
 from tests.conftest import host_blob_client
 
 REPO = Path(__file__).resolve().parent.parent
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity endpoint counts
-REFERENCE = " ".join(speech_audio.THREE_SENTENCES)
-
-
-def normalise(text: str) -> str:
-    return jiwer.RemovePunctuation()(text.lower()).strip()
-
-
-def word_error_rate(text: str, reference: str = REFERENCE) -> float:
-    return jiwer.wer(normalise(reference), normalise(text))
-
-
-def upload(service, data: bytes, suffix: str) -> str:
-    name = f"formats/{uuid.uuid4().hex[:12]}{suffix}"
-    service.get_container_client("audio-in").upload_blob(name, data)
-    return name
-
-
-def results(service, name: str) -> dict[str, str]:
-    out = service.get_container_client("transcripts")
-    found = {}
-    for suffix in (".json", ".txt", ".error.json"):
-        blob = out.get_blob_client(name + suffix)
-        if blob.exists():
-            found[suffix] = blob.download_blob().readall().decode()
-    return found
 
 
 def transcribe_command(*args: str) -> subprocess.CompletedProcess:
@@ -69,7 +43,7 @@ def check_audio_info(audio: dict, fmt: audio_formats.Format, seconds: float) -> 
 @pytest.mark.parametrize("fmt", audio_formats.FORMATS, ids=lambda f: f.name)
 def test_every_format_through_the_blob_path(stack, service, format_files, format_sources, fmt):
     data = format_files[fmt.name].read_bytes()
-    name = upload(service, data, fmt.suffix)
+    name = upload(service, data, fmt.suffix, folder="formats")
 
     user_function("transcribe_blob")(host_blob_client("audio-in", name))
 
@@ -100,7 +74,7 @@ def test_a_moov_at_end_m4a_is_fetched_about_once_in_range_requests(stack, servic
 
     data = format_files["m4a-moov-at-end"].read_bytes()
     assert data.find(b"moov") > 0.9 * len(data)
-    name = upload(service, data, ".m4a")
+    name = upload(service, data, ".m4a", folder="formats")
     window = 16 * 1024  # the default is 4 MiB; the fixture is ~110 KB, so shrink it to make windows matter
     monkeypatch.setattr(blob_reader, "WINDOW_BYTES", window)
     ranges: list[tuple[int, int]] = []
@@ -151,7 +125,7 @@ def test_separate_channels_from_the_command_give_one_speaker_per_channel(stack, 
 
 def test_separate_channels_through_the_blob_path(stack, service, call_recording, monkeypatch):
     path, timeline = call_recording
-    name = upload(service, path.read_bytes(), ".wav")
+    name = upload(service, path.read_bytes(), ".wav", folder="formats")
     monkeypatch.setenv("CHANNEL_MODE", "separate")
     before = stack.token_requests()
 

@@ -9,7 +9,6 @@ each invocation asks the identity endpoint once per resource, and no key is writ
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,12 @@ from shared.errors import StorageAccessDeniedError
 from shared.settings import STORAGE_CONNECTION, Settings
 from shared.token import SPEECH_SCOPE
 from tests.app_functions import post_transcription, user_function
+from tests.blob_io import upload
 from tests.conftest import host_blob_client
 
 REPO = Path(__file__).resolve().parent.parent
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")
 STORAGE = "https://storage.azure.com"
-
-
-def upload(service, data: bytes) -> str:
-    name = f"keyless/{uuid.uuid4().hex[:12]}.wav"
-    service.get_container_client("audio-in").upload_blob(name, data)
-    return name
 
 
 def test_the_stack_gives_the_app_identity_settings_and_no_connection_string(stack):
@@ -71,7 +65,7 @@ def test_azurite_refuses_a_request_without_a_token(stack):
 @pytest.mark.parametrize("mode", ["expired", "wrong-audience"])
 def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(stack, service, mode,
                                                                              three_sentences_wav):
-    name = upload(service, three_sentences_wav.read_bytes())
+    name = upload(service, three_sentences_wav.read_bytes(), folder="keyless")
     stack.spoil_tokens(STORAGE, mode)
     with pytest.raises(StorageAccessDeniedError) as refused:
         user_function("transcribe_blob")(host_blob_client("audio-in", name))
@@ -85,7 +79,7 @@ def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(s
 def test_each_invocation_asks_for_one_token_per_resource(stack, service, three_sentences_wav):
     audio = three_sentences_wav.read_bytes()
     for _ in range(2):
-        name = upload(service, audio)
+        name = upload(service, audio, folder="keyless")
         before = stack.token_requests()
         user_function("transcribe_blob")(host_blob_client("audio-in", name))
         after = stack.token_requests()
