@@ -113,3 +113,46 @@ class StorageAccessDeniedError(StorageError):
     """
 
     code = "storage_access_denied"
+
+
+# -- the jobs API ----------------------------------------------------------------------------------
+class InvalidRequestError(TranscriptionError):
+    """The request itself is malformed (a body, a parameter)."""
+
+    code = "invalid_request"
+    http_status = 400
+
+
+class JobNotFoundError(TranscriptionError):
+    """No such job: unknown, deleted, or not a well-formed id (the same answer, so ids can't be probed)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidJobQueryError(TranscriptionError):
+    """A listing parameter (``status``, ``top``, page token) that cannot be used as given."""
+
+    code = "invalid_query"
+    http_status = 400
+
+
+class NotAcceptableError(TranscriptionError):
+    """The ``Accept`` header names no format this service writes."""
+
+    code = "not_acceptable"
+    http_status = 406
+
+
+class NotReadyError(TranscriptionError):
+    """The job has no transcript (yet): it is queued, running or failed."""
+
+    code = "not_ready"
+    http_status = 409
+
+
+class JobStateError(TranscriptionError):
+    """A status document that is not one this code wrote (hand-edited or corrupt)."""
+
+    code = "job_state_invalid"
+    http_status = 500

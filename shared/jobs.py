@@ -53,7 +53,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from shared.errors import StorageError, TranscriptionError
+from shared.errors import (
+    InvalidJobQueryError,
+    JobNotFoundError,
+    JobStateError,
+    StorageError,
+    TranscriptionError,
+)
 from shared.storage import storage_error
 
 if TYPE_CHECKING:
@@ -83,28 +89,6 @@ _ID = re.compile(r"[0-7][0-9a-hjkmnp-tv-z]{25}")  # 10 chars hold 50 bits; the t
 _EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 _AUDIO_NAME = re.compile(r"jobs/([0-7][0-9a-hjkmnp-tv-z]{25})\.([a-z0-9]{1,10})")
 _STATUS_NAME = re.compile(r"jobs/([0-7][0-9a-hjkmnp-tv-z]{25})/status\.json")
-
-
-# -- errors -------------------------------------------------------------------------------------------
-class JobNotFoundError(TranscriptionError):
-    """No such job: unknown, deleted, or not a well-formed id (the same answer, so ids can't be probed)."""
-
-    code = "not_found"
-    http_status = 404
-
-
-class InvalidJobQueryError(TranscriptionError):
-    """A listing parameter (``status``, ``top``, page token) that cannot be used as given."""
-
-    code = "invalid_query"
-    http_status = 400
-
-
-class JobStateError(TranscriptionError):
-    """A status document that is not one this code wrote (hand-edited or corrupt)."""
-
-    code = "job_state_invalid"
-    http_status = 500
 
 
 # -- ids and names ------------------------------------------------------------------------------------

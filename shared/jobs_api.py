@@ -20,7 +20,13 @@ from contextlib import contextmanager
 import azure.functions as func
 
 from shared import jobs, storage
-from shared.errors import TranscriptionError
+from shared.errors import (
+    InvalidJobQueryError,
+    InvalidRequestError,
+    NotAcceptableError,
+    NotReadyError,
+    TranscriptionError,
+)
 from shared.settings import Settings
 from shared.subtitles import FORMATS, output_format
 
@@ -34,27 +40,6 @@ UPLOAD_URL_MINUTES = 15
 #: ``Accept`` media types → output format, for ``GET .../transcript`` without ``?format=``.
 _ACCEPT = {fmt.content_type: name for name, fmt in FORMATS.items()}
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
-
-
-class InvalidRequestError(TranscriptionError):
-    """The request itself is malformed (a body, a parameter)."""
-
-    code = "invalid_request"
-    http_status = 400
-
-
-class NotReadyError(TranscriptionError):
-    """The job has no transcript (yet): it is queued, running or failed."""
-
-    code = "not_ready"
-    http_status = 409
-
-
-class NotAcceptableError(TranscriptionError):
-    """The ``Accept`` header names no format this service writes."""
-
-    code = "not_acceptable"
-    http_status = 406
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -220,7 +205,7 @@ def _top(raw: str | None) -> int:
     if raw is None or raw == "":
         return jobs.DEFAULT_PAGE_SIZE
     if not raw.isdigit():
-        raise jobs.InvalidJobQueryError(f"top must be a whole number from 1 to {jobs.MAX_PAGE_SIZE}")
+        raise InvalidJobQueryError(f"top must be a whole number from 1 to {jobs.MAX_PAGE_SIZE}")
     return int(raw)
 
 

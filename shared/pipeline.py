@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from shared import storage
 from shared.audio import MIN_SECONDS, AudioDecoder
 from shared.blob_reader import BlobReader
-from shared.errors import AudioTooLargeError, StorageError, TranscriptionError
+from shared.errors import AudioTooLargeError, JobNotFoundError, StorageError, TranscriptionError
 from shared.settings import Settings
 from shared.token import fetch_token
 from shared.transcript import AudioInfo, Transcript
@@ -236,7 +236,7 @@ class _JobTracker:
 
         try:
             job = jobs.start_job(self.store, self.job_id)
-        except jobs.JobNotFoundError:
+        except JobNotFoundError:
             log.warning("job %s has no status document; transcribing its audio as a plain blob", self.job_id)
             self.store = None
             return True
@@ -265,7 +265,7 @@ class _JobTracker:
             return
         try:
             jobs.finish_job(self.store, self.job_id, results=results)
-        except jobs.JobNotFoundError:  # DELETE came while it ran: take the results it just wrote too
+        except JobNotFoundError:  # DELETE came while it ran: take the results it just wrote too
             log.info("job %s was deleted while it ran; removing its results", self.job_id)
             for name in results.values():
                 storage.delete_if_exists(self.store.results, name)
@@ -276,7 +276,7 @@ class _JobTracker:
         if self.store is not None:
             try:
                 jobs.finish_job(self.store, self.job_id, error=error)
-            except jobs.JobNotFoundError:
+            except JobNotFoundError:
                 log.info("job %s was deleted while it ran", self.job_id)
             except TranscriptionError as exc:  # the original error matters more than this one
                 log.error("job %s: could not record its failure: %s", self.job_id, exc.message)
