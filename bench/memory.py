@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import sys
 import time
 import uuid
@@ -62,6 +63,7 @@ def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = 
     """Run each variant in its own process against ``stack``; return (and optionally save) the figures."""
     data = wav_clip(audio, seconds)
     run_id = uuid.uuid4().hex[:8]
+    measured_on = machine()  # before the runs: the load average says how busy the machine was
     results: dict[str, dict] = {}
     for variant in variants:
         prefix = f"bench-memory/{run_id}/{variant}"
@@ -72,7 +74,8 @@ def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = 
                           timeout=120 + 60 * n)
         results[variant] = {**child, **summarise(child["samples"]), "wall_seconds": round(time.monotonic() - started)}
     audio_name = audio.name if seconds is None else f"first {seconds:g} s of {audio.name}"
-    report = {"n": n, "audio": audio_name, "machine": machine(), "variants": results}
+    report = {"n": n, "audio": audio_name, "machine": measured_on, "variants": results,
+              "load_average_after": machine()["load_average_1_5_15"]}
     echo(table(report))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -114,21 +117,27 @@ def table(report: dict) -> str:
 
 
 def plot(report: dict, path: Path) -> None:
+    """RSS vs invocation; (d), when present, gets its own panel so it does not flatten the others."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
-    for variant, r in report["variants"].items():
-        rss = [s["rss"] / 2**20 for s in r["samples"]]
-        label = f"({variant}) {VARIANTS[variant].split(' (')[0]}: {r['slope_kib_per_invocation']:+.2f} KiB/inv"
-        ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2)
-    ax.set_xlabel("invocation")
-    ax.set_ylabel("RSS after the invocation (MiB)")
-    ax.set_title(f"Blob handler, {report['n']} sequential invocations per variant ({report['audio']})")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    variants = report["variants"]
+    panels = [[v for v in variants if v != "d"]] + ([list(variants)] if "d" in variants else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(9 * len(panels), 5), dpi=100, squeeze=False)
+    for ax, shown in zip(axes[0], panels, strict=True):
+        for variant in shown:
+            r = variants[variant]
+            rss = [s["rss"] / 2**20 for s in r["samples"]]
+            label = f"({variant}) {VARIANTS[variant].split(' (')[0]}: {r['slope_kib_per_invocation']:+.2f} KiB/inv"
+            ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2, color=f"C{'abcd'.index(variant)}")
+        ax.set_xlabel("invocation")
+        ax.set_ylabel("RSS after the invocation (MiB)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"Blob handler, {report['n']} sequential invocations per variant ({report['audio']}); "
+                 "slope over the last 80 %", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -175,12 +184,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=SHORT_SECONDS,
                         help=f"use the first SECONDS of it (default {SHORT_SECONDS}; 0 = all)")
     parser.add_argument("--out", type=Path, default=OUT, help="where memory.json and memory.png go")
+    parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved memory.json")
     parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         write_json(args.json, child(args.child, args.prefix, args.n))
+        return 0
+    if args.plot:
+        report = json.loads(args.plot.read_text())
+        print(table(report))
+        plot(report, args.plot.with_suffix(".png"))
+        print(f"wrote {args.plot.with_suffix('.png')}")
         return 0
     if set(args.variants) - set(VARIANTS):
         parser.error(f"--variants takes letters from {''.join(VARIANTS)}")
