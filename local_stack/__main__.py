@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -70,7 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("folder", type=Path)
     commands.add_parser("serve", help="start the stack and print its app settings")
     args = parser.parse_args(argv)
+    # `kill` (SIGTERM) must end the stack's processes too, as Ctrl-C does: without this the interpreter
+    # dies at once and Azurite, the emulator and the identity endpoint live on as orphans.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     return run(args.folder) if args.command == "run" else serve()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

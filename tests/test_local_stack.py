@@ -36,3 +36,29 @@ def test_every_process_ends_when_the_block_fails():
         assert len(popens) == 3 and all(p.poll() is None for p in popens)
         raise RuntimeError("boom")
     assert all(p.poll() is not None for p in popens)
+
+
+def test_a_terminated_serve_command_ends_every_process_it_started():
+    """``kill <pid>`` of ``python -m local_stack serve`` must not leave Azurite and friends behind."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psutil
+
+    serve = subprocess.Popen([sys.executable, "-m", "local_stack", "serve"], cwd=Path(__file__).parent.parent,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in serve.stdout:
+            if "local stack running" in line:
+                break
+        children = psutil.Process(serve.pid).children(recursive=True)
+        assert len(children) >= 3
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 0
+        gone, alive = psutil.wait_procs(children, timeout=15)
+        assert alive == [], [p.cmdline() for p in alive]
+    finally:
+        if serve.poll() is None:
+            serve.kill()
