@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,9 @@ def make_certificate(directory: Path, *, days: int = 7) -> LocalCertificate:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stt local stack")])
+    # A name of its own: OpenSSL finds a certificate's issuer by name, so two stacks' certificates with
+    # one name in one bundle (a stack started from another's environment) would shadow each other.
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"stt local stack {secrets.token_hex(6)}")])
     now = datetime.datetime.now(datetime.UTC)
     alt_names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
     certificate = (

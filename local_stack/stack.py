@@ -152,15 +152,17 @@ class LocalStack:
         """A ``BlobServiceClient`` for the operator's side (uploads, checks): never the app's own client."""
         from azure.storage.blob import BlobServiceClient
 
-        return BlobServiceClient(self.storage.blob, credential=self.operator_credential(),
-                                 connection_verify=str(self.certificate.ca_bundle))
+        return BlobServiceClient(self.storage.blob, credential=self.operator_credential(), **self._tls())
 
     def queue_service(self):
         """A ``QueueServiceClient`` for the operator's side, built as ``blob_service`` is."""
         from azure.storage.queue import QueueServiceClient
 
-        return QueueServiceClient(self.storage.queue, credential=self.operator_credential(),
-                                  connection_verify=str(self.certificate.ca_bundle))
+        return QueueServiceClient(self.storage.queue, credential=self.operator_credential(), **self._tls())
+
+    def _tls(self) -> dict[str, object]:
+        """Trust this stack's certificate whatever ``REQUESTS_CA_BUNDLE`` names for the process."""
+        return {"connection_verify": str(self.certificate.ca_bundle)}
 
     def spoil_tokens(self, resource: str, mode: str, count: int = 1) -> None:
         """Make the identity endpoint's next ``count`` tokens for ``resource`` expired or mis-addressed."""

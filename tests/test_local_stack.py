@@ -50,11 +50,13 @@ def test_a_terminated_serve_command_ends_every_process_it_started():
     serve = subprocess.Popen([sys.executable, "-m", "local_stack", "serve"], cwd=Path(__file__).parent.parent,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        output = []
         for line in serve.stdout:
+            output.append(line)
             if "local stack running" in line:
                 break
         children = psutil.Process(serve.pid).children(recursive=True)
-        assert len(children) >= 3
+        assert len(children) >= 3, "".join(output[-20:])
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) == 0
         gone, alive = psutil.wait_procs(children, timeout=15)
