@@ -92,12 +92,16 @@ def input_container() -> str:
     return os.environ.get("INPUT_CONTAINER", "audio-in")
 
 
-def run_child(module: str, args: Sequence[str], *, timeout: float) -> dict:
-    """Run ``python -m module args --json FILE`` in a fresh process; return what it wrote to FILE."""
+def run_child(module: str, args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict:
+    """Run ``python -m module args --json FILE`` in a fresh process; return what it wrote to FILE.
+
+    ``env`` is added to this process's environment (app settings, and variables such as ``MALLOC_*``
+    that only take effect when a process starts).
+    """
     with tempfile.TemporaryDirectory(prefix="stt-bench-") as tmp:
         result_file = Path(tmp) / "result.json"
         command = [sys.executable, "-m", module, *args, "--json", str(result_file)]
-        completed = subprocess.run(command, cwd=REPO, env=os.environ.copy(), timeout=timeout,
+        completed = subprocess.run(command, cwd=REPO, env={**os.environ, **(env or {})}, timeout=timeout,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if completed.returncode != 0 or not result_file.exists():
             tail = "\n".join(completed.stdout.splitlines()[-40:])

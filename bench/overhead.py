@@ -10,7 +10,9 @@ Measured in one fresh process against the local stack (identity endpoint, Azurit
 - ``sdk_setup_teardown``: every Speech SDK object of a session created and disposed
   (``SpeechSession`` entered and closed without a session: config, pull stream, audio config, transcriber,
   five handlers connected then disconnected, released on the helper thread);
-- ``gc_after_invocation``: ``gc.collect()`` right after a real blob invocation (what Fix 3A costs);
+- ``gc_after_invocation``: ``gc.collect()`` right after a real blob invocation (what Fix 3A costs), with
+  the import-time objects frozen as ``function_app`` leaves them (``gc.freeze()``);
+- ``gc_unfrozen``: the same after ``gc.unfreeze()``, i.e. what the collection would cost without the freeze;
 - ``session_close``: ``SpeechSession.close()`` of a finished session, timed inside those real invocations.
 
 Prints a table and writes ``overhead.json`` to ``--out``. A figure, not a pass/fail test.
@@ -51,6 +53,7 @@ PIECES = {
     "sdk_setup_teardown": "Speech SDK objects created + disposed",
     "session_close": "close() of a finished session (in real invocations)",
     "gc_after_invocation": "gc.collect() after a real invocation",
+    "gc_unfrozen": "the same without function_app's gc.freeze() (not shipped)",
 }
 #: The pieces an invocation of (a) pays for freshness and disposal, on top of its real work.
 SHIPPED = ("token_mi", "storage_token_mi", "sdk_setup_teardown", "session_close", "gc_after_invocation")
@@ -60,11 +63,12 @@ def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | N
     """Upload the audio for the real invocations, measure in a child process, print and save."""
     invocations = runs if invocations is None else invocations
     prefix = f"bench-overhead/{uuid.uuid4().hex[:8]}"
-    upload_copies(stack, wav_clip(SHORT_AUDIO, SHORT_SECONDS), prefix, invocations)
-    echo(f"overhead: {runs} runs of each piece, {invocations} real invocations ...")
+    upload_copies(stack, wav_clip(SHORT_AUDIO, SHORT_SECONDS), prefix, 2 * invocations)
+    echo(f"overhead: {runs} runs of each piece, 2 x {invocations} real invocations ...")
     child = run_child("bench.overhead", ["--child", "--runs", str(runs), "--invocations", str(invocations),
-                                         "--prefix", prefix], timeout=600 + 30 * (runs + invocations))
-    report = {"runs": runs, "invocations": invocations, "machine": machine(), "pieces": summarise(child)}
+                                         "--prefix", prefix], timeout=600 + 30 * (runs + 2 * invocations))
+    report = {"runs": runs, "invocations": invocations, "machine": machine(), "pieces": summarise(child["samples"]),
+              "frozen_objects": child["frozen_objects"]}
     shipped = sum(report["pieces"][p]["median_ms"] for p in SHIPPED)
     report["shipped_total_median_ms"] = round(shipped, 2)
     echo(table(report))
@@ -93,10 +97,11 @@ def table(report: dict) -> str:
     rows = [[PIECES[p], s["n"], f"{s['median_ms']:.1f}", f"{s['p90_ms']:.1f}", f"{s['min_ms']:.1f}"]
             for p, s in report["pieces"].items()]
     rows.append(["**sum of the shipped pieces (a)**", "", f"**{report['shipped_total_median_ms']:.1f}**", "", ""])
-    return markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
+    return (markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
+            + f"\n\nobjects frozen at import (function_app's gc.freeze()): {report['frozen_objects']}")
 
 
-def child(runs: int, invocations: int, prefix: str) -> dict[str, list[float]]:
+def child(runs: int, invocations: int, prefix: str) -> dict:
     """The measured process: each piece timed ``runs`` times, then real invocations with a timed GC."""
     import azure.cognitiveservices.speech  # noqa: F401 - loaded once per instance, not per invocation
     from azure.identity import DefaultAzureCredential
@@ -107,6 +112,7 @@ def child(runs: int, invocations: int, prefix: str) -> dict[str, list[float]]:
     from shared.token import SPEECH_SCOPE, fetch_token
 
     settings = Settings.from_env()
+    frozen_objects = gc.get_freeze_count()  # what function_app's gc.freeze() left out of collections
     samples: dict[str, list[float]] = {piece: [] for piece in PIECES}
 
     def timed(piece: str, action) -> None:
@@ -142,20 +148,22 @@ def child(runs: int, invocations: int, prefix: str) -> dict[str, list[float]]:
     speech_session.SpeechSession.close = timed_close
     container = input_container()
     try:
-        for i in range(invocations):
+        for i in range(2 * invocations):
+            if i == invocations:
+                gc.unfreeze()  # the second half: every object in every collection, as without function_app's freeze
             outcome = pipeline.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=False)
             if outcome.status != "transcribed":
                 raise RuntimeError(f"invocation {i}: {outcome}")
-            timed("gc_after_invocation", gc.collect)
+            timed("gc_after_invocation" if i < invocations else "gc_unfrozen", gc.collect)
     finally:
         speech_session.SpeechSession.close = original_close
-    return samples
+    return {"samples": samples, "frozen_objects": frozen_objects}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.overhead", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs of each isolated piece (default 200)")
-    parser.add_argument("--invocations", type=int, help="real invocations for the GC and close() figures "
+    parser.add_argument("--invocations", type=int, help="real invocations for each GC figure, frozen and not "
                         "(default: --runs)")
     parser.add_argument("--out", type=Path, default=OUT, help="where overhead.json goes")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -16,7 +16,6 @@ recording of that length; ``--make FORMAT:MINUTES`` then builds (and caches in `
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -90,16 +89,15 @@ def made_file(spec: str, folder: Path) -> Path:
 
 def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = OUT,
         echo=print) -> dict:
-    """Transcribe each file in its own process (with ``settings`` as app settings); print and save a table."""
+    """Transcribe each file in its own process (``settings`` in its environment); print and save a table."""
     run_id = uuid.uuid4().hex[:8]
-    overrides = [f"--setting={name}={value}" for name, value in (settings or {}).items()]
     rows = []
     for path in files:
         name = f"bench-peak/{run_id}/{path.name}"
         with stack.blob_service() as service, path.open("rb") as data:
             service.get_container_client(input_container()).upload_blob(name, data, overwrite=True)
         echo(f"{path.name} ({path.stat().st_size / 2**20:.1f} MiB): transcribing ...")
-        child = run_child("bench.peak_rss", ["--child", name, *overrides], timeout=4 * 3600)
+        child = run_child("bench.peak_rss", ["--child", name], timeout=4 * 3600, env=settings)
         rows.append({"file": path.name, "bytes": path.stat().st_size, **child})
     reference = rows[0]["peak_rss_mib"] if rows else 0
     for row in rows:
@@ -122,9 +120,8 @@ def table(report: dict) -> str:
     return markdown_table(header, rows)
 
 
-def child(blob_name: str, settings: dict[str, str]) -> dict:
+def child(blob_name: str) -> dict:
     """The measured process: one invocation of the blob handler; its peak RSS."""
-    os.environ.update(settings)
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
     from shared import pipeline
     from shared.errors import TranscriptionError
@@ -167,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"generate a recording (formats: {', '.join(MAKERS)}); "
                              f"default when no files: {' '.join(DEFAULT_MAKES)}")
     parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="an app setting for the measured invocations, e.g. SPEECH_SEND_FAST=false")
+                        help="an app setting (environment variable) for the measured processes, "
+                             "e.g. SPEECH_SEND_FAST=false")
     parser.add_argument("--out", type=Path, default=OUT, help="where peak_rss.json and generated audio go")
     parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
@@ -176,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(settings) != len(args.setting):
         parser.error("--setting takes NAME=VALUE")
     if args.child:
-        write_json(args.json, child(args.child, settings))
+        write_json(args.json, child(args.child))
         return 0
     makes = args.make or ([] if args.files else list(DEFAULT_MAKES))
     try:
