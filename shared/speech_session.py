@@ -8,9 +8,15 @@ dropped. The leaks this project exists to fix came from skipping exactly these s
 
 Audio reaches the SDK through a *pull* stream, not a push stream: the SDK asks for at most n bytes
 when it is ready to send them, and the callback decodes just enough to answer (``shared.audio``), so
-a long recording is fetched and decoded at the SDK's pace and nothing piles up. A push stream accepts
-writes as fast as we make them and buffers them inside the SDK: keeping its memory flat would need a
-pacing loop of our own on another thread, for nothing the pull stream does not already give.
+a long recording is fetched and decoded at the SDK's pace. A push stream accepts writes as fast as we
+make them and buffers them inside the SDK.
+
+The SDK keeps every byte it has sent until the service has answered for it. Sent fast, a long file
+would have minutes of audio waiting there (measured: +17 MiB for a 5-minute file, all of it sent in
+seconds). So the callback also holds the SDK back: it answers only while the audio sent is less than
+``MAX_LEAD_SECONDS`` ahead of what the service has answered for, or of real time, whichever is
+further. Memory then stays the same for a 1-minute and a 2-hour recording, and a service that is
+silent for a while (long silence in the audio) still gets audio at least at the live-microphone pace.
 
 ``transcribe`` runs one session for the mixed-down audio, or one per channel at the same time when
 ``CHANNEL_MODE=separate`` gave several readers; each channel's segments are labelled ``Channel-N``.
@@ -49,13 +55,18 @@ TICKS_PER_SECOND = 10_000_000
 STOP_TIMEOUT_SECONDS = 5.0
 #: How often a long session logs its progress.
 PROGRESS_INTERVAL_SECONDS = 30.0
+#: How far the audio sent may run ahead of what the service has answered for (or of real time).
+MAX_LEAD_SECONDS = 30.0
+#: How often a held-back read checks again.
+_LEAD_POLL_SECONDS = 0.02
 #: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``). By default the SDK sends a 5 s burst and
 #: then 2× real time, which a pipeline billed per second of function time does not want. But it keeps
 #: every byte the service has not acknowledged, and a transcriber holding more than 240 s of it cancels
 #: with ``ServiceTimeout`` ("the client buffer exceeded maximum size"): sending a long file all at once
 #: fails (measured: 10 min of audio at once, cancelled after 0.5 s). So: a burst well under that
 #: (60 s), then up to 50× real time; past 120 s unacknowledged the SDK drops to real time by itself
-#: (``SPEECH-BufferSizePercentSwitchToLowRate``, 50 %) until the service catches up.
+#: (``SPEECH-BufferSizePercentSwitchToLowRate``, 50 %) until the service catches up. The callback's own
+#: lead (``MAX_LEAD_SECONDS``) now keeps the unacknowledged audio far below both; they remain a margin.
 _FAST_LANE = "SPEECH-TransmitLengthBeforeThrottleMs"
 _FAST_LANE_MS = "60000"
 _SEND_RATE = "SPEECH-AudioThrottleAsPercentageOfRealTime"
@@ -83,18 +94,46 @@ def error_for_cancellation(code: str, details: str) -> TranscriptionError:
 
 
 class _PcmPullCallback(speechsdk.audio.PullAudioInputStreamCallback):
-    """Feeds the SDK from a ``PcmReader``; an error while reading ends the stream and is kept."""
+    """Feeds the SDK from a ``PcmReader``; an error while reading ends the stream and is kept.
 
-    def __init__(self, pcm: PcmReader) -> None:
+    ``answered()`` gives the seconds of audio the service has answered for; reads wait while the audio
+    sent is ``lead_seconds`` ahead of both that and real time since the first read (back-pressure).
+    """
+
+    def __init__(self, pcm: PcmReader, answered: Callable[[], float] | None = None,
+                 lead_seconds: float = MAX_LEAD_SECONDS) -> None:
         super().__init__()
         self.pcm: PcmReader | None = pcm
         self.error: BaseException | None = None
         self.last_read = time.monotonic()
+        self._answered = answered
+        self._lead = lead_seconds
+        self._first_read: float | None = None
+        #: Seconds this callback spent holding the SDK back (reported with the progress).
+        self.held_seconds = 0.0
+
+    def _hold_while_ahead(self, pcm: PcmReader) -> None:
+        """Wait (on the SDK's audio thread) until the service has caught up to within the lead."""
+        if self._answered is None:
+            return
+        now = time.monotonic()
+        if self._first_read is None:
+            self._first_read = now
+        waited_from = now
+        while self.pcm is pcm and self.error is None:
+            live_pace = time.monotonic() - self._first_read
+            if pcm.seconds_read < max(self._answered(), live_pace) + self._lead:
+                break
+            time.sleep(_LEAD_POLL_SECONDS)
+        self.held_seconds += time.monotonic() - waited_from
 
     def read(self, buffer: memoryview) -> int:
         pcm = self.pcm
         if pcm is None or self.error is not None:
             return 0
+        self._hold_while_ahead(pcm)
+        if self.pcm is not pcm or self.error is not None:
+            return 0  # closed while held back
         try:
             data = pcm.read(buffer.nbytes)
         except BaseException as exc:  # noqa: BLE001 - must not escape into the native thread
@@ -119,6 +158,8 @@ class _Collector:
         self.done = threading.Event()
         self.last_event = time.monotonic()
         self.recognised_until = 0.0
+        #: The end of the latest result, final or partial: what the service has answered for so far.
+        self.heard_until = 0.0
 
     def on_transcribed(self, evt) -> None:
         self.last_event = time.monotonic()
@@ -128,11 +169,17 @@ class _Collector:
         start = result.offset / TICKS_PER_SECOND
         end = (result.offset + result.duration) / TICKS_PER_SECOND
         self.recognised_until = max(self.recognised_until, end)
+        self.heard_until = max(self.heard_until, end)
         speaker = result.speaker_id or "Unknown"
         self.segments.append(Segment(speaker=speaker, start=round(start, 3), end=round(end, 3), text=result.text))
 
     def on_activity(self, evt) -> None:
         self.last_event = time.monotonic()
+
+    def on_transcribing(self, evt) -> None:
+        self.last_event = time.monotonic()
+        result = evt.result
+        self.heard_until = max(self.heard_until, (result.offset + result.duration) / TICKS_PER_SECOND)
 
     def on_canceled(self, evt) -> None:
         self.last_event = time.monotonic()
@@ -200,7 +247,7 @@ class SpeechSession:
         audio_format = speechsdk.audio.AudioStreamFormat(
             samples_per_second=self._pcm.sample_rate, bits_per_sample=16, channels=1
         )
-        self._callback = _PcmPullCallback(self._pcm)
+        self._callback = _PcmPullCallback(self._pcm, answered=lambda c=self._collector: c.heard_until)
         self._stream = speechsdk.audio.PullAudioInputStream(self._callback, audio_format)
         self._audio_config = speechsdk.audio.AudioConfig(stream=self._stream)
         self._transcriber = speechsdk.transcription.ConversationTranscriber(
@@ -210,7 +257,7 @@ class SpeechSession:
         t = self._transcriber
         for signal, handler in (
             (t.transcribed, c.on_transcribed),
-            (t.transcribing, c.on_activity),
+            (t.transcribing, c.on_transcribing),
             (t.session_started, c.on_activity),
             (t.canceled, c.on_canceled),
             (t.session_stopped, c.on_stopped),
@@ -255,9 +302,11 @@ class SpeechSession:
 
     def _report_progress(self) -> None:
         pcm = self._pcm
-        log.info("%saudio decoded %.1f s, sent %.1f s, recognised %.1f s, %d segments",
+        held = self._callback.held_seconds if self._callback is not None else 0.0
+        log.info("%saudio decoded %.1f s, sent %.1f s, recognised %.1f s, %d segments; "
+                 "sending held back %.0f s waiting for the service",
                  f"{pcm.label}: " if len(pcm.decoder.readers) > 1 else "", pcm.decoder.seconds_decoded,
-                 pcm.seconds_read, self._collector.recognised_until, len(self._collector.segments))
+                 pcm.seconds_read, self._collector.recognised_until, len(self._collector.segments), held)
 
     def close(self) -> None:
         """Disconnect every handler, stop (bounded) and release every SDK object. Safe to call twice.
