@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
-from shared import storage
+from shared import allocator, storage
 from shared.audio import MIN_SECONDS, AudioDecoder
 from shared.blob_reader import BlobReader
 from shared.errors import AudioTooLargeError, JobNotFoundError, StorageError, TranscriptionError
@@ -54,6 +54,7 @@ def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, obj
     ``on_progress(seconds_done, seconds_total)`` follows the recognition (total: the declared length).
     """
     started = time.monotonic()
+    allocator.return_large_buffers_to_os()
     size = _stream_size(stream)
     if size is not None and size > settings.max_audio_bytes:
         raise AudioTooLargeError(f"the audio is {size} bytes; the limit is {settings.max_audio_bytes} bytes "

@@ -75,7 +75,7 @@ def test_a_moov_at_end_m4a_is_fetched_about_once_in_range_requests(stack, servic
     data = format_files["m4a-moov-at-end"].read_bytes()
     assert data.find(b"moov") > 0.9 * len(data)
     name = upload(service, data, ".m4a", folder="formats")
-    window = 16 * 1024  # the default is 4 MiB; the fixture is ~110 KB, so shrink it to make windows matter
+    window = 16 * 1024  # the default is 1 MiB; the fixture is ~110 KB, so shrink it to make windows matter
     monkeypatch.setattr(blob_reader, "WINDOW_BYTES", window)
     ranges: list[tuple[int, int]] = []
     download = BlobClient.download_blob
