@@ -51,10 +51,10 @@ test: install lint
 	$(PY) -m pytest
 
 # Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. The memory
-# run (BENCH_N invocations x 3 variants) takes about half an hour on 2 cores. Long recordings are sent
-# at the SDK's own pace: sent fast, they overflow its buffer of unacknowledged audio (docs, peak RSS).
+# run (BENCH_N invocations x 3 variants) takes about half an hour on 2 cores. PEAK_SETTINGS passes app
+# settings to the peak RSS runs, e.g. PEAK_SETTINGS="--setting SPEECH_SEND_FAST=false".
 BENCH_N ?= 500
-PEAK_SETTINGS ?= --setting SPEECH_SEND_FAST=false
+PEAK_SETTINGS ?=
 bench: install
 	$(PY) -m bench.cold_import
 	$(PY) -m bench.overhead

@@ -5,9 +5,12 @@
     python -m bench.peak_rss recording.m4a call.mp3   # any files; each gets its own row
 
 Each file is uploaded to the local stack's input container and transcribed by the blob handler in a
-fresh process, which reports its peak resident set (``ru_maxrss``: the kernel's high-water mark, the
-figure an instance's memory limit is checked against), its RSS before the invocation, and how long the
-invocation took. The first row is the reference of the ratio column.
+fresh process, which reports its peak resident set (``VmHWM``, the kernel's high-water mark: the
+figure an instance's memory limit is checked against; see ``bench.harness.peak_rss_bytes``), its RSS
+before the invocation, how long the invocation took and what the blob reader fetched. The ratio column
+compares each file with the first file of the same format (list the short one first). A second fresh
+process then only decodes the blob through the same reader (no Speech session): decode speed as a
+multiple of real time, bytes fetched per byte of blob, and the peak of decoding alone.
 
 Add a format by adding a maker to ``MAKERS``: a function ``(minutes, path) -> path`` that writes a
 recording of that length; ``--make FORMAT:MINUTES`` then builds (and caches in ``--out``) the file.
@@ -69,8 +72,48 @@ def make_wav(minutes: float, path: Path) -> Path:
     return path
 
 
-#: FORMAT -> maker. A compressed format (mp3, m4a, ...) adds one function here.
-MAKERS: dict[str, Callable[[float, Path], Path]] = {"wav": make_wav}
+def _encode(wav: Path, path: Path, *, container: str, codec: str, rate: int = 44100,
+            options: dict[str, str] | None = None) -> Path:
+    """Encode ``wav`` with PyAV one frame at a time, so a 2-hour file costs no more memory than a short one."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(wav)) as source, av.open(str(path), "w", format=container) as target:
+        stream = target.add_stream(codec, rate=rate, layout="mono")
+        stream.codec_context.options = dict(options or {})
+        resampler = av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name, layout="mono",
+                                      rate=rate, frame_size=stream.codec_context.frame_size or 1024)
+        samples = 0
+
+        def mux(frames) -> None:
+            nonlocal samples
+            for frame in frames:
+                frame.pts, frame.time_base = samples, Fraction(1, rate)
+                samples += frame.samples
+                target.mux(stream.encode(frame))
+
+        for frame in source.decode(audio=0):
+            mux(resampler.resample(frame))
+        mux(resampler.resample(None))
+        target.mux(stream.encode(None))
+    return path
+
+
+def make_mp3(minutes: float, path: Path) -> Path:
+    """MP3, 44.1 kHz mono at 64 kbit/s (LAME), from the WAV of the same length."""
+    return _encode(made_file(f"wav:{minutes:g}", path.parent), path, container="mp3", codec="libmp3lame",
+                   options={"b": "64k"})
+
+
+def make_m4a(minutes: float, path: Path) -> Path:
+    """AAC in m4a with the ``moov`` index at the end, as phones write it: the reader must jump to the tail."""
+    return _encode(made_file(f"wav:{minutes:g}", path.parent), path, container="ipod", codec="aac",
+                   options={"b": "64k"})
+
+
+#: FORMAT -> maker. Another format adds one function here.
+MAKERS: dict[str, Callable[[float, Path], Path]] = {"wav": make_wav, "mp3": make_mp3, "m4a": make_m4a}
 
 
 def made_file(spec: str, folder: Path) -> Path:
@@ -98,9 +141,12 @@ def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out
             service.get_container_client(input_container()).upload_blob(name, data, overwrite=True)
         echo(f"{path.name} ({path.stat().st_size / 2**20:.1f} MiB): transcribing ...")
         child = run_child("bench.peak_rss", ["--child", name], timeout=4 * 3600, env=settings)
-        rows.append({"file": path.name, "bytes": path.stat().st_size, **child})
-    reference = rows[0]["peak_rss_mib"] if rows else 0
-    for row in rows:
+        echo(f"{path.name}: decoding only ...")
+        decoded = run_child("bench.peak_rss", ["--decode-child", name], timeout=4 * 3600, env=settings)
+        rows.append({"file": path.name, "bytes": path.stat().st_size, **child, "decode": decoded})
+    first_of_format: dict[str, float] = {}
+    for row in rows:  # each format against its own first (shortest) file: 2 h mp3 / 1 min mp3
+        reference = first_of_format.setdefault(Path(row["file"]).suffix, row["peak_rss_mib"])
         row["ratio_to_first"] = round(row["peak_rss_mib"] / reference, 3)
     report = {"machine": machine(), "settings": settings or {}, "rows": rows}
     echo(table(report))
@@ -114,10 +160,27 @@ def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out
 def table(report: dict) -> str:
     rows = [[r["file"], f"{r['bytes'] / 2**20:.1f}", f"{r['audio_seconds'] / 60:.1f}", f"{r['rss_before_mib']:.1f}",
              f"{r['peak_rss_mib']:.1f}", f"{r['peak_rss_mib'] - r['rss_before_mib']:.1f}", f"{r['ratio_to_first']:.3f}",
-             f"{r['seconds']:.0f}", r["status"]] for r in report["rows"]]
-    header = ["file", "MiB", "audio min", "RSS before MiB", "peak RSS MiB", "peak − before MiB", "peak / first row",
-              "invocation s", "status"]
+             f"{r['seconds']:.0f}", f"{r['fetched_ratio']:.3f} ({r['requests']})",
+             f"{r['decode']['x_real_time']:.0f}×", f"{r['decode']['peak_rss_mib']:.1f}", r["status"]]
+            for r in report["rows"]]
+    header = ["file", "MiB", "audio min", "RSS before MiB", "peak RSS MiB", "peak − before MiB",
+              "peak / first of its format", "invocation s", "fetched / size (requests)", "decode speed",
+              "decode-only peak MiB", "status"]
     return markdown_table(header, rows)
+
+
+def _count_blob_reads(pipeline) -> list:
+    """Wrap the pipeline's ``BlobReader`` so the child can report what the invocation fetched."""
+    readers: list = []
+    base = pipeline.BlobReader
+
+    class CountedBlobReader(base):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            readers.append(self)
+
+    pipeline.BlobReader = CountedBlobReader
+    return readers
 
 
 def child(blob_name: str) -> dict:
@@ -126,11 +189,12 @@ def child(blob_name: str) -> dict:
     from shared import pipeline
     from shared.errors import TranscriptionError
 
+    readers = _count_blob_reads(pipeline)
     before = rss_bytes()
     sampled = [before]
     stop = threading.Event()
 
-    def sample() -> None:  # a cross-check of ru_maxrss, and the curve for anyone who wants it
+    def sample() -> None:  # a cross-check of the high-water mark, and the curve for anyone who wants it
         while not stop.wait(0.05):
             sampled.append(rss_bytes())
 
@@ -154,6 +218,38 @@ def child(blob_name: str) -> dict:
         "rss_before_mib": round(before / 2**20, 1),
         "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
         "sampled_max_mib": round(max(sampled) / 2**20, 1),
+        "requests": sum(r.requests for r in readers),
+        "fetched_ratio": round(sum(r.bytes_fetched for r in readers) / max(1, readers[0].size), 4) if readers else 0,
+    }
+
+
+def decode_child(blob_name: str) -> dict:
+    """Decode only (no Speech session) through the same blob reader: speed, bytes fetched, peak RSS."""
+    import function_app  # noqa: F401 - the same starting point as the transcription child
+    from shared import allocator, storage
+    from shared.audio import decode_all
+    from shared.blob_reader import BlobReader
+    from shared.settings import Settings
+
+    allocator.return_large_buffers_to_os()  # as transcribe_audio does
+    settings = Settings.from_env()
+    before = rss_bytes()
+    with storage.connect(settings) as clients:
+        blob = clients.blobs.get_blob_client(input_container(), blob_name)
+        props = blob.get_blob_properties()
+        reader = BlobReader(blob, etag=props.etag, size=props.size)
+        started = time.monotonic()
+        decoded = decode_all(reader, channel_mode=settings.channel_mode)
+        seconds = time.monotonic() - started
+    return {
+        "audio_seconds": round(decoded.seconds, 1),
+        "seconds": round(seconds, 2),
+        "x_real_time": round(decoded.seconds / seconds, 1),
+        "fetched_ratio": round(reader.bytes_fetched / props.size, 4),
+        "requests": reader.requests,
+        "rss_before_mib": round(before / 2**20, 1),
+        "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
+        "found": f"{decoded.found.container}/{decoded.found.codec}",
     }
 
 
@@ -168,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                              "e.g. SPEECH_SEND_FAST=false")
     parser.add_argument("--out", type=Path, default=OUT, help="where peak_rss.json and generated audio go")
     parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
+    parser.add_argument("--decode-child", metavar="BLOB", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     settings = dict(item.split("=", 1) for item in args.setting if "=" in item)
@@ -175,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--setting takes NAME=VALUE")
     if args.child:
         write_json(args.json, child(args.child))
+        return 0
+    if args.decode_child:
+        write_json(args.json, decode_child(args.decode_child))
         return 0
     makes = args.make or ([] if args.files else list(DEFAULT_MAKES))
     try:
