@@ -50,15 +50,17 @@ lint: $(VENV)/.installed
 test: install lint
 	$(PY) -m pytest
 
-# Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. The memory
-# run (BENCH_N invocations x 3 variants) takes about half an hour on 2 cores. PEAK_SETTINGS passes app
-# settings to the peak RSS runs, e.g. PEAK_SETTINGS="--setting SPEECH_SEND_FAST=false".
+# Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. On 2 cores
+# the memory run (BENCH_N invocations x 3 variants) takes about half an hour, the peak runs (PEAK_FILES:
+# FORMAT:MINUTES, each format's short file first) about 40 minutes. PEAK_SETTINGS passes app settings to
+# the peak runs, e.g. PEAK_SETTINGS="--setting SPEECH_SEND_FAST=false".
 BENCH_N ?= 500
+PEAK_FILES ?= wav:1 wav:30 wav:120 mp3:1 mp3:120 m4a:1 m4a:120
 PEAK_SETTINGS ?=
 bench: install
-	$(PY) -m bench.cold_import
+	$(PY) -m bench.cold_import --runs 15
 	$(PY) -m bench.overhead
-	$(PY) -m bench.peak_rss $(PEAK_SETTINGS)
+	$(PY) -m bench.peak_rss $(addprefix --make ,$(PEAK_FILES)) $(PEAK_SETTINGS)
 	$(PY) -m bench.memory --n $(BENCH_N)
 
 clean:
