@@ -184,3 +184,11 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def replot(saved: Path, table, plot) -> None:
+    """``--plot JSON``: print the table of a saved report and redraw its plot next to it."""
+    report = json.loads(Path(saved).read_text())
+    print(table(report))
+    plot(report, Path(saved).with_suffix(".png"))
+    print(f"wrote {Path(saved).with_suffix('.png')}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import sys
 import time
 import uuid
@@ -38,6 +37,7 @@ from bench.harness import (
     local_stack,
     machine,
     markdown_table,
+    replot,
     rss_bytes,
     run_child,
     slope_per_step,
@@ -193,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.json, child(args.child, args.prefix, args.n))
         return 0
     if args.plot:
-        report = json.loads(args.plot.read_text())
-        print(table(report))
-        plot(report, args.plot.with_suffix(".png"))
-        print(f"wrote {args.plot.with_suffix('.png')}")
+        replot(args.plot, table, plot)
         return 0
     if set(args.variants) - set(VARIANTS):
         parser.error(f"--variants takes letters from {''.join(VARIANTS)}")

@@ -36,6 +36,7 @@ from bench.harness import (
     machine,
     markdown_table,
     peak_rss_bytes,
+    replot,
     rss_bytes,
     run_child,
     write_json,
@@ -153,7 +154,8 @@ def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "peak_rss.json", report)
-        echo(f"wrote {out / 'peak_rss.json'}")
+        plot(report, out / "peak_rss.png")
+        echo(f"wrote {out / 'peak_rss.json'} and peak_rss.png")
     return report
 
 
@@ -167,6 +169,30 @@ def table(report: dict) -> str:
               "peak / first of its format", "invocation s", "fetched / size (requests)", "decode speed",
               "decode-only peak MiB", "status"]
     return markdown_table(header, rows)
+
+
+def plot(report: dict, path: Path) -> None:
+    """RSS during each invocation against the share of it done, one line per file: flat means streaming."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+    for i, row in enumerate(r for r in report["rows"] if r.get("rss_curve_mib")):
+        curve = row["rss_curve_mib"]
+        xs = [100 * k / max(1, len(curve) - 1) for k in range(len(curve))]
+        style = "-" if row["file"].endswith(".wav") else "--" if row["file"].endswith(".mp3") else ":"
+        ax.plot(xs, curve, style, linewidth=1.3, color=f"C{i}",
+                label=f"{row['file']} ({row['audio_seconds'] / 60:.0f} min): peak {row['peak_rss_mib']:.1f} MiB")
+    ax.set_xlabel("share of the invocation (%)")
+    ax.set_ylabel("RSS (MiB), sampled every 50 ms")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("One blob invocation per file, each in a fresh process: resident memory while it runs", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _count_blob_reads(pipeline) -> list:
@@ -210,6 +236,8 @@ def child(blob_name: str) -> dict:
     seconds = time.monotonic() - started
     stop.set()
     sampler.join()
+    step = max(1, len(sampled) // 400)  # the curve for the plot: at most ~400 points, each its window's max
+    curve = [round(max(sampled[i:i + step]) / 2**20, 1) for i in range(0, len(sampled), step)]
     return {
         "status": status,
         "audio_seconds": transcript.audio.duration_seconds if transcript else 0.0,
@@ -218,6 +246,7 @@ def child(blob_name: str) -> dict:
         "rss_before_mib": round(before / 2**20, 1),
         "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
         "sampled_max_mib": round(max(sampled) / 2**20, 1),
+        "rss_curve_mib": curve,
         "requests": sum(r.requests for r in readers),
         "fetched_ratio": round(sum(r.bytes_fetched for r in readers) / max(1, readers[0].size), 4) if readers else 0,
     }
@@ -264,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                              "e.g. SPEECH_SEND_FAST=false")
     parser.add_argument("--out", type=Path, default=OUT, help="where peak_rss.json and generated audio go")
     parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
+    parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved peak_rss.json")
     parser.add_argument("--decode-child", metavar="BLOB", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -275,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.decode_child:
         write_json(args.json, decode_child(args.decode_child))
+        return 0
+    if args.plot:
+        replot(args.plot, table, plot)
         return 0
     makes = args.make or ([] if args.files else list(DEFAULT_MAKES))
     try:
