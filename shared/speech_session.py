@@ -57,6 +57,9 @@ STOP_TIMEOUT_SECONDS = 5.0
 PROGRESS_INTERVAL_SECONDS = 30.0
 #: How far the audio sent may run ahead of what the service has answered for (or of real time).
 MAX_LEAD_SECONDS = 30.0
+#: The floor's pace, as a multiple of real time: silence gets no answers from the service, so a sparse
+#: recording held to real time would take as long as it lasts.
+FLOOR_PACE = 10.0
 #: How often a held-back read checks again.
 _LEAD_POLL_SECONDS = 0.02
 #: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``). By default the SDK sends a 5 s burst and
@@ -121,7 +124,7 @@ class _PcmPullCallback(speechsdk.audio.PullAudioInputStreamCallback):
             self._first_read = now
         waited_from = now
         while self.pcm is pcm and self.error is None:
-            live_pace = time.monotonic() - self._first_read
+            live_pace = (time.monotonic() - self._first_read) * FLOOR_PACE
             if pcm.seconds_read < max(self._answered(), live_pace) + self._lead:
                 break
             time.sleep(_LEAD_POLL_SECONDS)
