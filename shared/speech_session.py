@@ -14,9 +14,9 @@ make them and buffers them inside the SDK.
 The SDK keeps every byte it has sent until the service has answered for it. Sent fast, a long file
 would have minutes of audio waiting there (measured: +17 MiB for a 5-minute file, all of it sent in
 seconds). So the callback also holds the SDK back: it answers only while the audio sent is less than
-``MAX_LEAD_SECONDS`` ahead of what the service has answered for, or of 10× real time (``FLOOR_PACE``), whichever is
-further. Memory then stays the same for a 1-minute and a 2-hour recording, and a service that is
-silent for a while (long silence in the audio) still gets audio at least at the live-microphone pace.
+``MAX_LEAD_SECONDS`` ahead of what the service has answered for, or of 10× real time (``FLOOR_PACE``),
+whichever is further. Memory then stays the same for a 1-minute and a 2-hour recording, and a service
+that is silent for a while (long silence in the audio) still gets audio at ten times live pace.
 
 ``transcribe`` runs one session for the mixed-down audio, or one per channel at the same time when
 ``CHANNEL_MODE=separate`` gave several readers; each channel's segments are labelled ``Channel-N``.
