@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import OUT, REPO, machine, markdown_table, write_json
+from bench.harness import OUT, REPO, machine, markdown_table, save_report
 
 CONDITIONS = {
     "fresh": "",
@@ -126,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = measure(args.runs)
     print(table(report))
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "cold_import.json", report)
-    print(f"wrote {args.out / 'cold_import.json'}")
+    save_report(report, args.out / "cold_import.json")
     return 0
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -113,6 +113,21 @@ def write_json(path: str | Path, data: object) -> None:
     Path(path).write_text(json.dumps(data, indent=1))
 
 
+def save_report(report: dict, path: Path, plot: Callable[[dict, Path], None] | None = None,
+                echo: Callable[[str], None] = print) -> None:
+    """Write a benchmark's report as JSON and, given a ``plot(report, png)``, its plot beside it.
+
+    The plot goes where ``replot`` redraws it from the JSON alone: the same name, ``.png``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, report)
+    written = [path]
+    if plot is not None:
+        plot(report, path.with_suffix(".png"))
+        written.append(path.with_suffix(".png"))
+    echo(f"wrote {' and '.join(str(p) for p in written)}")
+
+
 def rss_bytes() -> int:
     import psutil
 
@@ -186,7 +201,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
-def replot(saved: Path, table, plot) -> None:
+def replot(saved: Path, table: Callable[[dict], str], plot: Callable[[dict, Path], None]) -> None:
     """``--plot JSON``: print the table of a saved report and redraw its plot next to it."""
     report = json.loads(Path(saved).read_text())
     print(table(report))

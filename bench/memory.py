@@ -40,6 +40,7 @@ from bench.harness import (
     replot,
     rss_bytes,
     run_child,
+    save_report,
     slope_per_step,
     upload_copies,
     wav_clip,
@@ -78,10 +79,7 @@ def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = 
               "load_average_after": machine()["load_average_1_5_15"]}
     echo(table(report))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "memory.json", report)
-        plot(report, out / "memory.png")
-        echo(f"wrote {out / 'memory.json'} and {out / 'memory.png'}")
+        save_report(report, out / "memory.json", plot, echo)
     return report
 
 

@@ -39,6 +39,7 @@ from bench.harness import (
     machine,
     markdown_table,
     run_child,
+    save_report,
     upload_copies,
     wav_clip,
     write_json,
@@ -73,9 +74,7 @@ def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | N
     report["shipped_total_median_ms"] = round(shipped, 2)
     echo(table(report))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "overhead.json", report)
-        echo(f"wrote {out / 'overhead.json'}")
+        save_report(report, out / "overhead.json", echo=echo)
     return report
 
 

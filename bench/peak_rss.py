@@ -39,6 +39,7 @@ from bench.harness import (
     replot,
     rss_bytes,
     run_child,
+    save_report,
     write_json,
 )
 
@@ -152,10 +153,7 @@ def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out
     report = {"machine": machine(), "settings": settings or {}, "rows": rows}
     echo(table(report))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "peak_rss.json", report)
-        plot(report, out / "peak_rss.png")
-        echo(f"wrote {out / 'peak_rss.json'} and peak_rss.png")
+        save_report(report, out / "peak_rss.json", plot, echo)
     return report
 
 

@@ -8,9 +8,12 @@ modules. The real figures and what they mean are in docs/performance.md.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import cold_import, memory, overhead, peak_rss
+from bench.harness import replot
 
 MIB = 2**20
 
@@ -19,8 +22,8 @@ def quiet(*_args) -> None:
     pass
 
 
-def test_memory_benchmark_runs_every_variant(stack):
-    report = memory.run(stack, n=3, out=None, echo=quiet)
+def test_memory_benchmark_runs_every_variant(stack, tmp_path):
+    report = memory.run(stack, n=3, out=tmp_path, echo=quiet)
     assert set(report["variants"]) == {"a", "b", "c"}
     for variant, result in report["variants"].items():
         assert result["failed"] == 0, (variant, [s["status"] for s in result["samples"]])
@@ -28,6 +31,11 @@ def test_memory_benchmark_runs_every_variant(stack):
         assert all(20 * MIB < s["rss"] < 2048 * MIB for s in result["samples"]), variant
         assert abs(result["slope_kib_per_invocation"]) < 10 * 1024, variant
     assert "| (a) as shipped |" in memory.table(report)
+    # the saved report is the one printed, and --plot redraws its plot from the JSON alone
+    assert json.loads((tmp_path / "memory.json").read_text())["variants"].keys() == report["variants"].keys()
+    (tmp_path / "memory.png").unlink()
+    replot(tmp_path / "memory.json", memory.table, memory.plot)
+    assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_overhead_benchmark_measures_every_piece(stack):
