@@ -55,7 +55,7 @@ TICKS_PER_SECOND = 10_000_000
 STOP_TIMEOUT_SECONDS = 5.0
 #: How often a long session logs its progress.
 PROGRESS_INTERVAL_SECONDS = 30.0
-#: How far the audio sent may run ahead of what the service has answered for (or of real time).
+#: How far the audio sent may run ahead of what the service has answered for (or of ``FLOOR_PACE``).
 MAX_LEAD_SECONDS = 30.0
 #: The floor's pace, as a multiple of real time: silence gets no answers from the service, so a sparse
 #: recording held to real time would take as long as it lasts.
