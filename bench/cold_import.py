@@ -116,7 +116,9 @@ def table(report: dict) -> str:
     gc_state = report["gc_after_import"]
     return (text + f"\n\nloaded by the import, of {', '.join(LAZY_MODULES)}: {', '.join(loaded) or 'none'}"
             f"\ncollector after the import: {'enabled' if gc_state['enabled'] else 'DISABLED'}, "
-            f"{gc_state['frozen_objects']} objects frozen")
+            f"{gc_state['frozen_objects']} objects frozen"
+            f"\nspeed probe (a fixed Python loop; compare runs' times only when alike): "
+            f"{report['machine']['speed_probe_ms']} ms")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import wave
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -191,8 +192,24 @@ def machine() -> dict[str, object]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "speed_probe_ms": speed_probe_ms(),
         "packages": versions,
     }
+
+
+def speed_probe_ms(repeats: int = 7) -> float:
+    """Median ms of a fixed pure-Python loop: how fast this machine runs Python right now.
+
+    A shared VM's speed drifts (on this project's VM the same import of the same code had a median of
+    368 ms in one session and 191 ms in the next). Times from two runs compare only if their probes are
+    alike.
+    """
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 1)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
