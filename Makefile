@@ -51,8 +51,8 @@ test: install lint
 	$(PY) -m pytest
 
 # Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. On 2 cores
-# the memory run (BENCH_N invocations x 3 variants) takes about half an hour, the peak runs (PEAK_FILES:
-# FORMAT:MINUTES, each format's short file first) about 40 minutes. PEAK_SETTINGS passes app settings to
+# the memory run (BENCH_N invocations x 3 variants) takes 20-35 minutes, the peak runs (PEAK_FILES:
+# FORMAT:MINUTES, each format's short file first) 30-40 minutes. PEAK_SETTINGS passes app settings to
 # the peak runs, e.g. PEAK_SETTINGS="--setting SPEECH_SEND_FAST=false".
 BENCH_N ?= 500
 PEAK_FILES ?= wav:1 wav:30 wav:120 mp3:1 mp3:120 m4a:1 m4a:120

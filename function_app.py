@@ -15,10 +15,11 @@ the pipeline, its decoder and the Speech SDK load on first use (``docs/performan
 
 import gc
 
-# The blob extension's imports (azure-storage-blob, azure-identity) create ~56,000 objects that live as
-# long as the worker; the cyclic collector would walk them again and again while they load. Off for
-# the import, on again below: measured, the import takes ~10-17 % less (docs/performance.md). The price:
-# ~17,000 objects of import-time garbage are frozen with the rest instead of freed (RSS unchanged).
+# The blob extension's imports (azure-storage-blob, azure-identity) create tens of thousands of objects
+# that live as long as the worker; the cyclic collector would walk them again and again while they load.
+# Off for the import, on again below: measured, the import takes ~10-17 % less (docs/performance.md).
+# The price: ~17,000 objects of import-time garbage are frozen with the rest instead of freed (RSS
+# unchanged).
 _collecting = gc.isenabled()
 gc.disable()
 
@@ -99,7 +100,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # What is loaded by now lives as long as the worker: keep it out of later collections, so the gc.collect()
-# ending each invocation walks only what invocations made (~6 ms, not ~55 ms; docs/performance.md).
+# ending each invocation walks only what invocations made (~3 ms, not ~22 ms; docs/performance.md).
 gc.freeze()
 if _collecting:
     gc.enable()

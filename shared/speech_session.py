@@ -100,7 +100,8 @@ class _PcmPullCallback(speechsdk.audio.PullAudioInputStreamCallback):
     """Feeds the SDK from a ``PcmReader``; an error while reading ends the stream and is kept.
 
     ``answered()`` gives the seconds of audio the service has answered for; reads wait while the audio
-    sent is ``lead_seconds`` ahead of both that and real time since the first read (back-pressure).
+    sent is ``lead_seconds`` ahead of both that and ``FLOOR_PACE`` × the time since the first read
+    (back-pressure).
     """
 
     def __init__(self, pcm: PcmReader, answered: Callable[[], float] | None = None,
