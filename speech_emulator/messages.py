@@ -6,9 +6,8 @@ offset (``audioOffsetMS`` / the continuation offset) before it shows them to the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-
-from .recognizer import Transcript, lexical
 
 TICKS_PER_SECOND = 10_000_000
 
@@ -28,6 +27,17 @@ def ticks_ceil_ms(samples: int, sample_rate: int) -> int:
     return milliseconds * 10_000
 
 
+@dataclass(frozen=True)
+class PhraseText:
+    """One recognised phrase in every form the service reports, profanity already filtered."""
+
+    display: str  # DisplayText / NBest[0].Display
+    lexical: str  # NBest[0].Lexical (also ITN and MaskedITN: Whisper already writes digits)
+    confidence: float
+    words: tuple[dict[str, Any], ...] | None = None  # NBest[0].Words entries, when asked for
+    language: tuple[str, str] | None = None  # (locale, confidence label) for PrimaryLanguage
+
+
 def turn_start(service_tag: str) -> dict[str, Any]:
     return {"context": {"serviceTag": service_tag}}
 
@@ -45,35 +55,44 @@ def hypothesis(text: str, offset: int, duration: int, *, diarize: bool) -> dict[
     return body
 
 
+def word(text: str, offset: int, duration: int, confidence: float) -> dict[str, Any]:
+    """One ``NBest[0].Words`` entry: the lexical word, ticks from the turn start, confidence 0-1."""
+    return {"Word": text, "Offset": offset, "Duration": duration, "Confidence": confidence}
+
+
 def phrase(
-    transcript: Transcript,
+    text: PhraseText,
     offset: int,
     duration: int,
     *,
     detailed: bool,
     speaker: str | None,
 ) -> dict[str, Any]:
-    """``speech.phrase`` for recognised speech, simple or detailed (``NBest``) format."""
+    """``speech.phrase`` for recognised speech, simple or detailed (``NBest``) format.
+
+    ``PrimaryLanguage.Language`` is what the SDK surfaces as
+    ``AutoDetectSourceLanguageResult.language`` (property ``SpeechServiceConnection_AutoDetectSourceLanguageResult``).
+    """
     body: dict[str, Any] = {
         "RecognitionStatus": "Success",
         "Offset": offset,
         "Duration": duration,
-        "DisplayText": transcript.text,
+        "DisplayText": text.display,
         "Channel": 0,
     }
+    if text.language is not None:
+        body["PrimaryLanguage"] = {"Language": text.language[0], "Confidence": text.language[1]}
     if detailed:
-        words = lexical(transcript.text)
-        body["NBest"] = [
-            {
-                "Confidence": transcript.confidence,
-                "Lexical": words,
-                # No inverse text normalisation or profanity masking here: Whisper already writes
-                # numbers as digits, so ITN and MaskedITN are the lexical form.
-                "ITN": words,
-                "MaskedITN": words,
-                "Display": transcript.text,
-            }
-        ]
+        best: dict[str, Any] = {
+            "Confidence": text.confidence,
+            "Lexical": text.lexical,
+            "ITN": text.lexical,
+            "MaskedITN": text.lexical,
+            "Display": text.display,
+        }
+        if text.words is not None:
+            best["Words"] = list(text.words)
+        body["NBest"] = [best]
     if speaker is not None:
         body["SpeakerId"] = speaker
     return body

@@ -1,9 +1,10 @@
 """The websocket server: which requests are let in, and a Session for each one that is.
 
 Everything that can be refused is refused at the HTTP upgrade, before any audio is sent: an
-unknown path (404), an unknown fault name (400), an injected ``reject-*`` fault, and missing or
-invalid credentials (401). The SDK turns each status into a specific ``CancellationErrorCode``,
-which is what a client's error handling is tested against.
+unknown path (404), an unknown fault name (400), an injected ``reject-*`` fault, missing or
+invalid credentials (401), and a session past the ``--max-sessions`` quota (429). The SDK turns
+each status into a specific ``CancellationErrorCode``, which is what a client's error handling is
+tested against. A plain ``GET /stats`` (no upgrade) answers with the session counters as JSON.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from urllib.parse import parse_qsl, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from .admission import STATS_PATH, SessionCounter
 from .auth import AuthError, AuthPolicy, authorize
 from .faults import FAULT_AFTER_PARAMETER, FAULT_PARAMETER, Fault, FaultKind, parse_fault
-from .session import Route, Session
+from .options import Route
+from .session import Session
 from .worker import RecognitionWorker
 
 log = logging.getLogger("speech_emulator")
@@ -41,6 +44,7 @@ class ServerSettings:
 
     auth: AuthPolicy = AuthPolicy()
     stall_limit: float = 300.0
+    max_sessions: int | None = None  # the concurrent-session quota; None: unlimited
 
 
 #: Query parameter: end every turn after this many phrases, as the service does in long sessions,
@@ -74,9 +78,12 @@ class Emulator:
     def __init__(self, settings: ServerSettings, worker: RecognitionWorker) -> None:
         self.settings = settings
         self.worker = worker
+        self.sessions = SessionCounter(settings.max_sessions)
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse the upgrade when the path, fault or credentials say so; None lets it through."""
+        if urlsplit(request.path).path == STATS_PATH:
+            return self._stats(connection)
         try:
             route = parse_route(request.path)
             if route is None:
@@ -95,6 +102,28 @@ class Emulator:
             log.info("refused %s: %d (fault %s)", route.path, fault.code, fault.name)
             return connection.respond(fault.code, f"{fault.reason}\n")
         return None
+
+    def process_response(self, connection: ServerConnection, request: Request, response: Response) -> Response | None:
+        """Apply the quota to an upgrade that passed every other check.
+
+        Here rather than in ``process_request``: only now is it certain that the upgrade is accepted
+        (101), so a slot is taken exactly for sessions that open, and given back when the connection
+        is lost, whichever way it ends (also when the handler never runs).
+        """
+        if response.status_code != HTTPStatus.SWITCHING_PROTOCOLS:
+            return None
+        if not self.sessions.admit():
+            log.info("refused %s: 429 concurrent session quota (%s) reached", request.path, self.settings.max_sessions)
+            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests: concurrent session quota\n")
+        # websockets 17 resolves this future when the TCP connection is gone, on every path.
+        connection.connection_lost_waiter.add_done_callback(lambda _future: self.sessions.release())
+        return None
+
+    def _stats(self, connection: ServerConnection) -> Response:
+        response = connection.respond(HTTPStatus.OK, self.sessions.to_json(**self.worker.stats()))
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        return response
 
     async def handle(self, ws: ServerConnection) -> None:
         """Serve one accepted connection until it closes."""
@@ -120,6 +149,7 @@ async def run_server(
         port,
         subprotocols=["USP"],
         process_request=emulator.process_request,
+        process_response=emulator.process_response,
         compression=None,  # the SDK does not negotiate permessage-deflate
         max_size=MAX_MESSAGE_BYTES,
         # No keep-alive pings: the real service does not need them, and a client busy in a long

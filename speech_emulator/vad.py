@@ -5,6 +5,11 @@ while audio is still arriving. A plain energy detector does the same here: a phr
 the first loud frame and ends after ``min_pause`` of quiet, so each phrase can be recognised as
 soon as it is complete and long files stream instead of waiting for the end of the audio.
 Only the current phrase is buffered, so memory does not grow with the length of the file.
+
+The background level is the quietest frame of the last few seconds (minimum statistics), not an
+average of the frames judged quiet: that average could never learn a background that is already
+louder than the speech threshold when the audio starts (hiss, hum, a DC offset), so every frame
+stayed "speech" and a whole recording came back as one phrase, pauses and all.
 """
 
 from __future__ import annotations
@@ -17,8 +22,13 @@ import numpy as np
 FRAME_SECONDS = 0.02
 #: A frame is speech when it is this loud in dBFS at least (quiet recordings stay audible)...
 ABSOLUTE_THRESHOLD_DB = -50.0
-#: ...and this far above the running estimate of the background level (noisy recordings).
+#: ...and this far above the background level (noisy recordings).
 MARGIN_DB = 12.0
+#: The background level is the quietest frame in this many seconds: longer than any stretch of
+#: speech without a dip between words, short enough to follow a change of room or microphone.
+NOISE_WINDOW_SECONDS = 3.0
+#: What the background is assumed to be before the window has seen any quiet (ages out with it).
+INITIAL_NOISE_DB = -70.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class PauseSplitter:
         self._padding = round(padding / FRAME_SECONDS)
         self._pending = np.zeros(0, dtype=np.float32)
         self._position = 0  # sample index of the next frame
-        self._noise_db = -70.0
+        self._levels: deque[float] = deque([INITIAL_NOISE_DB], maxlen=round(NOISE_WINDOW_SECONDS / FRAME_SECONDS))
         self._preroll: deque[np.ndarray] = deque(maxlen=max(1, self._padding))
         self._frames: list[np.ndarray] = []
         self._start = 0
@@ -95,11 +105,12 @@ class PauseSplitter:
         return done
 
     def _is_speech(self, frame: np.ndarray) -> bool:
-        rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) if len(frame) else 0.0
+        """Loud enough, and far enough above the background, to be speech (DC offset ignored)."""
+        centred = frame.astype(np.float64) - frame.mean() if len(frame) else frame
+        rms = float(np.sqrt(np.mean(centred**2))) if len(frame) else 0.0
         level = 20.0 * np.log10(rms) if rms > 1e-5 else -100.0
-        loud = level > max(ABSOLUTE_THRESHOLD_DB, self._noise_db + MARGIN_DB)
-        if not loud:
-            self._noise_db += 0.05 * (level - self._noise_db)
+        loud = level > max(ABSOLUTE_THRESHOLD_DB, min(self._levels) + MARGIN_DB)
+        self._levels.append(level)
         return loud
 
     def _step(self, frame: np.ndarray) -> Segment | None:

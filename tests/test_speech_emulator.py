@@ -146,6 +146,8 @@ class Phrase:
     offset: float  # seconds
     duration: float
     speaker: str
+    json: str = ""  # the SDK's result JSON (PropertyId.SpeechServiceResponse_JsonResult)
+    language: str | None = None  # AutoDetectSourceLanguageResult, when identification was asked for
 
     @property
     def end(self) -> float:
@@ -171,21 +173,40 @@ class Transcription:
         return " ".join(p.text for p in self.phrases)
 
 
-def transcribe(config: speechsdk.SpeechConfig, wav: Path, *, wait: float = DEADLINE) -> Transcription:
+def transcribe(
+    config: speechsdk.SpeechConfig,
+    wav: Path,
+    *,
+    wait: float = DEADLINE,
+    languages: speechsdk.languageconfig.AutoDetectSourceLanguageConfig | None = None,
+    prepare: Callable[[speechsdk.transcription.ConversationTranscriber], Any] | None = None,
+) -> Transcription:
     """One transcriber session over a file; signals disconnected and references dropped after.
 
-    (Handlers closing over a live transcriber keep it, and its native session, alive.)
+    (Handlers closing over a live transcriber keep it, and its native session, alive.) ``languages``
+    asks for language identification; ``prepare`` gets the transcriber before it starts (phrase lists).
     """
     out = Transcription()
     stopped = threading.Event()
+    extra = {"auto_detect_source_language_config": languages} if languages is not None else {}
     transcriber = speechsdk.transcription.ConversationTranscriber(
-        config, audio_config=speechsdk.audio.AudioConfig(filename=str(wav))
+        config, audio_config=speechsdk.audio.AudioConfig(filename=str(wav)), **extra
     )
+    kept = prepare(transcriber) if prepare is not None else None
 
     def transcribed(event: speechsdk.transcription.ConversationTranscriptionEventArgs) -> None:
         result = event.result
         if result.reason == speechsdk.ResultReason.RecognizedSpeech:
-            out.phrases.append(Phrase(result.text, result.offset / TICKS, result.duration / TICKS, result.speaker_id))
+            out.phrases.append(
+                Phrase(
+                    result.text,
+                    result.offset / TICKS,
+                    result.duration / TICKS,
+                    result.speaker_id,
+                    json=result.properties.get(speechsdk.PropertyId.SpeechServiceResponse_JsonResult, ""),
+                    language=speechsdk.AutoDetectSourceLanguageResult(result).language if languages else None,
+                )
+            )
         elif result.reason == speechsdk.ResultReason.NoMatch:
             out.nomatch += 1
 
@@ -215,11 +236,11 @@ def transcribe(config: speechsdk.SpeechConfig, wav: Path, *, wait: float = DEADL
         transcriber.session_stopped.disconnect_all()
         if stopped.is_set() and not out.errors:
             bounded(transcriber.stop_transcribing_async().get)
-            del transcriber
+            del transcriber, kept
             gc.collect()
         else:
-            doomed = [transcriber]
-            del transcriber  # the background thread must hold the last reference
+            doomed = [transcriber, kept]
+            del transcriber, kept  # the background thread must hold the last reference
             retire(doomed)
     return out
 
