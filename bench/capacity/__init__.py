@@ -1,0 +1,16 @@
+"""A capacity model of the product under a burst, by discrete-event simulation (issue 18, item 6).
+
+    python -m bench.capacity [--quick]
+
+What it answers: how long a burst of N recordings takes at a Speech quota Q, whether every recording
+gets its transcript, and what a wrongly sized deployment costs. It runs the product's documented
+delivery and retry semantics (Event Grid, the host's queue and redeliveries, Flex scale-out, the
+Speech quota, the sweep), importing the retry policy from ``shared/retry_policy.py`` and the limits
+from ``host.json`` and ``shared/settings.py`` so it cannot drift from the code. docs/capacity.md has
+the model, its assumptions and what the figures mean.
+
+Modules, one job each: ``assumptions`` (every constant and its source), ``sizing`` (the fleet for a
+quota), ``workload`` (the burst), ``engine`` (event loop, recordings, quota), ``handler`` (one
+attempt), ``host`` (Event Grid, queue, instances), ``sweep`` (the timer), ``run`` (one scenario),
+``scenarios`` (the table's rows), ``report`` (table, plot, JSON).
+"""

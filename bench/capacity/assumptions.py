@@ -1,0 +1,104 @@
+"""Every number the capacity model runs on, each with where it comes from.
+
+The product's own numbers are read from the product (``host.json``, ``shared/retry_policy.py``,
+``shared/settings.py``) when this module is imported, so a changed retry count, function timeout or
+session deadline changes the model's figures instead of leaving them stale. The rest are the
+platform's documented defaults or, where nothing is published, stated assumptions; docs/capacity.md
+lists each with its source.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared import retry_policy
+from shared.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+HOST_JSON = REPO / "host.json"
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+def _hms_seconds(text: str) -> float:
+    """``"04:30:00"`` (host.json's ``functionTimeout``) in seconds."""
+    hours, minutes, seconds = (float(part) for part in text.split(":"))
+    return hours * HOUR + minutes * MINUTE + seconds
+
+
+def _host() -> dict:
+    return json.loads(HOST_JSON.read_text())
+
+
+def _settings_default(name: str) -> float:
+    """A ``Settings`` field's default: what the app runs with when the setting is not set."""
+    return float(getattr(Settings, name))
+
+
+_HOST = _host()
+_BLOBS = _HOST["extensions"]["blobs"]
+
+#: ``host.json`` ``functionTimeout``: an invocation running longer is killed by the host.
+FUNCTION_TIMEOUT_SECONDS = _hms_seconds(_HOST["functionTimeout"])
+#: ``host.json`` ``extensions.blobs.maxDegreeOfParallelism``: the most blob invocations one instance runs.
+MAX_PER_INSTANCE = int(_BLOBS["maxDegreeOfParallelism"])
+#: ``host.json`` ``extensions.blobs.poisonBlobThreshold``, the same as ``retry_policy.MAX_DELIVERIES``.
+POISON_THRESHOLD = int(_BLOBS["poisonBlobThreshold"])
+#: Flex Consumption's bounds on ``maximumInstanceCount`` (Microsoft Learn, event-driven scaling,
+#: "Limit scale-out": lowest 1, highest 1000, applied per scale group).
+MIN_INSTANCES, MAX_INSTANCES = 1, 1000
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The model's constants; a scenario overrides a few with ``dataclasses.replace``."""
+
+    # --- the product, read from its code and configuration ---
+    #: Deliveries of one event before the host stops (the handler's last one records and returns).
+    max_deliveries: int = retry_policy.MAX_DELIVERIES
+    #: An invocation (waiting + session) longer than this is killed: a failed delivery, no record written.
+    function_timeout_s: float = FUNCTION_TIMEOUT_SECONDS
+    #: ``TRANSCRIPTION_DEADLINE_SECONDS``: a session still running after this fails (``speech_timeout``,
+    #: transient, counted as a fault).
+    session_deadline_s: float = _settings_default("transcription_deadline_seconds")
+    #: ``MAX_AUDIO_MINUTES``: the longest recording accepted; the duration mix is capped here.
+    max_audio_s: float = _settings_default("max_audio_minutes") * MINUTE
+    #: ``SPEECH_START_RETRY_SECONDS`` default: how long one invocation keeps retrying a refused start.
+    start_budget_s: float = 300.0
+    #: ``SWEEP_SCHEDULE`` default ``0 */5 * * * *``.
+    sweep_period_s: float = 5 * MINUTE
+    #: The sweep takes no new recording after this much of its run.
+    sweep_run_budget_s: float = 4 * MINUTE
+    #: ``SWEEP_MAX_ATTEMPTS``: faults (transient failures other than throttling) before giving up.
+    sweep_max_attempts: int = 20
+    # --- the platform ---
+    #: Storage queue message time-to-live, default 7 days: a host message older than this is lost.
+    queue_ttl_s: float = 7 * DAY
+    #: Scale controller: one decision per interval, adding at most ``scale_step`` instances, each
+    #: ready ``cold_start_s`` later. ASSUMPTION: Flex manages its "scale curve" itself and publishes
+    #: no figure (the Consumption plan's documented non-HTTP rate is one instance per 30 s).
+    scale_interval_s: float = 10.0
+    scale_step: int = 10
+    cold_start_s: float = 10.0
+    #: Event Grid: share of events never delivered and share delivered twice (ASSUMPTION: at-least-once
+    #: is documented, rates are not), its latency, and how late a duplicate comes.
+    event_loss: float = 0.001
+    event_duplicate: float = 0.001
+    event_latency_s: tuple[float, float] = (0.5, 3.0)
+    duplicate_delay_s: float = 60.0
+    # --- the Speech service ---
+    #: One refused start costs this long: the SDK's own quick retries (README, ``reject-429``: ≈1 s).
+    try_cost_s: float = 1.0
+    #: Connect, drain and close around the audio, held against the quota (ASSUMPTION).
+    session_overhead_s: float = 5.0
+    #: Chance that a session fails part-way with a transient service error (ASSUMPTION: 0.5 %).
+    blip_probability: float = 0.005
+    #: A delivery for a recording already claimed or transcribed: read its state, return (ASSUMPTION).
+    skip_s: float = 0.5
+    # --- the run ---
+    #: The simulation stops here even if recordings are left, and says so.
+    horizon_s: float = 60 * DAY

@@ -1,0 +1,141 @@
+"""One scenario, simulated: build the parts, upload the burst, run to the end or the horizon, sum up.
+
+``simulate`` returns the recordings themselves (the tests check invariants per recording) and
+``summarize`` turns a run into the figures the report prints and saves.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from bench.capacity.assumptions import HOUR, Assumptions
+from bench.capacity.engine import DONE, Backlog, Loop, Recording, Speech, Stats
+from bench.capacity.handler import Handler
+from bench.capacity.host import BlobTriggerGroup
+from bench.capacity.sizing import Deployment, deployment_for_quota
+from bench.capacity.sweep import Sweep
+from bench.capacity.workload import burst
+
+#: Samples for the plot: every minute at first, then every 2 % of the elapsed time (a log time axis).
+SAMPLE_FIRST_S, SAMPLE_GROWTH = 60.0, 1.02
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A burst against one deployment. ``instances``/``per_instance`` None: sized from the quota."""
+
+    name: str
+    quota: int
+    recordings: int = 10_000
+    instances: int | None = None
+    per_instance: int | None = None
+    sweep_concurrency: int = 1
+    speed: float = 1.0
+    seed: int = 18
+    upload_window_s: float = 600.0
+    outage: tuple[float, float] | None = None
+    note: str = ""
+    assumptions: Assumptions = field(default_factory=Assumptions)
+
+    def deployment(self) -> Deployment:
+        sized = deployment_for_quota(self.quota, self.sweep_concurrency)
+        return Deployment(self.instances or sized.instances, self.per_instance or sized.per_instance)
+
+
+@dataclass
+class Run:
+    scenario: Scenario
+    recordings: list[Recording]
+    stats: Stats
+    peak_sessions: int
+    end_s: float
+    events: int
+    samples: list[tuple[float, int, int, int]]  # (t, transcribed, sessions in use, instances ready)
+
+
+def simulate(scenario: Scenario) -> Run:
+    """Run ``scenario`` until every recording is transcribed or given up, or the horizon."""
+    a = scenario.assumptions
+    uploads = burst(scenario.recordings, scenario.upload_window_s, a.max_audio_s, random.Random(scenario.seed))
+    rng = random.Random(scenario.seed + 1)  # the workload stays the same when only the dynamics change
+    loop, stats, backlog = Loop(), Stats(), Backlog()
+    speech = Speech(scenario.quota, scenario.outage)
+    handler = Handler(loop, speech, backlog, stats, a, scenario.speed, rng)
+    deployment = scenario.deployment()
+    group = BlobTriggerGroup(loop, handler, stats, a, deployment.instances, deployment.per_instance, rng)
+    recordings = [Recording(i, u.seconds, u.at, u.kind) for i, u in enumerate(uploads)]
+    for rec in recordings:
+        backlog.push(rec)  # listed by the sweep from its upload on, eligible once the delay has passed
+        loop.at(rec.uploaded_at, group.upload, rec)
+    Sweep(loop, handler, backlog, stats, a, scenario.sweep_concurrency).start()
+    samples: list[tuple[float, int, int, int]] = []
+
+    def sample() -> None:
+        samples.append((loop.now, stats.done, speech.in_use, group.ready))
+        loop.after(max(SAMPLE_FIRST_S, loop.now * (SAMPLE_GROWTH - 1)), sample)
+
+    loop.at(0.0, sample)
+    total = len(recordings)
+    loop.run(a.horizon_s, lambda: stats.terminal == total)
+    samples.append((loop.now, stats.done, speech.in_use, group.ready))
+    return Run(scenario, recordings, stats, speech.peak, loop.now, loop.events, samples)
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / HOUR, 2)
+
+
+def summarize(run: Run) -> dict:
+    """The scenario's figures, JSON-ready: times in hours, counts as counts."""
+    s, sc, a = run.stats, run.scenario, run.scenario.assumptions
+    deployment = sc.deployment()
+    sessions = [rec.seconds / sc.speed + a.session_overhead_s for rec in run.recordings]
+    # The ideal: every session back to back on all the sessions the quota and the deployment allow.
+    capacity = min(sc.quota, deployment.concurrency + sc.sweep_concurrency)
+    ideal = max(sum(sessions) / capacity, max(sessions, default=0.0))
+    done_at = sorted(rec.done_at for rec in run.recordings if rec.state == DONE)
+    deliveries = sorted(rec.deliveries for rec in run.recordings)
+    left = len(run.recordings) - s.terminal
+    finished = left == 0
+    return {
+        "name": sc.name, "note": sc.note, "recordings": len(run.recordings), "quota": sc.quota,
+        "instances": deployment.instances, "per_instance": deployment.per_instance,
+        "sweep_concurrency": sc.sweep_concurrency, "speed": sc.speed, "outage_h": _outage_hours(sc),
+        "session_deadline_h": _hours(a.session_deadline_s),
+        "finished": finished, "end_h": _hours(run.end_s),
+        "completion_h": _hours(max(done_at)) if finished and done_at else None,
+        "last_done_h": _hours(max(done_at, default=None)),
+        "t50_h": _hours(_nth(done_at, 0.5, len(run.recordings))),
+        "t99_h": _hours(_nth(done_at, 0.99, len(run.recordings))),
+        "ideal_h": _hours(ideal), "audio_h": _hours(sum(rec.seconds for rec in run.recordings)),
+        "peak_sessions": run.peak_sessions, "peak_instances": s.peak_instances,
+        "deliveries_mean": round(sum(deliveries) / len(deliveries), 3) if deliveries else 0.0,
+        "deliveries_p99": _percentile(deliveries, 0.99), "deliveries_max": max(deliveries, default=0),
+        "max_deliveries_per_event": max((rec.deliveries / rec.events for rec in run.recordings if rec.events),
+                                        default=0.0),
+        "refused_host": s.refused_host, "refused_sweep": s.refused_sweep, "outage_refusals": s.outage_refusals,
+        "waiting_function_h": _hours(s.waiting_s), "function_h": _hours(s.function_s),
+        "sweep_function_h": _hours(s.sweep_function_s),
+        "left": left, "given_up": s.given_up, "done_by_sweep": s.done_by_sweep,
+        "handed_to_sweep": s.handed_to_sweep, "events_lost": s.events_lost,
+        "events_duplicated": s.events_duplicated, "events_expired": s.events_expired, "poisoned": s.poisoned,
+        "killed": s.killed, "blips": s.blips, "deadline_failures": s.deadline_failures,
+        "skipped_deliveries": s.skipped, "sweep_runs": s.sweep_runs, "sweep_attempts": s.sweep_attempts,
+        "events_simulated": run.events,
+        "samples": [[round(t / HOUR, 4), done, in_use, ready] for t, done, in_use, ready in run.samples],
+    }
+
+
+def _nth(done_at: list[float], share: float, total: int) -> float | None:
+    """When ``share`` of all recordings (not of those done) had a transcript; None if never."""
+    index = max(0, int(share * total + 0.5) - 1)
+    return done_at[index] if index < len(done_at) else None
+
+
+def _outage_hours(sc: Scenario) -> list[float] | None:
+    return None if sc.outage is None else [round(t / HOUR, 2) for t in sc.outage]
