@@ -47,10 +47,35 @@ param completionQueueName string = 'transcription-completions'
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound on Flex scale-out; also the cap on concurrent Speech sessions and spend.')
+@description('Speech pricing tier: S0 (pay per audio hour) or F0 (free, one concurrent session).')
+@allowed([
+  'S0'
+  'F0'
+])
+param speechSku string = 'S0'
+
+@description('Concurrent real-time sessions the Speech resource allows: 100 on S0 by default (raised by a support request), 1 on F0. The app\'s scale-out and per-instance concurrency are derived from it.')
 @minValue(1)
-@maxValue(1000)
-param maximumInstanceCount int = 40
+@maxValue(10000)
+param speechConcurrentSessions int = speechSku == 'F0' ? 1 : 100
+
+@description('When the sweep runs (NCRONTAB: second minute hour day month weekday).')
+param sweepSchedule string = '0 */5 * * * *'
+
+// Sizing from the Speech quota, so that a full scale-out stays within it: every blob invocation holds
+// one Speech session, and so does every recording the sweep is transcribing. One formula, written
+// twice: bench/capacity/sizing.py is the same, and tests/test_infra.py checks that the two agree for
+// every quota from 1 to 1000 (docs/capacity.md shows what a fleet larger than the quota costs).
+// - the sweep takes a quarter of the quota, 1 to 4 sessions (one instance of its own): enough to catch
+//   up on events the host's queue dropped after 7 days when the quota is small;
+// - each blob instance runs up to 4 invocations at once, fewer when the quota is smaller
+//   (host.json's maxDegreeOfParallelism, overridden by an app setting in function.bicep);
+// - as many blob instances as the rest of the quota holds, within Flex's 1..1000 (the cap applies to
+//   each scale group; HTTP requests get the same cap and wait for a session like the rest).
+// With a quota of 1 (F0) one invocation and the sweep can overlap: the second is refused and retries.
+var sweepConcurrency = min(4, max(1, speechConcurrentSessions / 4))
+var blobConcurrency = min(4, max(1, speechConcurrentSessions - sweepConcurrency))
+var maximumInstanceCount = max(1, min(1000, max(0, speechConcurrentSessions - sweepConcurrency) / blobConcurrency))
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -101,6 +126,7 @@ module speech 'app/speech.bicep' = {
     name: '${abbrs.cognitiveServicesSpeech}${resourceToken}'
     location: location
     tags: tags
+    sku: speechSku
   }
 }
 
@@ -148,6 +174,9 @@ module functionApp 'app/function.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    blobConcurrency: blobConcurrency
+    sweepConcurrency: sweepConcurrency
+    sweepSchedule: sweepSchedule
   }
   // The host's first start should find its storage roles already granted, not retry
   // against 403s until they land.
@@ -178,3 +207,5 @@ output INPUT_CONTAINER string = inputContainerName
 output COMPLETION_QUEUE string = completionQueueName
 output OUTPUT_CONTAINER string = outputContainerName
 output SPEECH_ENDPOINT string = speech.outputs.endpoint
+output MAXIMUM_INSTANCE_COUNT int = maximumInstanceCount
+output BLOB_CONCURRENCY int = blobConcurrency

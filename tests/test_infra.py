@@ -72,6 +72,9 @@ ROLE_ASSIGNMENTS = {
     "metricsPublisher": (MONITORING_METRICS_PUBLISHER, "Microsoft.Insights/components"),
 }
 
+#: The app setting that overrides host.json's extensions.blobs.maxDegreeOfParallelism.
+HOST_BLOB_CONCURRENCY = "AzureFunctionsJobHost__extensions__blobs__maxDegreeOfParallelism"
+
 # App settings Bicep may set that no code of ours reads: the Functions host and the
 # App Insights integration read them.
 PLATFORM_SETTINGS = frozenset(
@@ -83,6 +86,8 @@ PLATFORM_SETTINGS = frozenset(
         "AzureWebJobsStorage__tableServiceUri",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        # host.json's blob concurrency, overridden from the Speech quota (see test_sizing_...).
+        HOST_BLOB_CONCURRENCY,
     }
 )
 # What an identity-based connection named PREFIX needs: PREFIX__credential etc.
@@ -309,7 +314,8 @@ def test_parameter_defaults():
     params = _bicep(MAIN)["parameters"]
     defaults = {name: p["default"] for name, p in params.items()}
     assert defaults["instanceMemoryMB"] == 2048
-    assert defaults["maximumInstanceCount"] == 40
+    assert defaults["speechSku"] == "S0"
+    assert defaults["sweepSchedule"] == importlib.import_module("shared.settings").Settings.sweep_schedule
     assert defaults["speechLanguage"] == "en-US"
     assert defaults["inputContainerName"] == "audio-in"
     assert defaults["outputContainerName"] == "transcripts"
@@ -363,7 +369,8 @@ def test_storage_containers_for_audio_transcripts_and_package():
 def test_speech_accepts_entra_tokens_only():
     speech = _resource(_module("speech"), "speech")
     assert speech["kind"] == "SpeechServices"
-    assert speech["sku"] == {"name": "S0"}
+    assert speech["sku"] == {"name": "sku"}  # speechSku: S0 by default (test_parameter_defaults), or F0
+    assert _bicep(MAIN)["modules"]["speech"]["config"]["params"]["sku"] == "speechSku"
     assert speech["properties"]["disableLocalAuth"] is True
     # Entra ID tokens work only against the custom subdomain; the regional endpoint wants keys.
     assert speech["properties"]["customSubDomainName"] == "name"
@@ -751,3 +758,80 @@ def test_every_checkov_skip_has_a_reason():
     assert skipped, "no skips is fine too, but then drop the key"
     for check in skipped:
         assert re.search(rf"^\s*#.*\b{check}\b", config_text, re.MULTILINE), f"{check} is skipped without a reason"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sizing: a full scale-out stays within the Speech quota
+
+
+_BICEP_OPERATORS = {"divide": lambda a, b: a // b, "substract": lambda a, b: a - b, "add": lambda a, b: a + b,
+                    "multiply": lambda a, b: a * b}
+
+
+def _evaluate(expression, names: dict[str, int]) -> int:
+    """An integer Bicep expression of pycep's model: numbers, names, min/max, + - * /."""
+    if isinstance(expression, int):
+        return expression
+    if isinstance(expression, str):
+        return names[expression]
+    if "function" in expression:
+        function = expression["function"]
+        args = [_evaluate(arg, names) for arg in function["parameters"].values()]
+        return {"min": min, "max": max}[function["type"]](*args)
+    operator = expression["operator"]
+    operands = [_evaluate(value, names) for value in operator["operands"].values()]
+    return _BICEP_OPERATORS[operator["type"]](*operands)
+
+
+def _bicep_sizing(quota: int) -> dict[str, int]:
+    variables = _bicep(MAIN)["variables"]
+    names = {"speechConcurrentSessions": quota}
+    for name in ("sweepConcurrency", "blobConcurrency", "maximumInstanceCount"):
+        names[name] = _evaluate(variables[name]["value"], names)
+    return names
+
+
+def test_sizing_keeps_a_full_scale_out_within_the_speech_quota_and_matches_the_capacity_model():
+    from bench.capacity.sizing import deployment_for_quota, sweep_concurrency_for_quota
+
+    for quota in range(1, 1001):
+        bicep = _bicep_sizing(quota)
+        sweep = sweep_concurrency_for_quota(quota)
+        model = deployment_for_quota(quota, sweep)
+        assert (bicep["sweepConcurrency"], bicep["blobConcurrency"], bicep["maximumInstanceCount"]) == (
+            sweep, model.per_instance, model.instances), quota
+        if quota >= 2:  # with 1 (F0), one invocation and the sweep may overlap: the second waits its turn
+            assert model.concurrency + sweep <= quota, quota
+
+
+def _string_of(name: str) -> dict:
+    return {"function": {"type": "string", "parameters": {"value_to_convert": name}}}
+
+
+def test_the_sizing_reaches_the_app_and_host_json_agrees_at_the_default_quota():
+    settings = _app_settings()
+    assert settings[HOST_BLOB_CONCURRENCY] == _string_of("blobConcurrency")
+    assert settings["SWEEP_CONCURRENCY"] == _string_of("sweepConcurrency")
+    call = _bicep(MAIN)["modules"]["functionApp"]["config"]["params"]
+    assert call["maximumInstanceCount"] == "maximumInstanceCount" and call["blobConcurrency"] == "blobConcurrency"
+    # S0's default quota is 100 sessions, F0's is 1
+    assert "param speechConcurrentSessions int = speechSku == 'F0' ? 1 : 100" in _text_without_comments(MAIN)
+    default = _bicep_sizing(100)
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["extensions"]["blobs"]["maxDegreeOfParallelism"] == default["blobConcurrency"] == 4
+    assert (default["maximumInstanceCount"], default["sweepConcurrency"]) == (24, 4)  # 24 x 4 + 4 = 100 sessions
+
+
+def test_the_operational_defaults_set_in_bicep_are_the_codes_own():
+    """A setting Bicep spells out with the code's default must not drift from that default."""
+    settings_module = importlib.import_module("shared.settings")
+    defaults = settings_module.Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:1"})
+    expected = {
+        "SPEECH_START_RETRY_SECONDS": f"{defaults.speech_start_retry_seconds:g}",
+        "MAX_ATTEMPTS": str(defaults.max_attempts),
+        "JOB_QUEUED_TTL_MINUTES": f"{defaults.job_queued_ttl_minutes:g}",
+        "SPEECH_WORDS": str(defaults.recognition.words).lower(),
+        "SPEECH_PROFANITY": defaults.recognition.profanity,
+        "SPEECH_DIARIZATION": str(defaults.recognition.diarization).lower(),
+    }
+    assert {name: _app_settings()[name] for name in expected} == expected

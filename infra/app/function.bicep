@@ -37,6 +37,17 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Blob invocations one instance runs at once (host.json maxDegreeOfParallelism, overridden here).')
+@minValue(1)
+param blobConcurrency int
+
+@description('Recordings the sweep transcribes at once (SWEEP_CONCURRENCY).')
+@minValue(1)
+param sweepConcurrency int
+
+@description('When the sweep runs (SWEEP_SCHEDULE, read by the timer trigger).')
+param sweepSchedule string
+
 // Built from the cloud's suffix rather than read from the account: this module needs no
 // `existing` reference to the storage account at all, only its name.
 var blobServiceUri = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
@@ -61,6 +72,18 @@ var appSettings = {
   COMPLETION_QUEUE: completionQueueName
   SPEECH_ENDPOINT: speechEndpoint
   SPEECH_LANGUAGE: speechLanguage
+  // Sized from the Speech quota in main.bicep: a full scale-out stays within it.
+  AzureFunctionsJobHost__extensions__blobs__maxDegreeOfParallelism: string(blobConcurrency)
+  SWEEP_CONCURRENCY: string(sweepConcurrency)
+  SWEEP_SCHEDULE: sweepSchedule
+  // The code's defaults, set here so an operator sees and changes them in one place (the portal);
+  // tests/test_infra.py keeps each equal to its default in shared/settings/model.py.
+  SPEECH_START_RETRY_SECONDS: '300'
+  MAX_ATTEMPTS: '20'
+  JOB_QUEUED_TTL_MINUTES: '60'
+  SPEECH_WORDS: 'false'
+  SPEECH_PROFANITY: 'masked'
+  SPEECH_DIARIZATION: 'true'
   // With several identities possible on a host, azure-identity must be told which one.
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

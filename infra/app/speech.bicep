@@ -9,15 +9,22 @@ param name string
 param location string
 param tags object
 
+@description('S0: pay per audio hour, 100 concurrent sessions by default. F0: free, one session at a time.')
+@allowed([
+  'S0'
+  'F0'
+])
+param sku string
+
 resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   name: name
   location: location
   tags: tags
   kind: 'SpeechServices'
   sku: {
-    // S0: pay per audio hour. F0 has no per-hour cost but allows one per subscription
-    // and caps concurrency, which a scale-out pipeline hits at once.
-    name: 'S0'
+    // F0 has no per-hour cost but allows one per subscription and a single concurrent session:
+    // main.bicep sizes the app down to it (speechConcurrentSessions).
+    name: sku
   }
   properties: {
     customSubDomainName: name
