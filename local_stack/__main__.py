@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from local_stack.stack import LocalStack
+from local_stack.stack import LocalStack, ready_stack
 
 #: What ``run`` uploads from the folder (the pipeline itself finds the format from the content).
 AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".mov", ".3gp", ".ogg", ".opus", ".oga", ".flac", ".webm",
@@ -24,29 +24,39 @@ AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".mov", ".3gp", ".ogg", ".opus
 
 
 def run(folder: Path) -> int:
-    from shared import backfill
-    from shared.settings import Settings
-
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    files = audio_files(folder)
     if not files:
         print(f"no audio files in {folder}", file=sys.stderr)
         return 2
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
-    with LocalStack() as stack:
-        stack.create_containers()
-        stack.apply_env()
-        settings = Settings.from_env()
-        with stack.blob_service() as service:
-            inputs = service.get_container_client(settings.input_container)
-            for path in files:
-                inputs.upload_blob(path.name, path.read_bytes(), overwrite=True)
-            print(f"uploaded {len(files)} file(s) to {settings.input_container}", flush=True)
-            failed = backfill.run(settings, backfill.pending(settings))
-            outputs = service.get_container_client(settings.output_container)
-            for path in files:
-                blob = outputs.get_blob_client(f"{path.name}.txt")
-                print(f"\n=== {settings.output_container}/{path.name}.txt")
-                print(blob.download_blob().readall().decode() if blob.exists() else "(no transcript)", end="")
+    with ready_stack() as stack:
+        return transcribe_folder(stack, files)
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """The recordings in ``folder`` ``run`` uploads (by suffix; the pipeline finds the format from the content)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def transcribe_folder(stack: LocalStack, files: list[Path]) -> int:
+    """Upload ``files`` into the running ``stack``, transcribe every blob without a transcript, print each
+    transcript; 1 when any failed."""
+    from shared.cli.backfill import run as backfill
+    from shared.pending import pending
+    from shared.settings import Settings
+
+    settings = Settings.from_env()
+    with stack.blob_service() as service:
+        inputs = service.get_container_client(settings.input_container)
+        for path in files:
+            inputs.upload_blob(path.name, path.read_bytes(), overwrite=True)
+        print(f"uploaded {len(files)} file(s) to {settings.input_container}", flush=True)
+        failed = backfill(settings, pending(settings))
+        outputs = service.get_container_client(settings.output_container)
+        for path in files:
+            blob = outputs.get_blob_client(f"{path.name}.txt")
+            print(f"\n=== {settings.output_container}/{path.name}.txt")
+            print(blob.download_blob().readall().decode() if blob.exists() else "(no transcript)", end="")
     return 1 if failed else 0
 
 

@@ -8,8 +8,11 @@ Tokens are JWTs signed HS256 with ``LOCAL_IDENTITY_SECRET``; the speech emulator
 the same secret (``--require-token``). The claims are the ones Azure Storage-style validators look
 at (v1 issuer, ``aud``, ``iat``/``nbf``/``exp``, ``oid``, ``tid``).
 ``GET /stats`` counts token requests per resource, so tests can prove one fetch per invocation.
-``POST /faults`` ``{"resource", "mode": "expired" | "wrong-audience", "count"}`` makes the next
-``count`` tokens for ``resource`` bad in that way, so tests can prove a refused token surfaces typed.
+``POST /faults`` ``{"resource", "mode", "count"}`` makes the next ``count`` token requests for
+``resource`` go wrong, as an operator's identity endpoint can: a token that is ``expired`` or names the
+``wrong-audience`` (so tests prove a refused token surfaces typed), an HTTP error (``status-500``,
+``status-429``, ``status-403``, ...), an answer sent a byte a second (``trickle``), or no answer at all
+for ``FAULT_HOLD_SECONDS`` (``silent``), so tests prove every wait for a token is bounded.
 
 Run: ``python -m local_stack.identity --port 8081`` (secrets from the environment).
 """
@@ -36,7 +39,19 @@ LIFETIME_SECONDS = 3600
 
 
 #: How ``POST /faults`` can spoil a token: its ``exp`` already passed, or it names another audience.
-FAULT_MODES = ("expired", "wrong-audience")
+TOKEN_FAULTS = ("expired", "wrong-audience")
+#: How ``POST /faults`` can spoil the answer itself (besides ``status-<400..599>``).
+ANSWER_FAULTS = ("trickle", "silent")
+#: How long a ``silent`` answer keeps the caller waiting, and the pause between ``trickle`` bytes.
+FAULT_HOLD_SECONDS = 600.0
+TRICKLE_SECONDS_PER_BYTE = 1.0
+
+
+def fault_mode_valid(mode: object) -> bool:
+    """Whether ``mode`` is one ``POST /faults`` accepts."""
+    if mode in TOKEN_FAULTS or mode in ANSWER_FAULTS:
+        return True
+    return isinstance(mode, str) and mode.startswith("status-") and mode[7:].isdigit() and 400 <= int(mode[7:]) <= 599
 
 
 def mint(resource: str, secret: str, *, client_id: str | None = None, lifetime: int = LIFETIME_SECONDS,
@@ -110,13 +125,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass  # one line per token would drown the test output
 
-    def _send(self, status: int, body: dict) -> None:
+    def _send(self, status: int, body: dict, *, trickle: bool = False) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if not trickle:
+            self.wfile.write(data)
+            return
+        with contextlib.suppress(OSError):  # the caller gave up and hung up: that is the point
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(TRICKLE_SECONDS_PER_BYTE)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         if urlparse(self.path).path != "/faults":
@@ -128,8 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             self._send(400, {"error": "expected {resource, mode, count}"})
             return
-        if mode not in FAULT_MODES:
-            self._send(400, {"error": f"mode must be one of {FAULT_MODES}"})
+        if not fault_mode_valid(mode):
+            self._send(400, {"error": f"mode must be one of {TOKEN_FAULTS + ANSWER_FAULTS} or status-<400..599>"})
             return
         with self.server.lock:
             self.server.faults[resource] = (mode, count)
@@ -157,13 +179,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.counts[resource.rstrip("/")] += 1
         now = int(time.time())
         fault = self.server.take_fault(resource.rstrip("/"))
+        if fault == "silent":
+            time.sleep(FAULT_HOLD_SECONDS)
+            return
+        if fault is not None and fault.startswith("status-"):
+            self._send(int(fault[7:]), {"error": "injected_fault", "error_description": f"injected HTTP {fault[7:]}"})
+            return
         self._send(200, {
-            "access_token": mint(resource, self.server.secret, client_id=client_id, now=now, fault=fault),
+            "access_token": mint(resource, self.server.secret, client_id=client_id, now=now,
+                                 fault=fault if fault in TOKEN_FAULTS else None),
             "expires_on": str(now + LIFETIME_SECONDS),
             "resource": resource,
             "token_type": "Bearer",
             "client_id": client_id or "local-system-assigned",
-        })
+        }, trickle=fault == "trickle")
 
 
 def main() -> None:

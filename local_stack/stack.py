@@ -1,7 +1,6 @@
 """Start the whole local stack, hand out the app settings that point at it, end it all on exit.
 
-    with LocalStack() as stack:
-        stack.apply_env()        # os.environ now points the app at Azurite, the emulator, the identity endpoint
+    with ready_stack() as stack:    # containers made; os.environ points the app at the stack
         ...
 """
 
@@ -14,13 +13,25 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-from contextlib import ExitStack, suppress
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from local_stack.azurite import start_azurite
 from local_stack.certs import make_certificate
 from local_stack.identity import TOKEN_PATH, LocalTokenCredential
 from local_stack.processes import ManagedProcess, free_port, port_open
+from shared.settings import (
+    COMPLETION_QUEUE,
+    HOST_STORAGE_CONNECTION,
+    INPUT_CONTAINER,
+    OUTPUT_CONTAINER,
+    SPEECH_ENDPOINT,
+    STORAGE_CONNECTION,
+    SWEEP_SCHEDULE,
+    Settings,
+    identity_connection,
+)
 from speech_emulator.process import start_emulator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,8 +40,10 @@ REPO = Path(__file__).resolve().parent.parent
 _FOREIGN_IDENTITY_VARS = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "AZURE_CLIENT_SECRET",
                           "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
                           "IMDS_ENDPOINT")
+#: The completion queue's name, as ``infra/`` names it.
+COMPLETION_QUEUE_NAME = "transcription-completions"
 #: Connection-string settings that would win over the identity-based ones in the blob extension.
-_SHADOWING_SETTINGS = ("AudioStorage", "AzureWebJobsStorage")
+_SHADOWING_SETTINGS = (STORAGE_CONNECTION, HOST_STORAGE_CONNECTION)
 
 
 class LocalStack:
@@ -93,17 +106,16 @@ class LocalStack:
         self._secret = secret
 
         storage_settings = {}
-        for prefix in ("AudioStorage", "AzureWebJobsStorage"):
-            storage_settings.update({
-                f"{prefix}__blobServiceUri": self.storage.blob,
-                f"{prefix}__queueServiceUri": self.storage.queue,
-                f"{prefix}__credential": "managedidentity",
-            })
+        for connection in (STORAGE_CONNECTION, HOST_STORAGE_CONNECTION):
+            storage_settings.update(identity_connection(connection, blob_service_uri=self.storage.blob,
+                                                        queue_service_uri=self.storage.queue))
         self.env = {
-            "SPEECH_ENDPOINT": self.speech_endpoint,
-            "INPUT_CONTAINER": "audio-in",
-            "OUTPUT_CONTAINER": "transcripts",
-            "COMPLETION_QUEUE": "transcription-completions",
+            SPEECH_ENDPOINT: self.speech_endpoint,
+            INPUT_CONTAINER: Settings.input_container,
+            OUTPUT_CONTAINER: Settings.output_container,
+            COMPLETION_QUEUE: COMPLETION_QUEUE_NAME,
+            # the sweep's timer binding reads it (%SWEEP_SCHEDULE%): a host without it does not start
+            SWEEP_SCHEDULE: Settings.sweep_schedule,
             **storage_settings,
             "REQUESTS_CA_BUNDLE": str(self.certificate.ca_bundle),
             "IDENTITY_ENDPOINT": f"{self.identity_url}{TOKEN_PATH}",
@@ -164,8 +176,23 @@ class LocalStack:
         """Trust this stack's certificate whatever ``REQUESTS_CA_BUNDLE`` names for the process."""
         return {"connection_verify": str(self.certificate.ca_bundle)}
 
+    @contextmanager
+    def quota_emulator(self, max_sessions: int, log_path: Path, recognizers: int = 2) -> Iterator[str]:
+        """A second speech emulator that refuses sessions past ``max_sessions`` (429 at the upgrade, as the
+        service does past a resource's quota); yields its ``ws://`` URL.
+
+        It checks tokens as the stack's own does, so the app talks to it unchanged; ``recognizers`` of 2
+        recognise two sessions side by side, so a quota of 2 behaves as 2 and not as 1.
+        """
+        env = {**os.environ, "LOCAL_IDENTITY_SECRET": self._secret, "HF_HUB_OFFLINE": "1"}
+        args = ("--require-token", "--max-sessions", str(max_sessions), "--recognizers", str(recognizers))
+        with start_emulator(port=None, extra_args=args, env=env, log_path=log_path, startup_timeout=120) as (url, _):
+            yield url
+
     def spoil_tokens(self, resource: str, mode: str, count: int = 1) -> None:
-        """Make the identity endpoint's next ``count`` tokens for ``resource`` expired or mis-addressed."""
+        """The identity endpoint answers the next ``count`` token requests for ``resource`` with ``mode``: a
+        spoiled token (``expired``, ``wrong-audience``), an HTTP error (``status-500``), ``trickle`` or
+        ``silent`` (``local_stack.identity``); ``count=0`` heals it."""
         body = json.dumps({"resource": resource, "mode": mode, "count": count}).encode()
         request = urllib.request.Request(f"{self.identity_url}/faults", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
@@ -175,11 +202,23 @@ class LocalStack:
     def create_containers(self) -> None:
         """The containers and the completion queue the app expects (in Azure, infra/ creates them)."""
         with self.blob_service() as service:
-            for name in (self.env["INPUT_CONTAINER"], self.env["OUTPUT_CONTAINER"]):
+            for name in (self.env[INPUT_CONTAINER], self.env[OUTPUT_CONTAINER]):
                 if not service.get_container_client(name).exists():
                     service.create_container(name)
         with self.queue_service() as queues:
             from azure.core.exceptions import ResourceExistsError
 
             with suppress(ResourceExistsError):
-                queues.create_queue(self.env["COMPLETION_QUEUE"])
+                queues.create_queue(self.env[COMPLETION_QUEUE])
+
+
+@contextmanager
+def ready_stack(**options: object) -> Iterator[LocalStack]:
+    """The stack started, its containers and queue made, and this process's app settings pointed at it.
+
+    What the tests' ``stack`` fixture, the benchmarks and ``make run`` all start from.
+    """
+    with LocalStack(**options) as stack:
+        stack.create_containers()
+        stack.apply_env()
+        yield stack
