@@ -8,9 +8,11 @@
 - ``POST /api/uploads``: an upload URL straight into storage for a new job's audio, of any size.
 - ``GET|DELETE /api/transcriptions/{id}``, ``GET .../{id}/transcript``, ``GET /api/transcriptions``: jobs.
 - ``GET /api/health``, ``GET /api/openapi.yaml``: configuration state (no secrets), the API contract.
+- ``sweep``: a timer (``SWEEP_SCHEDULE``) that transcribes what no event did: lost events, recordings
+  the host gave up on, and expires jobs whose audio never came.
 
 Only what indexing needs is imported here (the worker needs the ``blob.BlobClient`` class itself);
-the pipeline, its decoder and the Speech SDK load on first use (``docs/performance.md``).
+the handlers in ``shared/``, the decoder and the Speech SDK load on first use (``docs/performance.md``).
 """
 
 import gc
@@ -37,66 +39,73 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     connection=STORAGE_CONNECTION,
     source=func.BlobSource.EVENT_GRID,
 )
-def transcribe_blob(client: blob.BlobClient) -> None:
-    from shared import pipeline
+def transcribe_blob(client: blob.BlobClient, context: func.Context | None = None) -> None:
+    from shared.blob_door import handle_blob
 
-    pipeline.handle_blob(client)
+    handle_blob(client, invocation_id=context.invocation_id if context else None)
+
+
+@app.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def sweep(timer: func.TimerRequest) -> None:
+    from shared.sweep import run_sweep
+
+    run_sweep()
 
 
 @app.route(route="transcriptions", methods=["POST"])
-def transcribe_http(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import http_api
+def create_transcription(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api import transcriptions
 
-    return http_api.transcribe(req)
+    return transcriptions.create_transcription(req)
 
 
 @app.route(route="transcriptions", methods=["GET"])
 def list_transcriptions(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import jobs_api
+    from shared.api import jobs
 
-    return jobs_api.list_jobs(req)
+    return jobs.list_transcriptions(req)
 
 
 @app.route(route="transcriptions/{id}", methods=["GET"])
 def get_transcription(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import jobs_api
+    from shared.api import jobs
 
-    return jobs_api.get_job(req)
+    return jobs.get_transcription(req)
 
 
 @app.route(route="transcriptions/{id}", methods=["DELETE"])
 def delete_transcription(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import jobs_api
+    from shared.api import jobs
 
-    return jobs_api.delete_job(req)
+    return jobs.delete_transcription(req)
 
 
 @app.route(route="transcriptions/{id}/transcript", methods=["GET"])
 def get_transcript(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import jobs_api
+    from shared.api import jobs
 
-    return jobs_api.get_transcript(req)
+    return jobs.get_transcript(req)
 
 
 @app.route(route="uploads", methods=["POST"])
 def create_upload(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import jobs_api
+    from shared.api import jobs
 
-    return jobs_api.create_upload(req)
+    return jobs.create_upload(req)
 
 
 @app.route(route="openapi.yaml", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import http_api
+    from shared.api import service
 
-    return http_api.openapi(req)
+    return service.openapi(req)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import http_api
+    from shared.api import service
 
-    return http_api.health(req)
+    return service.health(req)
 
 
 # What is loaded by now lives as long as the worker: keep it out of later collections, so the gc.collect()

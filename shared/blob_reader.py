@@ -130,17 +130,27 @@ class BlobReader(io.RawIOBase):
             self._cache.popitem(last=False)
         return data
 
+    def _what_became_of_it(self) -> str:
+        """``replaced`` or ``deleted``: the ETag no longer matches, or the blob is gone."""
+        from azure.core.exceptions import AzureError
+
+        try:
+            return "replaced" if self._blob.exists() else "deleted"
+        except AzureError:
+            return "replaced or deleted"
+
     def _fetch(self, offset: int, length: int) -> bytes:
         from azure.core import MatchConditions
-        from azure.core.exceptions import AzureError, ResourceModifiedError
+        from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
 
         try:
             data = self._blob.download_blob(
                 offset=offset, length=length, etag=self._etag,
                 match_condition=MatchConditions.IfNotModified, max_concurrency=1,
             ).readall()
-        except ResourceModifiedError:
-            raise StorageError(f"blob {self._blob.blob_name} was replaced while it was being read") from None
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise StorageError(f"blob {self._blob.blob_name} was {self._what_became_of_it()} while it was being read"
+                               ) from None
         except AzureError as exc:
             raise storage_error(f"reading blob {self._blob.blob_name}", exc) from None
         self.requests += 1

@@ -1,67 +1,120 @@
-"""A Speech token fetched for this invocation only (Fix 4B, made fast).
+"""Credentials made per invocation, and the Speech token fetched with one: a token per invocation, no
+credential kept.
 
-The credential object is created, used once and closed here: no module-level credential, no cache,
-no singleton. We pass the token *string* to the Speech SDK and never ``token_credential=``: with a
+Every credential object (for the Speech token here, for storage in ``shared.storage``) is made by
+``new_credential``, used and closed within one invocation: no module-level credential, no cache, no
+singleton. We pass the token *string* to the Speech SDK and never ``token_credential=``: with a
 credential the SDK keeps it inside the recognizer and wires a refresh callback to it
 (``speech.py``, ``_set_up_token_refresh_callback``), the long-lived pattern this project replaces.
 
-azure-identity retries a managed-identity endpoint that does not answer for many minutes, so the
-fetch is bounded by ``TOKEN_TIMEOUT_SECONDS`` through the transport's timeouts and retry count,
-and a miss becomes the transient ``IdentityUnavailableError``.
+Every token fetch ends within ``TOKEN_TIMEOUT_SECONDS``, retries included (``shared.deadlines``), and
+a failure is classified by what happened on the wire: an identity endpoint that answered 5xx or 429,
+refused the connection, timed out or trickled is ``identity_unavailable`` (transient: the host tries
+again); one that answered 400, 401, 403 or 404 refused this identity (``authentication_failed``,
+permanent: a role or configuration problem that a retry does not fix).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
-from shared.errors import AuthenticationError, IdentityUnavailableError
+from shared.deadlines import DeadlineExceeded, WatchedAdapter, watched_session
+from shared.errors import AuthenticationError, IdentityUnavailableError, TranscriptionError
 from shared.settings import Settings
 
 SPEECH_SCOPE = "https://cognitiveservices.azure.com/.default"
+#: Answers of an identity endpoint that a later try may not get.
+_TRANSIENT_STATUS = frozenset({408, 429})
 
 log = logging.getLogger(__name__)
 
 
 def fetch_token(settings: Settings, scope: str = SPEECH_SCOPE) -> str:
-    """Return an access token for ``scope``; the credential is closed before this returns."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    """Return an access token for ``scope``; the credential is closed before this returns.
 
+    ``TOKEN_CREDENTIAL=none`` (a Speech container, the emulator: hosts that take no token): ``""``,
+    and no credential is made.
+    """
+    if settings.token_credential == "none":
+        return ""
     started = time.monotonic()
-    credential = new_credential(settings)
-    try:
-        with credential:
-            access = credential.get_token(scope)
-    except ClientAuthenticationError as exc:
-        # azure-identity reports an endpoint it cannot reach and a refusal alike; an unreachable
-        # or slow endpoint is worth a retry, a refusal (400/401/403) is not.
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if _looks_unreachable(exc):
-            raise IdentityUnavailableError(f"no token from the identity endpoint: {message}") from None
-        raise AuthenticationError(f"the identity endpoint refused a token for {scope}: {message}") from None
-    except (AzureError, OSError) as exc:  # transport errors: refused connection, read timeout
-        raise IdentityUnavailableError(f"no token from the identity endpoint: {type(exc).__name__}: {exc}") from None
+    with new_credential(settings) as credential:
+        access = credential.get_token(scope)
     log.debug("token for %s in %.3f s", scope, time.monotonic() - started)
     return access.token
 
 
-def new_credential(settings: Settings, client_id: str | None = None):
-    """A new credential for one invocation, every wait bounded by ``token_timeout_seconds``.
+class BoundedCredential:
+    """A credential for one invocation: each ``get_token`` ends within ``timeout`` or raises a typed error.
+
+    What storage clients and ``fetch_token`` are given. The wrapped azure-identity credential talks
+    through one ``WatchedAdapter``, re-armed for every fetch.
+    """
+
+    def __init__(self, inner: Any, adapter: WatchedAdapter | None, timeout: float) -> None:
+        self._inner, self._adapter, self._timeout = inner, adapter, timeout
+
+    @property
+    def inner(self) -> Any:
+        """The azure-identity credential that does the fetching."""
+        return self._inner
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        if self._adapter is not None:
+            self._adapter.arm(self._timeout)
+        started = time.monotonic()
+        try:
+            return self._inner.get_token(*scopes, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes untyped
+            raise self._classified(exc, scopes, time.monotonic() - started) from None
+
+    def _classified(self, exc: Exception, scopes: tuple[str, ...], seconds: float) -> TranscriptionError:
+        scope = scopes[0] if scopes else "?"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if self._adapter is None:  # the Azure CLI: no HTTP of ours to look at
+            if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+                return AuthenticationError(f"the Azure CLI gave no token for {scope}: {reason}")
+            return IdentityUnavailableError(f"no token from the Azure CLI within {seconds:.1f} s: {reason}")
+        status, failure = self._adapter.last_status, self._adapter.last_failure
+        if failure is None and status is not None and status not in _TRANSIENT_STATUS and status < 500:
+            refusal = f"refused a token for {scope} (HTTP {status})" if status >= 400 else \
+                f"answered for {scope} with no usable token"
+            return AuthenticationError(f"the identity endpoint {refusal}: {reason}")
+        if failure is None and status is not None:
+            what = f"answered HTTP {status}"
+        elif isinstance(failure, DeadlineExceeded) or seconds >= self._timeout:
+            what = f"did not answer within TOKEN_TIMEOUT_SECONDS={self._timeout:g}"
+        else:
+            what = f"could not be reached ({type(failure).__name__ if failure else reason})"
+        return IdentityUnavailableError(f"no token for {scope}: the identity endpoint {what}")
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> BoundedCredential:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def new_credential(settings: Settings, client_id: str | None = None) -> BoundedCredential:
+    """A new credential for one invocation, every fetch bounded by ``token_timeout_seconds``.
 
     The caller closes it. ``client_id`` picks a user-assigned identity (default: ``AZURE_CLIENT_ID``).
     """
     timeout = settings.token_timeout_seconds
-    transport = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": min(5.0, timeout / 2),
-                 "read_timeout": timeout / 2}
     if settings.token_credential == "azurecli":
         from azure.identity import AzureCliCredential
 
-        return AzureCliCredential(process_timeout=max(1, int(timeout)))
+        return BoundedCredential(AzureCliCredential(process_timeout=max(1, int(timeout))), None, timeout)
+    from azure.core.pipeline.transport import RequestsTransport
     from azure.identity import ManagedIdentityCredential
 
-    return ManagedIdentityCredential(client_id=client_id or settings.azure_client_id, **transport)
-
-
-def _looks_unreachable(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("connect", "timed out", "timeout", "unavailable", "unreachable"))
+    session, adapter = watched_session()
+    transport = RequestsTransport(session=session, session_owner=True)
+    inner = ManagedIdentityCredential(client_id=client_id or settings.azure_client_id, transport=transport,
+                                      retry_total=1, retry_backoff_factor=0.2)
+    return BoundedCredential(inner, adapter, timeout)

@@ -8,27 +8,53 @@ re-raises it so the Functions host retries the event.
 
 from __future__ import annotations
 
+import re
+
+#: What must not reach an HTTP client from an internal message: a URL's query string (it can carry a
+#: fault switch, a SAS or a connection id) and 32-hex-digit ids (the SDK's connection ids).
+_QUERY = re.compile(r"(\b(?:https?|wss?)://[^\s?#'\"]+)[?#][^\s'\"]*")
+_HEX_ID = re.compile(r"\b[0-9a-fA-F]{32}\b")
+
 
 class TranscriptionError(Exception):
-    """Base class. ``code`` is a stable machine-readable name; ``details`` carries what the SDK said."""
+    """Base class. ``code`` is a stable machine-readable name; ``details`` carries what the SDK said.
+
+    ``retry_after_seconds``: for a transient error answered 503, how long an HTTP client should wait
+    (``Retry-After``).
+    """
 
     code = "transcription_failed"
     transient = False
     http_status = 500
+    retry_after_seconds: int | None = None
 
-    def __init__(self, message: str, *, details: str = "", sdk_error_code: str = "") -> None:
+    def __init__(self, message: str, *, details: str = "", sdk_error_code: str = "",
+                 refused_at_start: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
         self.sdk_error_code = sdk_error_code
+        #: The Speech service turned the session away before it began (429 past the quota, a refused
+        #: or reset connection): nothing was transcribed, so the same invocation may simply try again.
+        self.refused_at_start = refused_at_start
 
     def to_dict(self) -> dict[str, str]:
-        """JSON-ready form used by ``.error.json`` and HTTP error bodies (never holds secrets)."""
+        """JSON-ready form for the operator's ``.error.json`` and logs: everything, ``details`` included."""
         body = {"code": self.code, "message": self.message}
         if self.sdk_error_code:
             body["sdk_error_code"] = self.sdk_error_code
         if self.details:
             body["details"] = self.details
+        return body
+
+    def public_dict(self) -> dict[str, str]:
+        """What an HTTP client is told: no ``details``, and no query string or connection id in the message.
+
+        The SDK's details name the internal endpoint, its query and the connection; they stay in the logs.
+        """
+        body = {"code": self.code, "message": _HEX_ID.sub("<id>", _QUERY.sub(r"\1", self.message))}
+        if self.sdk_error_code:
+            body["sdk_error_code"] = self.sdk_error_code
         return body
 
 
@@ -66,6 +92,7 @@ class IdentityUnavailableError(TranscriptionError):
     code = "identity_unavailable"
     transient = True
     http_status = 503
+    retry_after_seconds = 10
 
 
 class ThrottledError(TranscriptionError):
@@ -74,6 +101,7 @@ class ThrottledError(TranscriptionError):
     code = "throttled"
     transient = True
     http_status = 503
+    retry_after_seconds = 30
 
 
 class ServiceError(TranscriptionError):
@@ -98,11 +126,12 @@ class BadRequestError(TranscriptionError):
 
 
 class StorageError(TranscriptionError):
-    """Blob storage failed while reading input or writing results."""
+    """Blob storage failed while reading input or writing results (or did not answer in time)."""
 
     code = "storage_error"
     transient = True
-    http_status = 502
+    http_status = 503
+    retry_after_seconds = 10
 
 
 class StorageAccessDeniedError(StorageError):
@@ -156,3 +185,23 @@ class JobStateError(TranscriptionError):
 
     code = "job_state_invalid"
     http_status = 500
+
+
+class RetriesExhaustedError(TranscriptionError):
+    """A recording failed transiently ``MAX_ATTEMPTS`` times (throttling not counted): given up.
+
+    Permanent from then on, so nothing retries it in a loop for ever; replacing the blob starts afresh.
+    """
+
+    code = "retries_exhausted"
+    http_status = 503
+
+
+class InvalidOptionsError(TranscriptionError):
+    """A recognition option breaks its rule (``shared.options``): the message names the option and the rule.
+
+    Permanent: the same options fail the same way. Refused before any token is fetched.
+    """
+
+    code = "invalid_options"
+    http_status = 400

@@ -10,13 +10,13 @@ users' own tools against accounts that still have keys.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from shared.errors import ConfigurationError, StorageAccessDeniedError, StorageError
-from shared.settings import STORAGE_CONNECTION, Settings
+from shared.errors import ConfigurationError, StorageAccessDeniedError, StorageError, TranscriptionError
+from shared.settings import COMPLETION_QUEUE, INPUT_CONTAINER, OUTPUT_CONTAINER, STORAGE_CONNECTION, Settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 class StorageClients:
     """This invocation's storage clients: one credential (so one token) for blobs and queues.
+
+    Every storage operation ends within ``STORAGE_TIMEOUT_SECONDS``, its retries included, and the
+    token for it within ``TOKEN_TIMEOUT_SECONDS`` (``shared.deadlines``): an outage is reported in
+    seconds, not after minutes of the SDK's own retries.
 
     Closed together on exit. Queue messages are base64-encoded, which is what a Functions queue
     trigger downstream expects by default.
@@ -39,15 +43,16 @@ class StorageClients:
                 f"app setting {STORAGE_CONNECTION}__blobServiceUri (or, opt-in, {STORAGE_CONNECTION}) is missing"
             )
         self._settings = storage
+        self._timeout = settings.storage_timeout_seconds
         self._credential = None
         self._closing: list = []
         if storage.connection_string:
-            self.blobs = BlobServiceClient.from_connection_string(storage.connection_string)
+            self.blobs = BlobServiceClient.from_connection_string(storage.connection_string, **self._bounded())
         else:
-            from shared.token import new_credential
+            from shared.credentials import new_credential
 
             self._credential = new_credential(settings, storage.client_id)
-            self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential)
+            self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential, **self._bounded())
         self._closing.append(self.blobs)
 
     def queue(self, name: str) -> QueueClient:
@@ -55,7 +60,7 @@ class StorageClients:
         from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
         codec = {"message_encode_policy": TextBase64EncodePolicy(),
-                 "message_decode_policy": TextBase64DecodePolicy()}
+                 "message_decode_policy": TextBase64DecodePolicy(), **self._bounded()}
         if self._settings.connection_string:
             client = QueueClient.from_connection_string(self._settings.connection_string, name, **codec)
         elif self._settings.queue_service_uri:
@@ -64,6 +69,12 @@ class StorageClients:
             raise ConfigurationError(f"app setting {STORAGE_CONNECTION}__queueServiceUri is missing")
         self._closing.append(client)
         return client
+
+    def _bounded(self) -> dict:
+        """Each operation of a client, its retries included, ends within ``STORAGE_TIMEOUT_SECONDS``."""
+        from shared.deadlines import storage_pipeline_options
+
+        return storage_pipeline_options(self._timeout)
 
     def close(self) -> None:
         for client in reversed(self._closing):
@@ -118,10 +129,40 @@ def upload_url(service: BlobServiceClient, container: str, name: str, *,
     return f"{service.url.rstrip('/')}/{container}/{quote(name)}?{sas}", expiry
 
 
-def storage_error(action: str, exc: Exception) -> StorageError:
-    """The typed error for a failed storage call: refusals of our identity get their own code."""
+def missing_resources(clients: StorageClients, settings: Settings) -> list[str]:
+    """The containers and queue the settings name that do not exist, one sentence each."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    def container(name: str) -> Callable[[], object]:
+        return clients.blobs.get_container_client(name).get_container_properties
+
+    checks = [(INPUT_CONTAINER, settings.input_container, container(settings.input_container)),
+              (OUTPUT_CONTAINER, settings.output_container, container(settings.output_container))]
+    if settings.completion_queue:
+        checks.append((COMPLETION_QUEUE, settings.completion_queue,
+                       clients.queue(settings.completion_queue).get_queue_properties))
+    missing = []
+    for setting, name, probe in checks:
+        try:
+            probe()
+        except ResourceNotFoundError:
+            missing.append(f"{setting} names {name!r}, which does not exist")
+        except AzureError as exc:
+            raise storage_error(f"checking {setting} {name!r}", exc) from None
+    return missing
+
+
+def storage_error(action: str, exc: Exception) -> TranscriptionError:
+    """The typed error for a failed storage call.
+
+    A container that does not exist is a setting naming the wrong one (permanent: a retry finds it
+    missing again); refusals of our identity get their own code; anything else is a transient outage.
+    """
     status = getattr(exc, "status_code", None)
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if getattr(exc, "error_code", None) == "ContainerNotFound":
+        return ConfigurationError(f"{action}: the container does not exist; check {INPUT_CONTAINER} and "
+                                  f"{OUTPUT_CONTAINER}")
     if status in (401, 403):
         return StorageAccessDeniedError(f"{action}: storage refused this app's identity (HTTP {status}): {reason}")
     return StorageError(f"{action} failed: {type(exc).__name__}: {reason}")
@@ -133,7 +174,9 @@ def read_json(container: ContainerClient, name: str) -> dict | None:
 
     try:
         return json.loads(container.download_blob(name).readall())
-    except ResourceNotFoundError:
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) == "ContainerNotFound":
+            raise storage_error(f"reading {name}", exc) from None
         return None
     except ValueError:
         return None  # not JSON (hand-edited, half-written): treat as absent
@@ -151,14 +194,18 @@ def read_text(container: ContainerClient, name: str) -> str:
         raise storage_error(f"reading {name}", exc) from None
 
 
-def write_text(container: ContainerClient, name: str, text: str, content_type: str) -> None:
-    """Write (or replace) a small text blob with a content type browsers and tools understand."""
+def write_text(container: ContainerClient, name: str, text: str, content_type: str,
+               metadata: dict[str, str] | None = None) -> None:
+    """Write (or replace) a small text blob with a content type browsers and tools understand.
+
+    ``metadata`` goes on the blob, where a listing sees it without reading the blob.
+    """
     from azure.core.exceptions import AzureError
     from azure.storage.blob import ContentSettings
 
     try:
         container.upload_blob(
-            name, text.encode("utf-8"), overwrite=True,
+            name, text.encode("utf-8"), overwrite=True, metadata=metadata,
             content_settings=ContentSettings(content_type=f"{content_type}; charset=utf-8"),
         )
     except AzureError as exc:

@@ -1,4 +1,4 @@
-"""Subtitles from a transcript (SRT, WebVTT), and the registry of every output format.
+"""Subtitles from a transcript: SRT and WebVTT, with the speaker on every cue.
 
 Each cue names its speaker (WebVTT: a voice tag ``<v Guest-1>``; SRT, which has no voices: a
 ``[Guest-1] `` prefix on the cue's first line) and holds at most two lines of 42 characters, the
@@ -19,6 +19,13 @@ Rules a consumer can rely on:
   lines at character boundaries, the only case where a cue line does not end at a word boundary;
 - segments without text give no cue; an empty transcript gives a valid empty file.
 
+A segment with word times (``Segment.words``, when they were asked for) is laid out over its words
+instead (``shared.word_cues``), and two of those rules change for it: its cues need not tile it (a
+cue starts at its first word's start and ends at its last word's end, clamped into the segment and
+the audio; within the segment each cue lasts at least 1 ms and starts no earlier than the one before
+it ends), and no cue or line ever breaks inside a recognised word (a word longer than a line gets a
+line of its own, longer than ``LINE_CHARS``). Every other rule holds for it as written.
+
 WebVTT text escapes ``&``, ``<`` and ``>`` (so text can never open a tag or form ``-->``). SRT has
 no escaping at all, so its text is written as recognised.
 """
@@ -29,7 +36,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shared.transcript import Transcript
+from shared.transcript import Segment, Transcript
+from shared.word_cues import WordCue, fit_cue_times, word_cues
 
 #: The longest cue line, in characters (speaker prefix included where it is visible: SRT).
 LINE_CHARS = 42
@@ -75,11 +83,16 @@ def cues(transcript: Transcript, *, first_line_reserve: Callable[[str], int] = l
         if not words:
             continue
         label = speaker_label(segment.speaker)
-        lines = _wrap(words, first_width=LINE_CHARS - first_line_reserve(label))
+        first_width = LINE_CHARS - first_line_reserve(label)
+        timed = word_cues(segment, first_width=first_width, line_width=LINE_CHARS, cue_lines=CUE_LINES)
+        if timed is not None:
+            result.extend(_word_timed(timed, segment, label, limit_ms))
+            continue
+        lines = _wrap(words, first_width=first_width)
         groups = [tuple(lines[i : i + CUE_LINES]) for i in range(0, len(lines), CUE_LINES)]
         weights = [sum(len(line) - line.count(" ") for line in group) for group in groups]
-        start_ms, end_ms = _ms(segment.start), _ms(segment.end)
-        bounds = _apportion(start_ms, end_ms, weights, limit_ms)
+        start_ms, end_ms = _span(_ms(segment.start), _ms(segment.end), len(groups), limit_ms)
+        bounds = _apportion(start_ms, end_ms, weights)
         result.extend(Cue(bounds[i], bounds[i + 1], label, group) for i, group in enumerate(groups))
     # Stable: cues of one segment keep their order, and so do segments that start together.
     result.sort(key=lambda cue: cue.start_ms)
@@ -107,38 +120,6 @@ def to_webvtt(transcript: Transcript) -> str:
     return "".join(parts)
 
 
-@dataclass(frozen=True)
-class OutputFormat:
-    """One way to write a transcript: what renders it, how to serve it, how to name the file."""
-
-    name: str
-    render: Callable[[Transcript], str]
-    content_type: str  # without charset: every renderer returns text, written as UTF-8
-    extension: str
-
-
-#: Every output format by name: the values ``OUTPUT_FORMATS`` / ``?format=`` / ``--format`` may take.
-FORMATS: dict[str, OutputFormat] = {
-    "json": OutputFormat("json", Transcript.to_json, "application/json", "json"),
-    "txt": OutputFormat("txt", Transcript.to_text, "text/plain", "txt"),
-    "srt": OutputFormat("srt", to_srt, "application/x-subrip", "srt"),
-    "vtt": OutputFormat("vtt", to_webvtt, "text/vtt", "vtt"),
-}
-
-
-def output_format(name: str) -> OutputFormat:
-    """The format called ``name`` (case-insensitive); ``ValueError`` naming the known ones otherwise."""
-    try:
-        return FORMATS[name.strip().lower()]
-    except KeyError:
-        raise ValueError(f"unknown output format {name!r}: use one of {', '.join(FORMATS)}") from None
-
-
-def render(transcript: Transcript, name: str) -> str:
-    """``transcript`` written in the format called ``name``."""
-    return output_format(name).render(transcript)
-
-
 # -- layout ------------------------------------------------------------------------------------------
 def _wrap(words: Sequence[str], *, first_width: int) -> list[str]:
     """Greedy line filling; lines alternate first-of-cue (``first_width``) and second (``LINE_CHARS``)."""
@@ -163,13 +144,12 @@ def _wrap(words: Sequence[str], *, first_width: int) -> list[str]:
     return lines
 
 
-def _apportion(start_ms: int, end_ms: int, weights: Sequence[int], limit_ms: int | None) -> list[int]:
-    """``len(weights) + 1`` cue boundaries from ``start_ms`` to ``end_ms``, shared out by weight.
+def _span(start_ms: int, end_ms: int, count: int, limit_ms: int | None) -> tuple[int, int]:
+    """The segment's span for ``count`` cues, inside ``[0, limit_ms]`` and at least 1 ms per cue.
 
-    Boundaries strictly increase (each cue lasts at least 1 ms) and stay in ``[0, limit_ms]``. A span
-    too short for that is stretched past the segment's end, or, at the end of the audio, moved back.
+    A span too short for that is stretched past the segment's end, or, at the end of the audio, moved
+    back; only audio shorter than 1 ms per cue leaves it short.
     """
-    count = len(weights)
     start_ms = max(0, start_ms)
     if limit_ms is not None:
         start_ms = min(start_ms, limit_ms)
@@ -179,6 +159,15 @@ def _apportion(start_ms: int, end_ms: int, weights: Sequence[int], limit_ms: int
         end_ms = start_ms + count
         if limit_ms is not None and end_ms > limit_ms:
             end_ms, start_ms = limit_ms, max(0, limit_ms - count)
+    return start_ms, end_ms
+
+
+def _apportion(start_ms: int, end_ms: int, weights: Sequence[int]) -> list[int]:
+    """``len(weights) + 1`` cue boundaries from ``start_ms`` to ``end_ms`` (a ``_span``), shared out by weight.
+
+    Boundaries strictly increase (each cue lasts at least 1 ms) and stay inside the span.
+    """
+    count = len(weights)
     span, total = end_ms - start_ms, sum(weights)
     bounds, done = [start_ms], 0
     for weight in weights:
@@ -191,6 +180,13 @@ def _apportion(start_ms: int, end_ms: int, weights: Sequence[int], limit_ms: int
         bounds[i] = min(bounds[i], bounds[i + 1] - 1)
     # Only audio shorter than 1 ms per cue gets here below start_ms: zero-length cues, still inside.
     return [max(bound, start_ms) for bound in bounds]
+
+
+def _word_timed(timed: Sequence[WordCue], segment: Segment, label: str, limit_ms: int | None) -> list[Cue]:
+    """Cues timed by their words, clamped into the segment's ``_span`` (so into the audio too)."""
+    low, high = _span(_ms(segment.start), _ms(segment.end), len(timed), limit_ms)
+    times = fit_cue_times([ms for cue in timed for ms in (_ms(cue.start), _ms(cue.end))], low, high)
+    return [Cue(times[2 * i], times[2 * i + 1], label, cue.lines) for i, cue in enumerate(timed)]
 
 
 def _ms(seconds: float) -> int:

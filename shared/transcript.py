@@ -1,26 +1,63 @@
 """The transcript model and its formats (JSON, plain text with speaker turns).
 
 The JSON schema (``schema: "stt-transcript/1"``) is documented in the README; add fields, never
-rename them, so consumers of the output container keep working.
+rename them, so consumers of the output container keep working. ``schema_revision`` counts those
+additions, so a reader can tell "not asked for" from "written before the field existed":
+
+- revision 1 (no ``schema_revision`` key): source, language, audio, speakers, segments, text, ...;
+- revision 2: per segment ``language``, ``confidence`` and ``words`` when known; at the top level
+  ``options`` (the recognition options applied, or null) and ``languages`` (detected languages by share).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
+from shared.options import RecognitionOptions
+
 SCHEMA = "stt-transcript/1"
+#: Raised when fields are added (never for anything else: fields are not renamed or retyped).
+SCHEMA_REVISION = 2
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its time (seconds from the start of the audio) and the service's confidence."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One recognised phrase: who said it, when (seconds from the start of the audio), what."""
+    """One recognised phrase: who said it, when (seconds from the start of the audio), what.
+
+    ``language`` is the detected locale when the recording was recognised among several languages,
+    ``confidence`` the service's (0-1), ``words`` the words with their times when they were asked for.
+    """
 
     speaker: str
     start: float
     end: float
     text: str
+    language: str | None = None
+    confidence: float | None = None
+    words: tuple[Word, ...] | None = None
+
+
+@dataclass(frozen=True)
+class LanguageShare:
+    """How much of the recognised speech was in one detected language: seconds, and the share of all (0-1)."""
+
+    language: str
+    seconds: float
+    share: float
 
 
 @dataclass(frozen=True)
@@ -46,7 +83,12 @@ class AudioInfo:
 
 @dataclass
 class Transcript:
-    """The result of one transcription, whatever door it came through."""
+    """The result of one transcription, whatever door it came through.
+
+    ``options`` are the recognition options the recording was transcribed with (``None``: not
+    recorded, as in every transcript made before options existed). The detected ``languages`` are
+    not stored but derived from the segments, like ``speakers``, so the two can never disagree.
+    """
 
     source: dict[str, object]
     language: str
@@ -55,11 +97,17 @@ class Transcript:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    options: RecognitionOptions | None = None
 
     @property
     def speakers(self) -> list[str]:
         """Speaker labels in order of first appearance."""
         return list(dict.fromkeys(s.speaker for s in self.segments))
+
+    @property
+    def languages(self) -> list[LanguageShare]:
+        """The detected languages, largest share first; empty when language identification was off."""
+        return language_shares(self.segments)
 
     @property
     def text(self) -> str:
@@ -68,47 +116,131 @@ class Transcript:
     def to_dict(self) -> dict[str, object]:
         return {
             "schema": SCHEMA,
+            "schema_revision": SCHEMA_REVISION,
             "source": self.source,
             "language": self.language,
             "audio": asdict(self.audio),
             "duration_seconds": self.audio.duration_seconds,
             "speakers": self.speakers,
-            "segments": [asdict(s) for s in self.segments],
+            "segments": [_segment_dict(s) for s in self.segments],
             "text": self.text,
             "timings": self.timings,
             "warnings": self.warnings,
             "created_at": self.created_at,
+            "options": None if self.options is None else self.options.to_dict(),
+            "languages": [{"language": found.language, "seconds": round(found.seconds, 3),
+                           "share": round(found.share, 4)} for found in self.languages],
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, body: dict[str, object]) -> Transcript:
-        """The transcript a ``to_dict`` wrote (fields it does not know are ignored, missing ones default)."""
+    def from_dict(cls, body: Mapping[str, object]) -> Transcript:
+        """The transcript a ``to_dict`` of any revision wrote (unknown fields are ignored, missing ones default).
+
+        Derived fields (``speakers``, ``text``, ``languages``) are not read: they follow from the segments.
+        """
         known = {f.name for f in fields(AudioInfo)}
         return cls(
             source=dict(body.get("source") or {}),
             language=str(body.get("language", "")),
             audio=AudioInfo(**{k: v for k, v in dict(body["audio"]).items() if k in known}),
-            segments=[Segment(str(s["speaker"]), float(s["start"]), float(s["end"]), str(s["text"]))
-                      for s in body.get("segments") or []],
+            segments=[_segment_from_dict(s) for s in body.get("segments") or []],
             timings=dict(body.get("timings") or {}),
             warnings=list(body.get("warnings") or []),
             created_at=str(body.get("created_at", "")),
+            options=_options_from_dict(body.get("options")),
         )
 
     def to_text(self) -> str:
-        """Speaker turns: consecutive segments of one speaker join into one paragraph."""
+        """Speaker turns: consecutive segments of one speaker join into one paragraph.
+
+        With language identification a turn is also one language: a speaker who changes language
+        starts a new paragraph, and the header names it (``[00:00:03] Guest-2 (de-DE): ...``).
+        Segments without a language (every transcript without identification) read as before.
+        """
         lines: list[str] = []
-        speaker = None
+        turn: tuple[str, str | None] | None = None
         for seg in self.segments:
-            if seg.speaker != speaker:
-                speaker = seg.speaker
-                lines.append(f"[{_clock(seg.start)}] {speaker}: {seg.text}")
+            if (seg.speaker, seg.language) != turn:
+                turn = (seg.speaker, seg.language)
+                who = seg.speaker if seg.language is None else f"{seg.speaker} ({seg.language})"
+                lines.append(f"[{_clock(seg.start)}] {who}: {seg.text}")
             else:
                 lines[-1] += f" {seg.text}"
         return "\n".join(lines) + ("\n" if lines else "")
+
+
+def language_shares(segments: Iterable[Segment]) -> list[LanguageShare]:
+    """Each detected language with its seconds of speech and its share of the identified speech.
+
+    Time is segment time (``end - start``; overlapping speakers count twice, as both were heard), over
+    the segments that carry a language only, so the shares add up to 1 whenever any segment does.
+    Should those segments have no length at all, each counts as one, rather than dividing by zero.
+    Largest share first; ties by language, so the order never depends on the segments' order.
+    """
+    seconds: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for segment in segments:
+        if segment.language is None:
+            continue
+        length = segment.end - segment.start
+        seconds[segment.language] = seconds.get(segment.language, 0.0) + (length if length > 0 else 0.0)
+        counts[segment.language] = counts.get(segment.language, 0) + 1
+    total = math.fsum(seconds.values())
+    weights = seconds if total > 0 and math.isfinite(total) else counts
+    whole = math.fsum(weights.values())
+    shares = [LanguageShare(language, seconds[language], weights[language] / whole) for language in weights]
+    return sorted(shares, key=lambda found: (-found.share, found.language))
+
+
+def _segment_dict(segment: Segment) -> dict[str, object]:
+    """A segment as JSON: the fields every segment has, and the optional ones only when they are known."""
+    body: dict[str, object] = {"speaker": segment.speaker, "start": segment.start, "end": segment.end,
+                               "text": segment.text}
+    if segment.language is not None:
+        body["language"] = segment.language
+    if segment.confidence is not None:
+        body["confidence"] = segment.confidence
+    if segment.words is not None:
+        body["words"] = [asdict(word) for word in segment.words]
+    return body
+
+
+def _segment_from_dict(body: Mapping[str, object]) -> Segment:
+    words = body.get("words")
+    return Segment(
+        str(body["speaker"]), float(body["start"]), float(body["end"]), str(body["text"]),
+        language=None if body.get("language") is None else str(body["language"]),
+        confidence=_number_or_none(body.get("confidence")),
+        words=None if words is None else tuple(
+            Word(str(w["text"]), float(w["start"]), float(w["end"]), _number_or_none(w.get("confidence")))
+            for w in words),
+    )
+
+
+def _options_from_dict(body: object) -> RecognitionOptions | None:
+    """The options a transcript recorded, taken as written rather than validated again.
+
+    The rules may tighten after a transcript is made (a locale retired, a lower limit); a transcript
+    already delivered must still load, so this reads what ``RecognitionOptions.to_dict`` wrote and
+    ignores names it does not know (options added later).
+    """
+    if not isinstance(body, Mapping):
+        return None
+    names = {f.name for f in fields(RecognitionOptions)} - {"custom_endpoint_ids"}
+    values = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in body.items() if key in names}
+    endpoints = values.get("custom_endpoint_id")
+    if isinstance(endpoints, Mapping):  # one custom model per locale: to_dict writes {locale: id}
+        values["custom_endpoint_id"] = None
+        values["custom_endpoint_ids"] = tuple((str(k), str(v)) for k, v in endpoints.items())
+    return RecognitionOptions(**values)
+
+
+def _number_or_none(value: object) -> float | None:
+    return None if value is None else float(value)
 
 
 def _clock(seconds: float) -> str:

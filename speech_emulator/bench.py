@@ -27,16 +27,6 @@ from .audio import PcmDecoder
 from .process import start_emulator
 
 TICKS = 10_000_000
-MULTILINGUAL = [
-    ("en-us", "en", "Please send the quarterly report to the finance team by Friday."),
-    ("de", "de", "Wir treffen uns morgen früh am Bahnhof."),
-    ("es", "es", "Nos vemos mañana por la mañana en la estación."),
-]
-NAMES = ("Zorvex", "Quillana")
-NAMES_SENTENCE = "Please ask Zorvex to send the contract to Quillana before noon."
-VARIANTS = [("en-us", 150), ("en-us", 130), ("en", 150), ("en+f3", 150), ("en-us+m3", 170)]
-
-
 def _session(url: str, wav: Path, *, timeout: float = 300.0) -> tuple[float, str | None]:
     """One ConversationTranscriber session over ``wav``: (seconds to session_stopped, error or None)."""
     import azure.cognitiveservices.speech as speechsdk
@@ -160,7 +150,8 @@ def multilingual(folder: Path) -> None:
     before = process.memory_info().rss
     seconds, recognizer = _timed(lambda: WhisperRecognizer(path, cpu_threads=2))
     print(f"load {seconds:.2f} s, RSS +{(process.memory_info().rss - before) / 2**20:.0f} MiB")
-    for voice, code, text in MULTILINGUAL:
+    for voice, locale, text in speech_audio.MULTILINGUAL:
+        code = locale.split("-")[0]
         wav = speech_audio.speak(text, folder / f"{code}.wav", voice=voice, words_per_minute=140)
         samples = PcmDecoder().decode(wav.read_bytes())
         length = len(samples) / 16000
@@ -187,16 +178,16 @@ def phrase_list(folder: Path) -> None:
 
     recognizer = WhisperRecognizer()
     counts = {"without": 0, "with": 0}
-    for voice, rate in VARIANTS:
+    for voice, rate in speech_audio.NAME_VARIANTS:
         wav = speech_audio.speak(
-            NAMES_SENTENCE, folder / f"names-{voice}-{rate}.wav", voice=voice, words_per_minute=rate
+            speech_audio.NAMES_SENTENCE, folder / f"names-{voice}-{rate}.wav", voice=voice, words_per_minute=rate
         )
         samples = PcmDecoder().decode(wav.read_bytes())
-        for name, decoding in (("without", Decoding()), ("with", Decoding(prompt=phrase_prompt(NAMES)))):
+        for name, decoding in (("without", Decoding()), ("with", Decoding(prompt=phrase_prompt(speech_audio.NAMES)))):
             text = recognizer.transcribe(samples, decoding).text
-            counts[name] += sum(n in text for n in NAMES)
+            counts[name] += sum(n in text for n in speech_audio.NAMES)
             print(f"{voice} {rate} wpm, {name} list: {text}", flush=True)
-    total = 2 * len(VARIANTS)
+    total = 2 * len(speech_audio.NAME_VARIANTS)
     print(f"names right: {counts['without']}/{total} without the list, {counts['with']}/{total} with it")
 
 

@@ -80,3 +80,12 @@ def start_emulator(
         stack.callback(_stop, process)
         _wait_until_accepting(host, port, process, startup_timeout)
         yield f"ws://{host}:{port}", process
+
+
+def emulator_stats(url: str) -> dict:
+    """A running emulator's session counters (``GET /stats``): ``live``, ``peak``, ``refused_quota``, ..."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url.replace("ws://", "http://") + "/stats", timeout=5) as response:
+        return json.load(response)

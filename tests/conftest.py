@@ -17,11 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def stack():
     """Azurite + speech emulator (``--require-token``) + identity endpoint; app settings applied."""
-    from local_stack.stack import LocalStack
+    from local_stack.stack import ready_stack
 
-    with LocalStack() as running:
-        running.create_containers()
-        running.apply_env()
+    with ready_stack() as running:
         yield running
 
 
@@ -102,3 +100,12 @@ def call_recording(audio_dir) -> tuple[Path, list[tuple[str, float, float]]]:
     mono, timeline = speech_audio.dialogue_with_timeline(audio_dir / "call-mono.wav")
     stereo = audio_formats.call_recording(mono, timeline, speech_audio.VOICE_A, audio_dir / "call-stereo.wav")
     return stereo, timeline
+
+
+@pytest.fixture(scope="session")
+def short_sentences(audio_dir) -> list[tuple[str, bytes]]:
+    """``speech_audio.SHORT_SENTENCES``, each spoken: ``(text, WAV bytes)``."""
+    folder = audio_dir / "short"
+    folder.mkdir(exist_ok=True)
+    return [(text, speech_audio.speak(text, folder / f"{i:02d}.wav").read_bytes())
+            for i, text in enumerate(speech_audio.SHORT_SENTENCES)]

@@ -125,3 +125,41 @@ def dialogue_with_timeline(out: Path, *, gap_seconds: float = 0.8) -> tuple[Path
     for p in parts:
         p.unlink()
     return out, timeline
+
+
+#: Short sentences of common words, one per recording, for tests of many at once: a transcript must
+#: match its own sentence, not a neighbour's. Chosen because the emulator's tiny.en model gets each
+#: right word for word, spoken alone; many short sentences it does not.
+SHORT_SENTENCES = [
+    "Please close the kitchen window.", "We planted tomatoes in the garden.", "The museum opens on Monday.",
+    "The library is very quiet.", "I lost my keys yesterday.", "Call the doctor after lunch.",
+    "We watched a movie at home.", "The printer needs more paper.", "Open the door for the guests.",
+    "Please send the report today.", "My brother lives in Chicago.", "The coffee is too hot to drink.",
+    "The garden looks lovely in June.", "The meeting room is on the second floor.", "The kitchen light is broken.",
+    "Our team won the game last night.", "The hotel is close to the station.", "He forgot his phone at work.",
+    "The weather will be sunny tomorrow.", "I will call you after the meeting.", "The price of bread went up.",
+    "The parking lot is full today.", "The dog is sleeping in the sun.", "We will meet at the front desk.",
+]
+
+
+#: An English, then a German, then a Spanish sentence: ``(espeak-ng voice, locale, text)``.
+MULTILINGUAL = [
+    ("en-us", "en-US", "Please send the quarterly report to the finance team by Friday."),
+    ("de", "de-DE", "Wir treffen uns morgen früh am Bahnhof."),
+    ("es", "es-ES", "Nos vemos mañana por la mañana en la estación."),
+]
+#: Two made-up names a phrase list must make recognisable, and a sentence that says both.
+NAMES = ("Zorvex", "Quillana")
+NAMES_SENTENCE = "Please ask Zorvex to send the contract to Quillana before noon."
+#: Voices and rates the names sentence is spoken in: recognition of one recording is deterministic, so
+#: "how often" is measured over different recordings.
+NAME_VARIANTS = [("en-us", 150), ("en-us", 130), ("en", 150), ("en+f3", 150), ("en-us+m3", 170)]
+PROFANE_SENTENCE = "Oh crap, the damn printer is jammed again."
+PROFANE = ("crap", "damn")
+
+
+def spoken(folder: Path, name: str, lines: list[tuple[str, str]], *, gap: float = 0.8) -> Path:
+    """``lines`` of ``(voice, text)`` spoken one after another with pauses between them."""
+    parts = [speak(text, folder / f"{name}-{i}.wav", voice=voice, words_per_minute=140)
+             for i, (voice, text) in enumerate(lines)]
+    return concat(parts, folder / f"{name}.wav", gap_seconds=gap)

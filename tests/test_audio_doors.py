@@ -12,7 +12,7 @@ import wave
 import jiwer
 import pytest
 
-from shared.token import SPEECH_SCOPE
+from shared.credentials import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import post_transcription as post
 from tests.app_functions import user_function
@@ -89,9 +89,9 @@ def test_pure_silence_is_a_transcript_with_no_segments_and_a_warning(stack):
 
 
 def test_progress_is_logged_with_seconds_decoded_sent_and_recognised(stack, format_files, monkeypatch, caplog):
-    from shared import speech_session
+    from shared.speech import session
 
-    monkeypatch.setattr(speech_session, "PROGRESS_INTERVAL_SECONDS", 0.0)  # every poll instead of every 30 s
+    monkeypatch.setattr(session, "PROGRESS_INTERVAL_SECONDS", 0.0)  # every poll instead of every 30 s
     caplog.set_level(logging.INFO, logger="shared")
     response = post(format_files["webm-opus"].read_bytes())  # an HTTP body goes through the same decoder
     assert response.status_code == 200

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from shared import backfill
+from shared.cli import backfill
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.settings import INPUT_CONTAINER, STORAGE_CONNECTION
+from shared.settings import INPUT_CONTAINER, STORAGE_CONNECTION, SWEEP_SCHEDULE
 from tests.app_functions import app_functions, binding_dicts, user_function
 
 
@@ -12,7 +12,7 @@ def bindings() -> dict[str, list[dict]]:
 
 #: function → (route, methods, auth level): the HTTP surface that ``openapi.yaml`` describes.
 HTTP_ROUTES = {
-    "transcribe_http": ("transcriptions", ["POST"], "function"),
+    "create_transcription": ("transcriptions", ["POST"], "function"),
     "list_transcriptions": ("transcriptions", ["GET"], "function"),
     "get_transcription": ("transcriptions/{id}", ["GET"], "function"),
     "delete_transcription": ("transcriptions/{id}", ["DELETE"], "function"),
@@ -24,7 +24,13 @@ HTTP_ROUTES = {
 
 
 def test_the_app_has_exactly_these_functions():
-    assert set(bindings()) == {"transcribe_blob", *HTTP_ROUTES}
+    assert set(bindings()) == {"transcribe_blob", "sweep", *HTTP_ROUTES}
+
+
+def test_the_sweep_runs_on_the_schedule_its_app_setting_names():
+    (trigger,) = bindings()["sweep"]
+    assert trigger == {"direction": 0, "type": "timerTrigger", "name": "timer", "schedule": f"%{SWEEP_SCHEDULE}%",
+                       "runOnStartup": False, "useMonitor": True}
 
 
 def test_every_http_route_is_pinned_and_described_in_the_openapi_contract():
@@ -56,7 +62,7 @@ def test_blob_trigger_is_event_grid_sourced_on_the_input_container():
 
 
 def test_transcriptions_route_needs_a_function_key():
-    trigger, output = bindings()["transcribe_http"]
+    trigger, output = bindings()["create_transcription"]
     assert trigger["type"] == "httpTrigger" and trigger["route"] == "transcriptions"
     assert trigger["authLevel"] == "function"
     assert trigger["methods"] == ["POST"]
@@ -76,3 +82,47 @@ def test_blob_binding_uses_sdk_types_so_audio_is_streamed():
 
     annotation = inspect.signature(user_function("transcribe_blob")).parameters["client"].annotation
     assert annotation in (blob.BlobClient, "blob.BlobClient")
+
+
+def test_the_blob_door_counts_deliveries_as_the_host_does():
+    """On the host's last delivery the door records a transient failure instead of raising it (so the event is
+    never poisoned and the sweep takes over): it must know which delivery is the last."""
+    import json
+
+    from shared.retry_policy import MAX_DELIVERIES
+    from tests.app_functions import OPENAPI
+
+    host = json.loads((OPENAPI.parent / "host.json").read_text())
+    assert host["extensions"]["blobs"]["poisonBlobThreshold"] == MAX_DELIVERIES
+
+
+def test_an_invocation_that_uses_its_whole_retry_budget_and_deadline_still_ends_before_the_host_kills_it():
+    """``functionTimeout`` must outlast the longest invocation the defaults allow: the start retries, then a
+    session at its deadline (a 240-minute recording at real-time pace)."""
+    import json
+
+    from shared.settings import Settings
+    from shared.sweep import SWEEP_RUN_SECONDS
+    from tests.app_functions import OPENAPI
+
+    hours, minutes, seconds = json.loads((OPENAPI.parent / "host.json").read_text())["functionTimeout"].split(":")
+    function_timeout = int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+    defaults = Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:1"})
+    assert defaults.transcription_deadline_seconds >= defaults.max_audio_minutes * 60
+    longest = defaults.speech_start_retry_seconds + defaults.transcription_deadline_seconds
+    assert longest + 300 <= function_timeout  # a blob invocation, with 5 minutes to spare
+    # the sweep runs its recordings inside one timer invocation: its last start must leave the same room
+    assert SWEEP_RUN_SECONDS + longest + 300 <= function_timeout
+
+
+def test_the_example_local_settings_name_every_setting_a_binding_reads():
+    """``func start`` with the example settings must index every function: a %NAME% it lacks stops the host."""
+    import json
+    import re
+
+    from tests.app_functions import OPENAPI
+
+    example = json.loads((OPENAPI.parent / "local.settings.example.json").read_text())["Values"]
+    wanted = {name for bindings_ in bindings().values() for binding in bindings_
+              for value in binding.values() for name in re.findall(r"%(\w+)%", str(value))}
+    assert wanted and wanted <= set(example), wanted - set(example)

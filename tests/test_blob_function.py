@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from shared.token import SPEECH_SCOPE
+from shared.credentials import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import user_function
 from tests.blob_io import results, upload, word_error_rate
@@ -98,6 +98,7 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_host_to_retry(stack,
 
     name = upload(service, three_sentences_wav.read_bytes())
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-429")
+    monkeypatch.setenv("SPEECH_START_RETRY_SECONDS", "1")  # the in-invocation retries: see test_throttling
     transcribe_blob = user_function("transcribe_blob")
     for attempt in (1, 2):
         with pytest.raises(ThrottledError):

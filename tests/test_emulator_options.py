@@ -24,6 +24,7 @@ from speech_emulator.audio import PcmDecoder
 from speech_emulator.process import start_emulator
 from speech_emulator.vad import PauseSplitter
 from tests import speech_audio
+from tests.speech_audio import MULTILINGUAL, NAMES, NAMES_SENTENCE, PROFANE, PROFANE_SENTENCE, spoken
 from tests.test_speech_emulator import (
     TICKS,
     UNFINISHED_TURN_SECONDS,
@@ -36,24 +37,6 @@ from tests.test_speech_emulator import (
 
 CANDIDATES = ["en-US", "de-DE", "es-ES"]
 #: One sentence per language, each recognised right by Whisper base from espeak-ng (measured).
-MULTILINGUAL = [
-    ("en-us", "en-US", "Please send the quarterly report to the finance team by Friday."),
-    ("de", "de-DE", "Wir treffen uns morgen früh am Bahnhof."),
-    ("es", "es-ES", "Nos vemos mañana por la mañana en la estación."),
-]
-NAMES = ("Zorvex", "Quillana")
-NAMES_SENTENCE = "Please ask Zorvex to send the contract to Quillana before noon."
-PROFANE_SENTENCE = "Oh crap, the damn printer is jammed again."
-PROFANE = ("crap", "damn")
-
-
-def spoken(folder: Path, name: str, lines: list[tuple[str, str]], *, gap: float = 0.8) -> Path:
-    """``lines`` of ``(voice, text)`` spoken one after another with pauses between them."""
-    parts = [speech_audio.speak(text, folder / f"{name}-{i}.wav", voice=voice, words_per_minute=140)
-             for i, (voice, text) in enumerate(lines)]  # fmt: skip
-    return speech_audio.concat(parts, folder / f"{name}.wav", gap_seconds=gap)
-
-
 def with_noise(source: Path, out: Path, level_db: float) -> Path:
     """``source`` plus steady white noise at ``level_db`` dBFS (a hiss present from the first sample)."""
     with wave.open(str(source)) as w:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.token import SPEECH_SCOPE
+from shared.credentials import SPEECH_SCOPE
 from tests import audio_formats, speech_audio
 from tests.app_functions import user_function
 from tests.blob_io import results, upload, word_error_rate

@@ -33,19 +33,31 @@ def test_format_txt_returns_speaker_turns(three_sentences_wav):
 
 
 @pytest.mark.parametrize(
-    ("body", "params", "status", "code"),
+    ("body", "params", "status", "code", "said"),
     [
-        (b"", {}, 400, "empty_body"),
-        (b"this is not audio at all, just some text", {}, 415, "unsupported_audio"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, {}, 415, "unsupported_audio"),
-        (b"RIFF", {"format": "pdf"}, 400, "bad_format"),
+        (b"", {}, 400, "invalid_request", "request body"),
+        (b"this is not audio at all, just some text", {}, 415, "unsupported_audio", "found text"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, {}, 415, "unsupported_audio", "PNG"),
+        (b"RIFF", {"format": "pdf"}, 400, "invalid_request", "'pdf'"),
     ],
 )
-def test_bad_requests_get_a_json_error(body, params, status, code):
+def test_bad_requests_get_a_json_error(body, params, status, code, said):
     response = post(body, **params)
     assert response.status_code == status
     assert response.mimetype == "application/json"
-    assert json.loads(response.get_body())["error"]["code"] == code
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == code and said in error["message"]
+
+
+def test_a_bad_format_is_the_same_error_on_every_route():
+    """One taxonomy: ``?format=pdf`` is ``invalid_request`` on POST and on GET .../transcript alike."""
+    from shared.jobs.names import new_job_id
+    from tests.app_functions import api
+
+    posted = json.loads(post(b"RIFF", format="pdf").get_body())["error"]
+    fetched = json.loads(api("GET", f"/api/transcriptions/{new_job_id()}/transcript?format=pdf").get_body())["error"]
+    assert posted["code"] == fetched["code"] == "invalid_request"
+    assert posted["message"] == fetched["message"]
 
 
 def test_oversized_body_is_refused_with_413(monkeypatch, three_sentences_wav):

@@ -14,8 +14,9 @@ import weakref
 import pytest
 
 from local_stack.processes import free_port
-from shared.speech_session import STOP_TIMEOUT_SECONDS
-from shared.token import SPEECH_SCOPE
+from shared.credentials import SPEECH_SCOPE
+from shared.speech.session import STOP_TIMEOUT_SECONDS
+from tests import speech_audio
 from tests.app_functions import post_transcription as post
 
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity endpoint counts
@@ -28,8 +29,12 @@ def tracked(monkeypatch):
 
     alive: weakref.WeakSet = weakref.WeakSet()
     created: list[str] = []
+    # PhraseListGrammar.from_recognizer is a classmethod that calls cls(recognizer), and the language
+    # configs are constructed directly: a spy on __init__ sees every one of them.
     for cls in (speechsdk.SpeechConfig, speechsdk.audio.AudioConfig, speechsdk.audio.PullAudioInputStream,
                 speechsdk.audio.AudioStreamFormat, speechsdk.transcription.ConversationTranscriber,
+                speechsdk.Connection, speechsdk.PhraseListGrammar,
+                speechsdk.languageconfig.AutoDetectSourceLanguageConfig, speechsdk.languageconfig.SourceLanguageConfig,
                 ManagedIdentityCredential):
         original = cls.__init__
 
@@ -51,7 +56,7 @@ def test_one_token_per_invocation_and_no_sdk_object_or_credential_survives(stack
         response = post(audio)
         assert response.status_code == 200, response.get_body()
         assert stack.token_requests().get(SPEECH, 0) - before == 1, f"invocation {invocation}"
-        assert {"SpeechConfig", "ConversationTranscriber", "ManagedIdentityCredential"} <= set(created)
+        assert {"SpeechConfig", "ConversationTranscriber", "Connection", "ManagedIdentityCredential"} <= set(created)
         assert list(alive) == [], f"still alive after invocation {invocation}: {[type(o).__name__ for o in alive]}"
 
 
@@ -83,6 +88,7 @@ def test_service_refusals_become_typed_errors_and_release_everything(stack, trac
                                                                      three_sentences_wav, fault, status, code):
     alive, created = tracked
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault={fault}")
+    monkeypatch.setenv("SPEECH_START_RETRY_SECONDS", "1")  # refused starts are retried: every session released
     response = post(three_sentences_wav.read_bytes())
     assert response.status_code == status
     assert json.loads(response.get_body())["error"]["code"] == code
@@ -125,3 +131,68 @@ def test_a_session_with_no_recognised_speech_is_a_transcript_with_a_warning(stac
     assert response.status_code == 200
     doc = json.loads(response.get_body())
     assert doc["segments"] == [] and doc["warnings"] == ["no speech was recognised"]
+
+
+#: Every option that makes SDK objects of its own: a phrase list (a PhraseListGrammar), several languages
+#: (an AutoDetectSourceLanguageConfig) with per-locale custom models (a SourceLanguageConfig each); words too.
+EVERY_OPTION = {"languages": ("en-US", "de-DE", "es-ES"), "phrases": ("Zorvex", "Quillana"), "phrase_weight": 1.5,
+                "custom_endpoint_ids": (("de-DE", "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"),), "words": True,
+                "profanity": "raw", "segmentation_silence_ms": 800, "diarization": False}
+EVERY_SDK_CLASS = {"SpeechConfig", "AudioConfig", "PullAudioInputStream", "ConversationTranscriber", "Connection",
+                   "PhraseListGrammar", "AutoDetectSourceLanguageConfig", "SourceLanguageConfig"}
+
+
+def recognise_with_every_option(path) -> list:
+    """One sentence through ``shared.speech.recognise`` with ``EVERY_OPTION``, a fresh token and decoder."""
+    from shared.audio import AudioDecoder
+    from shared.credentials import fetch_token
+    from shared.options import RecognitionOptions, validated
+    from shared.settings import Settings
+    from shared.speech import recognise
+
+    settings = Settings.from_env()
+    with path.open("rb") as stream, AudioDecoder(stream) as decoder:
+        return recognise(settings, fetch_token(settings), decoder.readers,
+                         options=validated(RecognitionOptions(**EVERY_OPTION)))
+
+
+def wait_until_released(alive: weakref.WeakSet, seconds: float = 10.0) -> list[str]:
+    """What is still alive once the session's helper thread has had ``seconds`` to release it."""
+    deadline = time.monotonic() + seconds
+    while list(alive) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [type(o).__name__ for o in alive]
+
+
+def test_a_session_with_every_option_releases_every_sdk_object(stack, tracked, tmp_path):
+    alive, created = tracked
+    sentence = speech_audio.speak("Please ask Zorvex to call me.", tmp_path / "sentence.wav")
+    segments = recognise_with_every_option(sentence)
+
+    assert segments and segments[0].language == "en-US" and segments[0].words, segments
+    assert {s.speaker for s in segments} == {"Speaker-1"}
+    assert set(created) >= EVERY_SDK_CLASS, created
+    assert created.count("SourceLanguageConfig") == 3  # one per candidate, with or without a custom model
+    # The session is stopped and released on its helper thread, which recognise() joins (bounded):
+    assert [type(o).__name__ for o in alive] == []
+
+
+def test_a_session_that_fails_while_opening_releases_what_it_made(stack, tracked, tmp_path, monkeypatch):
+    """The phrase list's weight is refused after the transcriber, grammar and language configs exist."""
+    import azure.cognitiveservices.speech as speechsdk
+
+    alive, created = tracked
+
+    def refuse(self, weight):
+        raise RuntimeError("weight refused")
+
+    monkeypatch.setattr(speechsdk.PhraseListGrammar, "setWeight", refuse)
+    sentence = speech_audio.speak("Hello.", tmp_path / "hello.wav")
+    with pytest.raises(RuntimeError, match="weight refused") as raised:
+        recognise_with_every_option(sentence)
+
+    assert set(created) >= EVERY_SDK_CLASS - {"Connection"}, created
+    # Callers keep errors (a channel's thread hands it over, a retry loop logs it): its traceback must not
+    # keep what the failed calls had in their frames.
+    assert raised.value.__traceback__ is not None
+    assert wait_until_released(alive) == []

@@ -13,31 +13,28 @@ import pytest
 from azure.core.exceptions import ResourceModifiedError
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from shared import jobs
-from shared.errors import StorageError, UnsupportedAudioError
-from shared.jobs import (
-    FAILED,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
+from shared.errors import (
+    ConfigurationError,
     InvalidJobQueryError,
     JobNotFoundError,
-    JobStore,
+    JobStateError,
+    StorageError,
+    UnsupportedAudioError,
+)
+from shared.jobs import store as job_documents
+from shared.jobs.completion import COMPLETION_CLAIM_SECONDS, finish_job
+from shared.jobs.listing import delete_job, list_jobs
+from shared.jobs.model import FAILED, QUEUED, RUNNING, SUCCEEDED
+from shared.jobs.names import (
     audio_blob_name,
-    create_job,
-    delete_job,
-    finish_job,
-    get_job,
     job_created_at,
     job_id_from_blob_name,
-    list_jobs,
     new_job_id,
     parse_job_id,
-    public_view,
-    report_progress,
-    start_job,
     status_blob_name,
 )
+from shared.jobs.store import JobStore, create_job, get_job, report_progress, start_job
+from shared.jobs.views import public_view
 
 T0 = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 
@@ -194,14 +191,14 @@ def test_a_lost_race_is_read_again_and_decided_again(store):
             return replace(current, seconds_done=1.0)
         return None if current.terminal else replace(current, seconds_done=1.0)
 
-    result, changed = jobs._update(store, job.id, progress_while_someone_finishes)
+    result, changed = job_documents.update(store, job.id, progress_while_someone_finishes)
     assert calls == [RUNNING, SUCCEEDED] and not changed and result.status == SUCCEEDED
 
     stale = get_job(store, job.id)
     report = replace(stale, status=RUNNING)
-    jobs._write(store, stale)  # someone rewrites it: the ETag moves on
+    job_documents.write(store, stale)  # someone rewrites it: the ETag moves on
     with pytest.raises(ResourceModifiedError):
-        jobs._write(store, report)  # the write over the old ETag is refused by storage
+        job_documents.write(store, report)  # the write over the old ETag is refused by storage
 
 
 def test_concurrent_finishes_have_one_winner_and_send_one_message(stack, store, names):
@@ -266,11 +263,11 @@ def test_a_claim_whose_sender_died_is_taken_over_only_after_it_expires(store):
 
     soon = finish_job(store, job.id, now=T0 + timedelta(seconds=30))
     assert not soon.notified and drain(store) == []  # the claim may still be in flight
-    late = finish_job(store, job.id, now=T0 + timedelta(seconds=jobs.COMPLETION_CLAIM_SECONDS + 1))
+    late = finish_job(store, job.id, now=T0 + timedelta(seconds=COMPLETION_CLAIM_SECONDS + 1))
     assert late.notified and [m["id"] for m in drain(store)] == [job.id]
 
 
-def test_unknown_jobs_are_not_found_and_a_missing_container_is_a_storage_error(stack, store):
+def test_unknown_jobs_are_not_found_and_a_missing_container_is_a_configuration_error(stack, store):
     unknown = new_job_id()
     for action in (lambda: get_job(store, unknown), lambda: start_job(store, unknown),
                    lambda: finish_job(store, unknown), lambda: delete_job(store, unknown)):
@@ -278,14 +275,14 @@ def test_unknown_jobs_are_not_found_and_a_missing_container_is_a_storage_error(s
             action()
     with stack.blob_service() as blobs:
         nowhere = JobStore(store.audio, blobs.get_container_client(f"missing-{uuid.uuid4().hex[:8]}"))
-        with pytest.raises(StorageError):
+        with pytest.raises(ConfigurationError, match="container does not exist"):  # a setting names it: permanent
             get_job(nowhere, unknown)
 
 
 def test_a_corrupt_status_document_is_a_typed_error(store):
     job = create_job(store, "wav")
     store.results.upload_blob(status_blob_name(job.id), b"{not json", overwrite=True)
-    with pytest.raises(jobs.JobStateError):
+    with pytest.raises(JobStateError):
         get_job(store, job.id)
 
 
@@ -362,3 +359,47 @@ def test_delete_removes_audio_results_and_status_and_nothing_of_other_jobs(store
     with pytest.raises(JobNotFoundError):
         delete_job(store, drop)
     assert [j.id for j in list_jobs(store).jobs] == [keep]
+
+
+def test_delete_takes_exactly_the_jobs_own_blobs_never_neighbours_sharing_its_prefix(store):
+    job = create_job(store, "wav")
+    pipeline_results(store, job.id)
+    store.results.upload_blob(f"jobs/{job.id}.wav.error.json", b"{}")
+    neighbours = [(store.audio, f"jobs/{job.id}-notes.wav"), (store.audio, f"jobs/{job.id}x/keep.txt"),
+                  (store.results, f"jobs/{job.id}-notes.wav.json"), (store.results, f"jobs/{job.id}/other.txt")]
+    for container, name in neighbours:
+        container.upload_blob(name, b"not the job's")
+    delete_job(store, job.id)
+    left = {(c.container_name, b.name) for c in (store.audio, store.results) for b in c.list_blobs()}
+    assert left == {(c.container_name, name) for c, name in neighbours}
+
+
+def test_delete_of_an_id_without_a_status_document_is_not_found_and_touches_nothing(store):
+    job_id = new_job_id()
+    store.audio.upload_blob(f"jobs/{job_id}.wav", b"uploaded by hand")
+    store.results.upload_blob(f"jobs/{job_id}.wav.json", b"{}")
+    with pytest.raises(JobNotFoundError):
+        delete_job(store, job_id)
+    assert store.audio.get_blob_client(f"jobs/{job_id}.wav").exists()
+    assert store.results.get_blob_client(f"jobs/{job_id}.wav.json").exists()
+
+
+def test_delete_refuses_a_status_document_that_names_another_blob(store):
+    job = create_job(store, "wav")
+    other = f"jobs/{new_job_id()}.wav"
+    store.audio.upload_blob(other, b"someone else's")
+    job_documents.write(store, replace(job, audio={"container": job.audio["container"], "name": other}))
+    with pytest.raises(JobStateError):
+        delete_job(store, job.id)
+    assert store.audio.get_blob_client(other).exists()
+
+
+def test_a_job_too_short_to_report_progress_finishes_with_its_length_done(store):
+    job = create_job(store, "wav")
+    start_job(store, job.id)  # no length known yet, and no progress written before it finished
+    done = finish_job(store, job.id, results={"json": f"jobs/{job.id}.wav.json"}, audio_seconds=4.2).job
+    assert (done.seconds_done, done.seconds_total) == (4.2, 4.2)
+    failed_job = create_job(store, "wav")
+    start_job(store, failed_job.id)
+    failed = finish_job(store, failed_job.id, error={"code": "x", "message": "y"}, audio_seconds=4.2).job
+    assert failed.seconds_done == 0.0 and failed.seconds_total is None  # a failure did not do the audio

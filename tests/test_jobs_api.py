@@ -22,9 +22,10 @@ import pytest
 import srt
 import webvtt
 
-from shared import jobs, storage
+from shared import storage
+from shared.credentials import SPEECH_SCOPE
+from shared.jobs.names import new_job_id
 from shared.settings import Settings
-from shared.token import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import api, user_function
 from tests.conftest import host_blob_client
@@ -174,7 +175,7 @@ def test_a_ten_minute_upload_goes_queued_running_succeeded_with_progress_and_fou
 def test_the_upload_url_writes_only_its_own_blob_and_only_until_it_expires(stack, service):
     upload = new_upload("a.mp3")
     url = upload["upload"]["url"]
-    other = url.replace(f"jobs/{upload['id']}.mp3", f"jobs/{jobs.new_job_id()}.mp3")
+    other = url.replace(f"jobs/{upload['id']}.mp3", f"jobs/{new_job_id()}.mp3")
     assert put_blob(other, b"not this one") == 403
     assert http("GET", url) == 403  # create + write only: it cannot read
     assert put_blob(url, b"ID3 some audio") == 201
@@ -183,7 +184,7 @@ def test_the_upload_url_writes_only_its_own_blob_and_only_until_it_expires(stack
 
     # The same minting code with a two-second lifetime: refused once it has passed.
     with storage.connect(Settings.from_env()) as clients:
-        short, expires = storage.upload_url(clients.blobs, "audio-in", f"jobs/{jobs.new_job_id()}.wav",
+        short, expires = storage.upload_url(clients.blobs, "audio-in", f"jobs/{new_job_id()}.wav",
                                             minutes=2 / 60)
     time.sleep(max(0.0, (expires.timestamp() - time.time())) + 1.5)
     assert put_blob(short, b"too late") == 403

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from shared import storage
+from shared.credentials import SPEECH_SCOPE
 from shared.errors import StorageAccessDeniedError
 from shared.settings import STORAGE_CONNECTION, Settings
-from shared.token import SPEECH_SCOPE
 from tests.app_functions import post_transcription, user_function
 from tests.blob_io import upload
 from tests.conftest import host_blob_client
@@ -40,8 +40,12 @@ def test_the_apps_storage_client_carries_a_managed_identity_credential_and_no_ke
     from azure.identity import ManagedIdentityCredential
     from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy
 
+    from shared.credentials import BoundedCredential
+
     with storage.blob_service(Settings.from_env()) as client:
-        assert isinstance(client.credential, ManagedIdentityCredential)
+        # a managed-identity credential, behind the wrapper that bounds and classifies its token fetches
+        assert isinstance(client.credential, BoundedCredential)
+        assert isinstance(client.credential.inner, ManagedIdentityCredential)
         assert client.url.startswith("https://")
         policies = [type(p).__name__ for p in client._pipeline._impl_policies]
         assert "StorageBearerTokenCredentialPolicy" in policies, policies

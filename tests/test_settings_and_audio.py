@@ -39,6 +39,20 @@ def test_channel_mode_and_limits_are_read():
         ({**BASE, "MAX_AUDIO_BYTES": "lots"}, "MAX_AUDIO_BYTES"),
         ({**BASE, "AudioStorage__blobServiceUri": "https://a", "AudioStorage__credential": "key"},
          "AudioStorage__credential"),
+        # not finite, or out of range: each would otherwise switch a bound off or fail deep in a handler
+        ({**BASE, "HTTP_MAX_BYTES": "nan"}, "HTTP_MAX_BYTES"),
+        ({**BASE, "HTTP_MAX_BYTES": "inf"}, "HTTP_MAX_BYTES"),
+        ({**BASE, "HTTP_MAX_BYTES": "1e300"}, "HTTP_MAX_BYTES"),
+        ({**BASE, "HTTP_MAX_BYTES": "1000.5"}, "HTTP_MAX_BYTES"),
+        ({**BASE, "TOKEN_TIMEOUT_SECONDS": "nan"}, "TOKEN_TIMEOUT_SECONDS"),
+        ({**BASE, "TOKEN_TIMEOUT_SECONDS": "inf"}, "TOKEN_TIMEOUT_SECONDS"),
+        ({**BASE, "STORAGE_TIMEOUT_SECONDS": "-inf"}, "STORAGE_TIMEOUT_SECONDS"),
+        ({**BASE, "SPEECH_IDLE_TIMEOUT_SECONDS": "nan"}, "SPEECH_IDLE_TIMEOUT_SECONDS"),
+        ({**BASE, "TRANSCRIPTION_DEADLINE_SECONDS": "inf"}, "TRANSCRIPTION_DEADLINE_SECONDS"),
+        ({**BASE, "MAX_AUDIO_MINUTES": "nan"}, "MAX_AUDIO_MINUTES"),
+        ({**BASE, "MAX_AUDIO_BYTES": "inf"}, "MAX_AUDIO_BYTES"),
+        ({**BASE, "SYNC_MAX_SECONDS": "300"}, "SYNC_MAX_SECONDS"),  # past the platform's 230 s
+        ({**BASE, "JOB_PROGRESS_SECONDS": "NaN"}, "JOB_PROGRESS_SECONDS"),
     ],
 )
 def test_bad_settings_name_the_setting(env, named):

@@ -6,7 +6,10 @@ each blob: one transcription path, not a second host.
 
     python -m shared.backfill [--prefix jobs/] [--dry-run]
 
-Exit status: 0 when every blob ended transcribed or skipped, 1 when any failed.
+Which blobs count as pending is ``shared.pending``'s answer.
+
+Exit status: 0 when every blob ended transcribed or skipped, 1 when any failed, 2 when the settings
+or the storage cannot be used (one line on stderr: ``error: <code>: <message>``).
 """
 
 from __future__ import annotations
@@ -16,23 +19,12 @@ import logging
 import sys
 from typing import TextIO
 
-from shared import pipeline, storage
+from shared import storage
+from shared.blob_door import RETRY, handle_blob
+from shared.cli import print_error
 from shared.errors import TranscriptionError
+from shared.pending import pending
 from shared.settings import Settings
-
-
-def pending(settings: Settings, prefix: str | None = None) -> list[str]:
-    """Input blobs with neither a transcript nor a permanent error recorded."""
-    with storage.blob_service(settings) as service:
-        inputs = service.get_container_client(settings.input_container)
-        outputs = service.get_container_client(settings.output_container)
-        done = {b.name for b in outputs.list_blobs(name_starts_with=prefix)}
-        names = []
-        for blob in inputs.list_blobs(name_starts_with=prefix):
-            results = pipeline.result_names(blob.name)
-            if results["json"] not in done:
-                names.append(blob.name)
-        return names
 
 
 def run(settings: Settings, names: list[str], out: TextIO | None = None) -> int:
@@ -42,13 +34,15 @@ def run(settings: Settings, names: list[str], out: TextIO | None = None) -> int:
     with storage.blob_service(settings) as service:
         inputs = service.get_container_client(settings.input_container)
         for i, name in enumerate(names, 1):
-            try:
-                outcome = pipeline.handle_blob(inputs.get_blob_client(name), settings)
-                status = outcome.status if outcome.error is None else f"failed: {outcome.error.code}"
-                failed += outcome.status == "failed"
-            except TranscriptionError as error:  # transient: recorded in .error.json; try again later
+            outcome = handle_blob(inputs.get_blob_client(name), settings, via=RETRY)
+            error = outcome.error
+            if error is None:
+                status = outcome.status
+            elif error.transient:  # recorded in .error.json: the sweep, or a later run, tries again
                 status = f"failed (transient, run again later): {error.code}: {error.message}"
-                failed += 1
+            else:
+                status = f"failed: {error.code}"
+            failed += outcome.status == "failed"
             print(f"[{i}/{len(names)}] {name}: {status}", file=out, flush=True)
     return failed
 
@@ -63,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         names = pending(settings, args.prefix)
     except TranscriptionError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        print_error(error)
         return 2
     print(f"{len(names)} blob(s) in {settings.input_container} without a transcript", flush=True)
     if args.dry_run:
@@ -72,6 +66,3 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return 1 if run(settings, names) else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

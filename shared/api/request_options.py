@@ -1,0 +1,36 @@
+"""The recognition options an HTTP request asks for: from its query string, or a job's JSON ``options``.
+
+Every query parameter of ``POST /api/transcriptions`` must be one this API knows: an option name
+(``shared.options``), ``format``, or ``code`` (the function key, when sent in the URL). A misspelt
+option (``language=`` for ``languages=``) is refused with 400 rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared.errors import InvalidOptionsError
+from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
+from shared.settings import Settings
+
+#: Query parameters that are not options.
+_OTHER_PARAMETERS = ("format", "code")
+
+
+def query_options(req: func.HttpRequest, settings: Settings) -> RecognitionOptions:
+    """The app's default options, overridden by the request's query; ``InvalidOptionsError`` (400)."""
+    given = {name.lower(): value for name, value in req.params.items()}
+    unknown = sorted(set(given) - set(OPTION_NAMES) - set(_OTHER_PARAMETERS))
+    if unknown:
+        raise InvalidOptionsError(f"{unknown[0][:40]}: not an option (the options are {', '.join(OPTION_NAMES)})")
+    options = parse_text({name: value for name, value in given.items() if name in OPTION_NAMES},
+                         settings.recognition)
+    options.check_channels(settings.channel_mode)
+    return options
+
+
+def document_options(document: object, settings: Settings) -> RecognitionOptions:
+    """The app's default options, overridden by a JSON ``options`` object; ``InvalidOptionsError`` (400)."""
+    options = parse_document(document, settings.recognition)
+    options.check_channels(settings.channel_mode)
+    return options

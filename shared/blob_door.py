@@ -1,0 +1,210 @@
+"""The blob door: one recording in the input container in, its results beside it in the output container.
+
+``handle_blob`` is the blob-trigger function's whole body, and what the sweep and
+``python -m shared.backfill`` run for each recording still without a transcript. Around the one
+transcription path (``shared.pipeline.transcribe_audio``) it adds what a door that may be knocked on
+more than once, by more than one worker, needs:
+
+- **idempotency per ETag**: ``<name>.json`` records the ETag it was made from, so a redelivered event
+  for the same version of a blob does nothing, and a replaced blob is transcribed again;
+- **one worker at a time**: a lease on ``<name>.lock`` (``shared.claims``); a second worker skips;
+- **results next to the audio**, the JSON last (``shared.results``), and a job's status document
+  moved along (``shared.jobs.tracker``);
+- **failures recorded, the audio never touched**: ``<name>.error.json`` says what went wrong and counts
+  the tries. A *permanent* error is recorded and swallowed (retrying would fail the same way). A
+  *transient* one is re-raised so the host delivers the event again at once, except on the host's
+  last delivery (``MAX_DELIVERIES``): then it is recorded and swallowed, so the event is never
+  poisoned, and the sweep (``shared.sweep``) tries it again later with a growing backoff;
+- **collect after each invocation**: the Speech SDK's objects hold native handles behind Python
+  reference cycles; ``gc.collect()`` releases them while this invocation pays, not at a random later
+  allocation;
+- **one structured log line per invocation** (``shared.invocation_log``).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared import storage
+from shared.blob_reader import BlobReader
+from shared.claims import claim
+from shared.errors import ConfigurationError, TranscriptionError
+from shared.invocation_log import InvocationRecord
+from shared.jobs.tracker import JobTracker
+from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
+from shared.pipeline import transcribe_audio
+from shared.results import Tries, previous_tries, record_error, result_names, write_results
+from shared.retry_policy import MAX_DELIVERIES
+from shared.settings import Settings
+from shared.transcript import Transcript
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, BlobProperties
+
+log = logging.getLogger(__name__)
+
+#: Who knocked: the host delivering the blob's event, or a later retry (the sweep, the operator).
+EVENT, RETRY = "event", "retry"
+
+
+@dataclass(frozen=True)
+class BlobOutcome:
+    """What ``handle_blob`` did: ``transcribed``, ``skipped`` (done, gone, or being done) or ``failed``."""
+
+    status: str
+    name: str
+    transcript: Transcript | None = None
+    error: TranscriptionError | None = None
+
+
+def handle_blob(blob: BlobClient, settings: Settings | None = None, *, collect_garbage: bool = True,
+                via: str = EVENT, invocation_id: str | None = None) -> BlobOutcome:
+    """Transcribe one input blob and write its results (see the module docstring for what it promises).
+
+    ``via``: ``EVENT`` for the host's deliveries (a transient error is raised for the host to deliver
+    again, but on its last delivery), ``RETRY`` for the sweep and the operator's command (never raises
+    a transient error: it is recorded for the next retry).
+    """
+    record = InvocationRecord(blob=blob.blob_name, invocation_id=invocation_id, via=via)
+    try:
+        outcome = _handle(blob, settings, via, record)
+        record.outcome = outcome.status
+        record.code = outcome.error.code if outcome.error else None
+        return outcome
+    except TranscriptionError as error:
+        record.outcome, record.code = "retry", error.code
+        raise
+    finally:
+        if collect_garbage:
+            gc.collect()
+        record.write()
+
+
+def _handle(blob: BlobClient, settings: Settings | None, via: str, record: InvocationRecord) -> BlobOutcome:
+    name = blob.blob_name
+    try:
+        settings = settings or Settings.from_env()
+    except ConfigurationError as error:  # no settings, so nowhere to record it: the log says why
+        log.error("%s: %s (nothing written; the sweep tries again once the settings are fixed)", name, error.message)
+        return BlobOutcome("failed", name, error=error)
+    # Every storage call goes through this invocation's own clients (one token, closed at the end).
+    # The binding's client is used for its container and blob names only: the blob extension builds
+    # it with a credential of its own that is never closed, so it is never asked to fetch a token.
+    with storage.connect(settings) as clients:
+        try:
+            return _Delivery(clients, blob.container_name, name, settings, via, record).run()
+        except TranscriptionError as error:  # before anything could be recorded: storage or a setting
+            if error.transient and via == EVENT:
+                raise
+            log.error("%s: %s: %s (nothing written; tried again later)", name, error.code, error.message)
+            return BlobOutcome("failed", name, error=error)
+
+
+class _Delivery:
+    """The door's steps for one try of one recording."""
+
+    def __init__(self, clients: storage.StorageClients, container: str, name: str, settings: Settings,
+                 via: str, record: InvocationRecord) -> None:
+        self.name, self.settings, self.via, self.record = name, settings, via, record
+        self.audio = clients.blobs.get_blob_client(container, name)
+        self.out = clients.blobs.get_container_client(settings.output_container)
+        self.names = result_names(name)
+        self.written = {fmt: self.names[fmt] for fmt in settings.output_formats}
+        self.job = JobTracker.for_blob(clients, settings, name)
+
+    def run(self) -> BlobOutcome:
+        props = _properties(self.audio)
+        if props is None:  # deleted since its event was sent: a stale error record goes too
+            storage.delete_if_exists(self.out, self.names["error"])
+            return BlobOutcome("skipped", self.name)
+        if self._already_done(props.etag):  # also proves the output container is there
+            log.info("%s (etag %s) already transcribed; skipping the redelivered event", self.name, props.etag)
+            if self.job:
+                self.job.succeeded(self.written)  # no change if it already was; finishes it if a crash came between
+            return BlobOutcome("skipped", self.name)
+        with claim(self.out, self.name) as mine:
+            if not mine:
+                log.info("%s is being transcribed by another worker; skipping", self.name)
+                return BlobOutcome("skipped", self.name)
+            if self.job and not self.job.start():
+                return BlobOutcome("skipped", self.name)
+            return self._attempt(props)
+
+    def _already_done(self, etag: str) -> bool:
+        """Whether the transcript stored for this blob was made from this very version of it."""
+        done = storage.read_json(self.out, self.names["json"])
+        return bool(done) and done.get("source", {}).get("etag") == etag
+
+    def _attempt(self, props: BlobProperties) -> BlobOutcome:
+        tries = previous_tries(self.out, self.names["error"], props.etag).next(by_event=self.via == EVENT)
+        self.record.attempt = tries.attempt
+        try:
+            transcript = self._transcribe(props, tries.attempt, self._options(props))
+        except TranscriptionError as error:
+            return self._failed(error, props.etag, tries.failed(error))
+        write_results(self.out, transcript, self.written)
+        storage.delete_if_exists(self.out, self.names["error"])
+        log.info("%s: %d segments, %d speakers, %.1f s of audio", self.name, len(transcript.segments),
+                 len(transcript.speakers), transcript.audio.duration_seconds)
+        if self.job:
+            self.job.succeeded(self.written, transcript.audio.duration_seconds)
+        self.record.audio_seconds = transcript.audio.duration_seconds
+        self.record.token_ms = round(1000 * transcript.timings.get("token_seconds", 0.0), 1)
+        return BlobOutcome("transcribed", self.name, transcript=transcript)
+
+    def _options(self, props: BlobProperties) -> RecognitionOptions:
+        """What this recording asks for: its job's ``options``, else its blob metadata, over the app's defaults.
+
+        Metadata names that are not options are the user's own and are left alone; a bad option value
+        is the permanent ``invalid_options``, recorded before any token is fetched.
+        """
+        if self.job is not None and self.job.options is not None:
+            options = parse_document(self.job.options, self.settings.recognition)
+        else:
+            given = {key.lower(): value for key, value in (props.metadata or {}).items()}
+            options = parse_text({key: value for key, value in given.items() if key in OPTION_NAMES},
+                                 self.settings.recognition)
+        options.check_channels(self.settings.channel_mode)
+        return options
+
+    def _transcribe(self, props: BlobProperties, attempt: int, options: RecognitionOptions) -> Transcript:
+        """The transcription itself, read through ranged downloads pinned to the ETag."""
+        source = {"container": self.audio.container_name, "name": self.name, "etag": props.etag, "size": props.size}
+        log.info("transcribing %s (%d bytes, attempt %d)", self.name, props.size, attempt)
+        reader = BlobReader(self.audio, etag=props.etag, size=props.size)
+        try:
+            return transcribe_audio(self.settings, reader, source, on_progress=self.job.progress if self.job else None,
+                                    options=options)
+        finally:
+            log.info("%s: fetched %d of %d bytes in %d range requests", self.name, reader.bytes_fetched,
+                     props.size, reader.requests)
+
+    def _failed(self, error: TranscriptionError, etag: str, tries: Tries) -> BlobOutcome:
+        """Record the failure; give a transient one back to the host while it has deliveries left."""
+        record_error(self.out, self.names["error"], error, etag=etag, tries=tries)
+        if not error.transient:
+            if self.job:
+                self.job.failed(error)
+            log.warning("%s failed permanently: %s", self.name, error.message)
+            return BlobOutcome("failed", self.name, error=error)
+        if self.via == EVENT and tries.deliveries < MAX_DELIVERIES:
+            raise error  # the host delivers the event again at once
+        log.warning("%s: %s on try %d; the sweep tries it again later", self.name, error.code, tries.attempt)
+        return BlobOutcome("failed", self.name, error=error)
+
+
+def _properties(audio: BlobClient) -> BlobProperties | None:
+    """The input blob's properties; ``None`` when it is gone (deleted since the event was sent)."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    try:
+        return audio.get_blob_properties()
+    except ResourceNotFoundError:
+        log.warning("input blob %s is gone; nothing to do", audio.blob_name)
+        return None
+    except AzureError as exc:
+        raise storage.storage_error(f"reading the properties of {audio.blob_name}", exc) from None
+

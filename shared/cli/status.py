@@ -1,0 +1,50 @@
+"""Where the pipeline stands, at a glance: recordings by state, jobs by status.
+
+    python -m shared.status [--prefix jobs/] [--json]
+
+Recordings are ``transcribed``, ``waiting`` (never tried, or its event may still come), ``retrying``
+(a transient failure; the sweep tries again) or ``failed`` (a permanent error: bad audio, or tries given
+up); see ``shared.pending``. Jobs are counted by their status documents. Both from listings only.
+
+Exit status: 0; 2 when the settings or the storage cannot be used (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from shared import storage
+from shared.cli import print_error
+from shared.errors import TranscriptionError
+from shared.jobs.listing import count_jobs
+from shared.jobs.store import store_for
+from shared.pending import counts, scan
+from shared.settings import Settings
+
+
+def status(settings: Settings, prefix: str | None = None) -> dict[str, dict[str, int]]:
+    """``{"recordings": {state: n}, "jobs": {status: n}}``."""
+    recordings = counts(scan(settings, prefix))
+    with storage.connect(settings) as clients:
+        jobs = count_jobs(store_for(clients, settings))
+    return {"recordings": recordings, "jobs": jobs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.status", description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix", help="only recordings whose name starts with this")
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of two lines")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        found = status(settings, args.prefix)
+    except TranscriptionError as error:
+        print_error(error)
+        return 2
+    if args.json:
+        print(json.dumps(found))
+        return 0
+    print(f"recordings in {settings.input_container}: " + ", ".join(f"{n} {k}" for k, n in found["recordings"].items()))
+    print("jobs: " + ", ".join(f"{n} {k}" for k, n in found["jobs"].items()))
+    return 0

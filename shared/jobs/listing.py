@@ -1,0 +1,163 @@
+"""Finding jobs: a page of recent ones (newest first, optionally by status), and deleting one.
+
+Listings read blob names and metadata only, never the documents: the status and times a listing
+shows are copied into the status blob's metadata by every write (``shared.jobs.store.write``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from contextlib import suppress
+from dataclasses import dataclass
+
+from shared.errors import InvalidJobQueryError, JobStateError
+from shared.jobs.model import STATUSES, iso
+from shared.jobs.names import (
+    JOBS_PREFIX,
+    is_job_id,
+    job_created_at,
+    job_id_from_blob_name,
+    job_id_from_status_name,
+    parse_job_id,
+    status_blob_name,
+)
+from shared.jobs.store import JobStore, read
+from shared.results import result_names
+from shared.storage import storage_error
+
+#: Jobs per page of ``list_jobs``.
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """A job as a listing sees it: from the status blob's metadata, without reading the document."""
+
+    id: str
+    status: str
+    created_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[JobSummary]
+    next_page_token: str | None  # pass back as ``page_token``; ``None``: nothing more
+
+
+def list_jobs(store: JobStore, *, status: str | None = None, top: int = DEFAULT_PAGE_SIZE,
+              page_token: str | None = None, scan_page_size: int = 1000, max_scan_pages: int = 5) -> JobPage:
+    """Jobs newest first (see the ids in ``shared.jobs.names``), optionally only those in ``status``.
+
+    One list request reads ``scan_page_size`` blob names with their metadata (status documents and
+    results share the ``jobs/`` prefix; only status documents count). At most ``max_scan_pages``
+    requests per call keep a rare ``status`` filter over a long history bounded: such a page may
+    hold fewer than ``top`` jobs, even none, and still carry a token. Stop when the token is ``None``.
+    The token is opaque to clients: storage's own continuation marker plus the last id returned.
+    """
+    from azure.core.exceptions import AzureError
+
+    _check_query(status, top)
+    marker, after = _decode_page_token(page_token)
+    found: list[JobSummary] = []
+    try:
+        pages = store.results.list_blobs(name_starts_with=JOBS_PREFIX, include=["metadata"],
+                                         results_per_page=scan_page_size).by_page(continuation_token=marker)
+        for _ in range(max_scan_pages):
+            page = next(pages, None)
+            if page is None:
+                return JobPage(found, None)
+            for blob in page:
+                summary = _summary(blob, status, after)
+                if summary is None:
+                    continue
+                if len(found) == top:  # there is more: resume inside this page, after the last one returned
+                    return JobPage(found, _encode_page_token(marker, found[-1].id))
+                found.append(summary)
+            marker, after = pages.continuation_token or None, None
+            if marker is None:
+                return JobPage(found, None)
+    except AzureError as exc:
+        if getattr(exc, "status_code", None) == 400 and page_token:
+            raise InvalidJobQueryError("the page token is not valid (any more)") from None
+        raise storage_error("listing jobs", exc) from None
+    return JobPage(found, _encode_page_token(marker, None))
+
+
+def _check_query(status: str | None, top: int) -> None:
+    if status is not None and status not in STATUSES:
+        raise InvalidJobQueryError(f"status must be one of {', '.join(STATUSES)}, got {str(status)[:20]!r}")
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_PAGE_SIZE:
+        raise InvalidJobQueryError(f"top must be a whole number from 1 to {MAX_PAGE_SIZE}")
+
+
+def _summary(blob, status: str | None, after: str | None) -> JobSummary | None:
+    """The listed blob as a job, if it is a status document past ``after`` in ``status``."""
+    job_id = job_id_from_status_name(blob.name)
+    if job_id is None or (after is not None and job_id <= after):
+        return None
+    metadata = blob.metadata or {}
+    if status is not None and metadata.get("status") != status:
+        return None
+    return JobSummary(job_id, metadata.get("status", ""), metadata.get("created_at") or iso(job_created_at(job_id)),
+                      metadata.get("finished_at"))
+
+
+def count_jobs(store: JobStore) -> dict[str, int]:
+    """How many jobs are in each status (every status named, zeros included), from one listing."""
+    from azure.core.exceptions import AzureError
+
+    found = dict.fromkeys(STATUSES, 0)
+    try:
+        for blob in store.results.list_blobs(name_starts_with=JOBS_PREFIX, include=["metadata"]):
+            if job_id_from_status_name(blob.name) is not None:
+                status = (blob.metadata or {}).get("status", "")
+                found[status] = found.get(status, 0) + 1
+    except AzureError as exc:
+        raise storage_error("counting jobs", exc) from None
+    return found
+
+
+def delete_job(store: JobStore, job_id: str) -> None:
+    """Remove exactly the job's own blobs: its audio, every result it can have, and its status document.
+
+    Each by its exact name, never by prefix (``jobs/<id>-notes.wav`` or ``jobs/<id>x/...`` are not this
+    job's). The status document goes last, so a delete that fails half-way can be repeated. A job is
+    what has a status document: without one, ``JobNotFoundError``, and nothing is touched.
+    """
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    job = read(store, parse_job_id(job_id))
+    audio_name = job.audio.get("name") if isinstance(job.audio, dict) else None
+    if job_id_from_blob_name(audio_name) != job.id:  # a hand-edited document must not aim the delete elsewhere
+        raise JobStateError(f"job {job.id}'s status document names audio {str(audio_name)[:80]!r}, not its own")
+    doomed = [(store.audio, audio_name)] + [(store.results, name) for name in result_names(audio_name).values()]
+    doomed.append((store.results, status_blob_name(job.id)))
+    try:
+        for container, name in doomed:
+            with suppress(ResourceNotFoundError):  # never written, or deleted meanwhile: fine
+                container.delete_blob(name, delete_snapshots="include")
+    except AzureError as exc:
+        raise storage_error(f"deleting job {job.id}", exc) from None
+
+
+def _encode_page_token(marker: str | None, after: str | None) -> str:
+    raw = json.dumps({"m": marker, "a": after}, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_page_token(token: str | None) -> tuple[str | None, str | None]:
+    if token is None or token == "":
+        return None, None
+    try:
+        if not isinstance(token, str) or len(token) > 4096:
+            raise ValueError("too long")
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        marker, after = body["m"], body["a"]
+        if not (marker is None or isinstance(marker, str)) or not (after is None or is_job_id(after)):
+            raise ValueError("bad fields")
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        raise InvalidJobQueryError("the page token is not one this service gave out") from None
+    return marker, after

@@ -1,0 +1,91 @@
+"""The blob door's view of a job: its status document moved along with one transcription.
+
+A blob named ``jobs/<id>.<ext>`` is a job's audio. While the blob door transcribes it, the job goes
+``running``, gets progress every ``JOB_PROGRESS_SECONDS`` and ends ``succeeded`` or ``failed``. Progress
+is best effort: each write is a storage request, and a failed one is logged, never allowed to fail
+the transcription.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from shared import storage
+from shared.errors import JobNotFoundError, TranscriptionError
+from shared.jobs.completion import finish_job
+from shared.jobs.names import job_id_from_blob_name
+from shared.jobs.store import JobStore, report_progress, start_job, store_for
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class JobTracker:
+    """One invocation's handle on the job an input blob belongs to."""
+
+    def __init__(self, store: JobStore, job_id: str, interval: float) -> None:
+        self.store: JobStore | None = store
+        self.job_id = job_id
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+        #: The options the job asked for, once ``start`` has read its document.
+        self.options: dict[str, object] | None = None
+
+    @classmethod
+    def for_blob(cls, clients: storage.StorageClients, settings: Settings, name: str) -> JobTracker | None:
+        """The tracker of the job whose audio ``name`` is; ``None`` for a blob that is not a job's."""
+        job_id = job_id_from_blob_name(name)
+        if job_id is None:
+            return None
+        return cls(store_for(clients, settings), job_id, settings.job_progress_seconds)
+
+    def start(self) -> bool:
+        """Mark the job running; ``False`` when it already finished (or has no status: work as a plain blob)."""
+        try:
+            job = start_job(self.store, self.job_id)
+        except JobNotFoundError:
+            log.warning("job %s has no status document; transcribing its audio as a plain blob", self.job_id)
+            self.store = None
+            return True
+        if job.terminal:
+            log.info("job %s already %s; skipping the redelivered event", self.job_id, job.status)
+            return False
+        self.options = job.options
+        return True
+
+    def progress(self, seconds_done: float, seconds_total: float | None) -> None:
+        """Write the progress, at most every ``interval`` seconds; called from the session's thread."""
+        now = time.monotonic()
+        with self._lock:
+            if self.store is None or now - self._last < self.interval:
+                return
+            self._last = now
+        try:
+            report_progress(self.store, self.job_id, seconds_done, seconds_total)
+        except TranscriptionError as exc:
+            log.warning("job %s: progress not recorded: %s", self.job_id, exc.message)
+
+    def succeeded(self, results: dict[str, str], audio_seconds: float | None = None) -> None:
+        """Finish the job with its results (and send its completion message once)."""
+        if self.store is None:
+            return
+        try:
+            finish_job(self.store, self.job_id, results=results, audio_seconds=audio_seconds)
+        except JobNotFoundError:  # DELETE came while it ran: take the results it just wrote too
+            log.info("job %s was deleted while it ran; removing its results", self.job_id)
+            for name in results.values():
+                storage.delete_if_exists(self.store.results, name)
+
+    def failed(self, error: TranscriptionError) -> None:
+        """Finish the job as failed; the original error matters more than a failure to record it."""
+        if self.store is None:
+            return
+        try:
+            finish_job(self.store, self.job_id, error=error)
+        except JobNotFoundError:
+            log.info("job %s was deleted while it ran", self.job_id)
+        except TranscriptionError as exc:
+            log.error("job %s: could not record its failure: %s", self.job_id, exc.message)

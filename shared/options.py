@@ -1,0 +1,243 @@
+"""Recognition options: what may be asked of one recording's transcription, in one validated object.
+
+One app serves many teams, so each recording may say how it is to be recognised. The defaults come
+from app settings (``SPEECH_LANGUAGE``, ``SPEECH_PHRASES``, ...); every door can override them per
+recording with the same names and rules:
+
+- the HTTP query: ``POST /api/transcriptions?languages=en-US,de-DE&words=true``;
+- the JSON ``options`` of ``POST /api/uploads`` (kept in the job's status document);
+- blob metadata on a recording dropped into the container (``x-ms-meta-languages``, ...);
+- ``python -m shared.transcribe`` flags (``--languages``, ``--phrases``, ``--words``, ...).
+
+An option that breaks a rule is ``InvalidOptionsError`` (HTTP 400; on the blob path the permanent
+``invalid_options`` in ``.error.json``), naming the option and the rule, before any token is fetched:
+the Speech service would refuse it, or worse, take it and do something else.
+
+=========================  =================================================================================
+option                     rule
+=========================  =================================================================================
+``languages``              1-10 locales the service lists (``shared.locales``), one per base language;
+                           more than one turns on language identification (continuous: per segment)
+``phrases``                at most 500 phrases of 1-100 characters (a phrase list: names, jargon)
+``phrase_weight``          0-2, how strongly the phrase list biases recognition (service default 1)
+``custom_endpoint_id``     a custom speech model's endpoint id; with several languages, one per locale:
+                           ``de-DE=<id>,en-US=<id>``
+``words``                  ``true``: every segment gets its words with times and confidence
+``profanity``              ``masked`` (the service's default), ``removed`` or ``raw``
+``segmentation_silence_ms``  100-5000: the pause that ends a phrase
+``channel_names``          with ``CHANNEL_MODE=separate`` only: a speaker name per channel, ``Agent,Customer``
+``diarization``            ``false``: one speaker label for the whole recording
+=========================  =================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from urllib.parse import unquote
+
+from shared.errors import InvalidOptionsError
+from shared.locales import base_language, canonical_locale
+
+MAX_LANGUAGES = 10
+MAX_PHRASES, MAX_PHRASE_CHARS = 500, 100
+MAX_PHRASE_WEIGHT = 2.0
+SEGMENTATION_MS = (100, 5000)
+PROFANITY_MODES = ("masked", "removed", "raw")
+MAX_CHANNEL_NAMES, MAX_CHANNEL_NAME_CHARS = 4, 24
+_ENDPOINT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_CHANNEL_NAME = re.compile(r"^[\w .'-]{1,24}$")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+@dataclass(frozen=True)
+class RecognitionOptions:
+    """How one recording is recognised. Build with ``parse_text``/``parse_document``, which validate."""
+
+    languages: tuple[str, ...] = ("en-US",)
+    phrases: tuple[str, ...] = ()
+    phrase_weight: float | None = None
+    #: One custom model for the recording's single language.
+    custom_endpoint_id: str | None = None
+    #: ``(locale, endpoint id)`` pairs: the custom model of each candidate when identifying the language.
+    custom_endpoint_ids: tuple[tuple[str, str], ...] = ()
+    words: bool = False
+    profanity: str = "masked"
+    segmentation_silence_ms: int | None = None
+    channel_names: tuple[str, ...] = ()
+    diarization: bool = True
+
+    @property
+    def identifies_language(self) -> bool:
+        return len(self.languages) > 1
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form ``parse_document`` reads back: a job's status document keeps it, a transcript shows it."""
+        body = asdict(self)
+        del body["custom_endpoint_ids"]
+        body["custom_endpoint_id"] = dict(self.custom_endpoint_ids) or self.custom_endpoint_id
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in body.items()}
+
+    def check_channels(self, channel_mode: str) -> None:
+        """``channel_names`` name the channels of ``CHANNEL_MODE=separate``; with a mix there are none."""
+        if self.channel_names and channel_mode != "separate":
+            raise InvalidOptionsError("channel_names: only with CHANNEL_MODE=separate (the channels are mixed now)")
+
+
+#: The option names every door accepts.
+OPTION_NAMES = tuple(f.name for f in fields(RecognitionOptions) if f.name != "custom_endpoint_ids")
+
+
+def parse_text(values: Mapping[str, str], base: RecognitionOptions) -> RecognitionOptions:
+    """Options given as text (a query string, blob metadata, flags), over ``base``; keys are option names.
+
+    Lists are comma-separated; blob metadata may percent-encode what is not ASCII (``Z%C3%BCrich``).
+    """
+    given = {key.lower(): unquote(str(value)).strip() for key, value in values.items()}
+    _refuse_unknown(given)
+    changes: dict[str, object] = {}
+    for name, text in given.items():
+        if name == "custom_endpoint_id":
+            changes.update(_endpoint_ids(text))
+        elif name in ("words", "diarization"):
+            changes[name] = _flag(name, text)
+        elif name in ("phrase_weight", "segmentation_silence_ms"):
+            changes[name] = _number(name, text)
+        elif name == "profanity":
+            changes[name] = text.lower()
+        else:  # languages, phrases, channel_names
+            changes[name] = tuple(part.strip() for part in text.split(",") if part.strip())
+    return validated(replace(base, **changes))
+
+
+def parse_document(document: object, base: RecognitionOptions) -> RecognitionOptions:
+    """Options given as JSON (``{"languages": ["en-US", "de-DE"], "words": true}``), over ``base``."""
+    if not isinstance(document, Mapping):
+        raise InvalidOptionsError("options: must be a JSON object of option names and values")
+    _refuse_unknown(document)
+    changes: dict[str, object] = {}
+    for name, value in document.items():
+        if name == "custom_endpoint_id":
+            changes.update(_endpoint_ids(value))
+        elif name in ("languages", "phrases", "channel_names"):
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise InvalidOptionsError(f"{name}: must be a list of strings")
+            changes[name] = tuple(item.strip() for item in value)
+        elif name in ("words", "diarization"):
+            if not isinstance(value, bool):
+                raise InvalidOptionsError(f"{name}: must be true or false")
+            changes[name] = value
+        elif name in ("phrase_weight", "segmentation_silence_ms"):
+            changes[name] = None if value is None else _number(name, value)  # null: the service's default
+        else:  # profanity
+            changes[name] = str(value).lower()
+    return validated(replace(base, **changes))
+
+
+def validated(options: RecognitionOptions) -> RecognitionOptions:
+    """``options`` with locales in the service's spelling, or ``InvalidOptionsError`` naming a broken rule."""
+    languages = _languages(options.languages)
+    _check_phrases(options.phrases, options.phrase_weight)
+    ids = _check_endpoints(options, languages)
+    if options.profanity not in PROFANITY_MODES:
+        raise InvalidOptionsError(f"profanity: one of {', '.join(PROFANITY_MODES)}, not {options.profanity!r}")
+    low, high = SEGMENTATION_MS
+    silence = options.segmentation_silence_ms
+    if silence is not None and (silence != int(silence) or not low <= silence <= high):
+        raise InvalidOptionsError(f"segmentation_silence_ms: a whole number from {low} to {high}, not {silence:g}")
+    _check_channel_names(options.channel_names)
+    return replace(options, languages=languages, custom_endpoint_ids=ids,
+                   segmentation_silence_ms=None if silence is None else int(silence))
+
+
+def _languages(given: tuple[str, ...]) -> tuple[str, ...]:
+    if not 1 <= len(given) <= MAX_LANGUAGES:
+        raise InvalidOptionsError(f"languages: 1 to {MAX_LANGUAGES} locales, not {len(given)}")
+    found = []
+    for value in given:
+        locale = canonical_locale(value)
+        if locale is None:
+            raise InvalidOptionsError(f"languages: {value[:20]!r} is not a locale the Speech service transcribes")
+        found.append(locale)
+    bases = [base_language(locale) for locale in found]
+    if len(found) > 1 and len(set(bases)) != len(bases):
+        raise InvalidOptionsError("languages: one locale per language when identifying among several "
+                                  f"(got {', '.join(found)})")
+    return tuple(found)
+
+
+def _check_phrases(phrases: tuple[str, ...], weight: float | None) -> None:
+    if len(phrases) > MAX_PHRASES:
+        raise InvalidOptionsError(f"phrases: at most {MAX_PHRASES}, not {len(phrases)}")
+    for phrase in phrases:
+        if not 1 <= len(phrase) <= MAX_PHRASE_CHARS:
+            raise InvalidOptionsError(f"phrases: each 1 to {MAX_PHRASE_CHARS} characters, not {len(phrase)} "
+                                      f"({phrase[:20]!r}...)")
+    if weight is not None and not 0 <= weight <= MAX_PHRASE_WEIGHT:
+        raise InvalidOptionsError(f"phrase_weight: from 0 to {MAX_PHRASE_WEIGHT:g}, not {weight!r}")
+
+
+def _check_endpoints(options: RecognitionOptions, languages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    ids = []
+    for locale, endpoint in options.custom_endpoint_ids:
+        canonical = canonical_locale(locale)
+        if canonical not in languages:
+            raise InvalidOptionsError(f"custom_endpoint_id: {locale!r} is not one of the languages")
+        ids.append((canonical, endpoint))
+    for endpoint in [options.custom_endpoint_id, *(e for _, e in ids)]:
+        if endpoint is not None and not _ENDPOINT_ID.match(endpoint):
+            raise InvalidOptionsError(f"custom_endpoint_id: an endpoint id of letters, digits and -, not {endpoint!r}")
+    if options.custom_endpoint_id and len(languages) > 1:
+        raise InvalidOptionsError("custom_endpoint_id: with several languages give one per locale, "
+                                  "e.g. de-DE=<id>,en-US=<id>")
+    return tuple(ids)
+
+
+def _check_channel_names(names: tuple[str, ...]) -> None:
+    if len(names) > MAX_CHANNEL_NAMES:
+        raise InvalidOptionsError(f"channel_names: at most {MAX_CHANNEL_NAMES}, not {len(names)}")
+    for name in names:
+        if not _CHANNEL_NAME.match(name):
+            raise InvalidOptionsError(f"channel_names: each 1 to {MAX_CHANNEL_NAME_CHARS} letters, digits, spaces "
+                                      f"or . ' -, not {name[:30]!r}")
+
+
+def _endpoint_ids(value: object) -> dict[str, object]:
+    """``id`` or ``locale=id,...`` (text), or ``{"de-DE": "id"}`` (JSON) → the two option fields."""
+    if isinstance(value, Mapping):
+        return {"custom_endpoint_id": None, "custom_endpoint_ids": tuple((str(k), str(v)) for k, v in value.items())}
+    text = str(value or "").strip()
+    if "=" not in text:
+        return {"custom_endpoint_id": text or None, "custom_endpoint_ids": ()}
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise InvalidOptionsError("custom_endpoint_id: an id, or locale=id pairs separated by commas")
+    return {"custom_endpoint_id": None, "custom_endpoint_ids": tuple((k.strip(), v.strip()) for k, v in pairs)}
+
+
+def _flag(name: str, text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise InvalidOptionsError(f"{name}: true or false, not {text[:20]!r}")
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool):
+        raise InvalidOptionsError(f"{name}: a number, not {json.dumps(value)}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidOptionsError(f"{name}: a number, not {str(value)[:20]!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise InvalidOptionsError(f"{name}: a finite number, not {value!r}")
+    return number
+
+
+def _refuse_unknown(given: Mapping[str, object]) -> None:
+    unknown = sorted(set(given) - set(OPTION_NAMES))
+    if unknown:
+        raise InvalidOptionsError(f"{unknown[0][:40]}: not an option (the options are {', '.join(OPTION_NAMES)})")

@@ -1,0 +1,120 @@
+"""Where each recording in the input container stands, from the two containers' listings alone.
+
+One answer for the operator's catch-up command (``python -m shared.backfill``), the sweep
+(``shared.sweep``) and the status report (``python -m shared.status``): both containers are listed
+(names and metadata, no document is read) and each input blob is paired with what the output
+container holds for it (``shared.results``):
+
+- ``transcribed``: ``<name>.json`` exists and was made from this version of the blob (its metadata's ETag);
+- ``failed``: ``<name>.error.json`` records a *permanent* error for this version (bad audio, or tries
+  given up): trying again would fail the same way, so it waits until the blob is replaced;
+- ``retrying``: its last try failed transiently; it is tried again (its error says when and how often);
+- ``waiting``: never tried, or its last error was about an older version (its event may still come).
+
+The last two are *pending*: they still need a transcript.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared import storage
+from shared.results import result_names
+from shared.settings import Settings
+
+TRANSCRIBED, FAILED, RETRYING, WAITING = "transcribed", "failed", "retrying", "waiting"
+
+
+@dataclass(frozen=True)
+class LastError:
+    """What ``<name>.error.json`` says of the last try, from its metadata."""
+
+    code: str
+    transient: bool
+    attempt: int
+    faults: int
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An input blob and where it stands."""
+
+    name: str
+    etag: str
+    last_modified: datetime | None
+    state: str
+    error: LastError | None  # the error record about this version, if there is one
+
+    @property
+    def pending(self) -> bool:
+        return self.state in (RETRYING, WAITING)
+
+
+def scan(settings: Settings, prefix: str | None = None) -> list[Recording]:
+    """Every input blob (under ``prefix``) with where it stands, in listing order."""
+    from azure.core.exceptions import AzureError
+
+    with storage.blob_service(settings) as service:
+        inputs = service.get_container_client(settings.input_container)
+        outputs = service.get_container_client(settings.output_container)
+        try:
+            results = {b.name: b.metadata or {} for b in outputs.list_blobs(name_starts_with=prefix,
+                                                                              include=["metadata"])}
+            return [_recording(blob, results) for blob in inputs.list_blobs(name_starts_with=prefix)]
+        except AzureError as exc:
+            raise storage.storage_error("listing the recordings and their results", exc) from None
+
+
+def pending_recordings(settings: Settings, prefix: str | None = None) -> list[Recording]:
+    """The recordings that still need a transcript and are worth a try."""
+    return [recording for recording in scan(settings, prefix) if recording.pending]
+
+
+def pending(settings: Settings, prefix: str | None = None) -> list[str]:
+    """The names of ``pending_recordings``."""
+    return [recording.name for recording in pending_recordings(settings, prefix)]
+
+
+def counts(recordings: list[Recording]) -> dict[str, int]:
+    """How many recordings are in each state (every state named, zeros included)."""
+    found = Counter(recording.state for recording in recordings)
+    return {state: found.get(state, 0) for state in (TRANSCRIBED, WAITING, RETRYING, FAILED)}
+
+
+def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
+    names = result_names(blob.name)
+    etag = _bare(blob.etag)
+    done = results.get(names["json"])
+    error = _last_error(results.get(names["error"]), etag)
+    if done is not None and _bare(done.get("etag", etag)) == etag:  # a transcript without metadata predates it
+        state = TRANSCRIBED
+    elif error is None:
+        state = WAITING
+    else:
+        state = RETRYING if error.transient else FAILED
+    return Recording(blob.name, etag, blob.last_modified, state, error)
+
+
+def _bare(etag: str) -> str:
+    """An ETag without its quotes: a listing gives it bare, the blob's properties quoted."""
+    return (etag or "").strip('"')
+
+
+def _last_error(metadata: dict[str, str] | None, etag: str) -> LastError | None:
+    """The error record's metadata, if it is about version ``etag`` (older records: a transient error)."""
+    if metadata is None or _bare(metadata.get("etag", etag)) != etag:
+        return None
+    try:
+        at = datetime.fromisoformat(metadata["at"]) if metadata.get("at") else None
+    except ValueError:
+        at = None
+    attempt = _count(metadata.get("attempt"), 1)
+    return LastError(code=metadata.get("code", ""), transient=metadata.get("transient", "true") != "false",
+                     attempt=attempt, faults=_count(metadata.get("faults"), attempt), at=at)
+
+
+def _count(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() else default

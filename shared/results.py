@@ -1,0 +1,106 @@
+"""What the blob door writes beside each recording in the output container, and under which names.
+
+For an input blob ``<name>``: ``<name>.json`` (the transcript; written last, since it is what marks
+that version of the blob done), ``<name>.txt``/``.srt``/``.vtt`` (the other ``OUTPUT_FORMATS``), and
+``<name>.error.json`` while its last attempt failed. ``python -m shared.backfill`` finds the
+recordings still to do by these names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from shared import storage
+from shared.errors import StorageError, ThrottledError, TranscriptionError
+from shared.formats import FORMATS
+from shared.transcript import Transcript
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
+log = logging.getLogger(__name__)
+
+#: The suffix of the error record written beside a recording whose last attempt failed.
+ERROR_SUFFIX = ".error.json"
+
+
+def result_names(blob_name: str) -> dict[str, str]:
+    """Where the results for an input blob go in the output container: one name per format, and the error."""
+    return {**{name: f"{blob_name}.{fmt.extension}" for name, fmt in FORMATS.items()},
+            "error": f"{blob_name}{ERROR_SUFFIX}"}
+
+
+def write_results(out: ContainerClient, transcript: Transcript, names: dict[str, str]) -> None:
+    """Write ``transcript`` once per format in ``names`` (format → blob name), the JSON last.
+
+    The JSON marks the blob's ETag done, so a failure before it leaves the blob to be retried rather
+    than skipped with a result missing. Its metadata repeats that ETag, for listings (``shared.pending``).
+    """
+    etag = str(transcript.source.get("etag") or "")
+    for fmt in [f for f in names if f != "json"] + ["json"]:
+        output = FORMATS[fmt]
+        storage.write_text(out, names[fmt], output.render(transcript), output.content_type,
+                           metadata={"etag": _metadata_text(etag)} if fmt == "json" and etag else None)
+
+
+@dataclass(frozen=True)
+class Tries:
+    """How often one version of a recording has been tried, as its error record counts.
+
+    ``attempt`` counts every try; ``deliveries`` the tries the host's event made (it stops at
+    ``MAX_DELIVERIES``); ``faults`` the failed tries that count toward ``MAX_ATTEMPTS``: throttling
+    (the quota was full) is a wait for capacity, not a fault, and does not.
+    """
+
+    attempt: int = 0
+    deliveries: int = 0
+    faults: int = 0
+
+    def next(self, *, by_event: bool) -> Tries:
+        """The counts for the try about to start."""
+        return replace(self, attempt=self.attempt + 1, deliveries=self.deliveries + by_event)
+
+    def failed(self, error: TranscriptionError) -> Tries:
+        """The counts once this try failed with ``error``."""
+        return replace(self, faults=self.faults + (error.code != ThrottledError.code))
+
+
+def previous_tries(out: ContainerClient, error_name: str, etag: str) -> Tries:
+    """What the error record counts for this very version of the blob (nothing for a new version)."""
+    previous = storage.read_json(out, error_name) or {}
+    if previous.get("etag") != etag:
+        return Tries()
+    attempt = int(previous.get("attempt", 0))
+    return Tries(attempt, int(previous.get("deliveries", attempt)), int(previous.get("faults", attempt)))
+
+
+def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, etag: str, tries: Tries) -> None:
+    """Write the error record ``name``; a failure to write it is logged, the original error matters more.
+
+    Its metadata repeats what a listing needs (``shared.pending``): the code, whether it was transient,
+    the counts and when, so finding what to retry reads no document.
+    """
+    body = {
+        **error.to_dict(),
+        "transient": error.transient,
+        "etag": etag,
+        "attempt": tries.attempt,
+        "deliveries": tries.deliveries,
+        "faults": tries.faults,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    metadata = {"code": error.code, "transient": str(error.transient).lower(), "attempt": str(tries.attempt),
+                "faults": str(tries.faults), "etag": _metadata_text(etag), "at": body["at"]}
+    try:
+        storage.write_text(out, name, json.dumps(body, indent=2), "application/json", metadata=metadata)
+    except StorageError as exc:
+        log.error("could not write %s: %s", name, exc)
+
+
+def _metadata_text(value: str) -> str:
+    """``value`` as blob metadata allows it (ASCII; an ETag's quotes are fine)."""
+    return value.encode("ascii", "replace").decode("ascii")

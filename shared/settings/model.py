@@ -1,0 +1,239 @@
+"""The ``Settings`` object: everything one invocation needs to know, read once and validated.
+
+Reading settings at the edge (not at import) means a changed app setting takes effect on the next
+invocation and a test can pass its own mapping; nothing global holds a client or a credential.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from shared.errors import ConfigurationError, InvalidOptionsError
+from shared.options import RecognitionOptions, parse_text
+from shared.settings import names as n
+from shared.settings import values
+
+#: Credentials ``shared.credentials`` can create per invocation. ``azurecli`` is for developers running
+#: against real Azure from their own machine; ``none`` fetches no Speech token at all, for a Speech
+#: container or the emulator on a ws:// or http:// host that takes none. Neither is ever the default.
+TOKEN_CREDENTIALS = ("managedidentity", "azurecli", "none")
+
+#: ``CHANNEL_MODE``: ``mix`` downmixes every channel into one and lets diarization tell speakers apart;
+#: ``separate`` transcribes each channel of a multi-channel recording as its own speaker (call recordings:
+#: agent on one channel, customer on the other, where diarization of the mix fails).
+CHANNEL_MODES = ("mix", "separate")
+
+#: The largest body the Functions front end lets through (its request limit is 100 MB).
+MAX_HTTP_BODY_BYTES = 100 * 1024 * 1024
+#: An HTTP request must end within the platform's 230 s.
+HTTP_REQUEST_SECONDS = 230.0
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """How to reach blob storage: identity-based URIs (Azure), or a connection string (local Azurite)."""
+
+    blob_service_uri: str | None
+    queue_service_uri: str | None
+    client_id: str | None
+    connection_string: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one invocation needs to know, validated."""
+
+    speech_endpoint: str
+    speech_language: str = "en-US"
+    input_container: str = "audio-in"
+    output_container: str = "transcripts"
+    azure_client_id: str | None = None
+    token_credential: str = "managedidentity"
+    token_timeout_seconds: float = 10.0
+    #: One storage operation, its retries included.
+    storage_timeout_seconds: float = 30.0
+    speech_idle_timeout_seconds: float = 60.0
+    #: 4 h 10 min: a 240-minute recording at real-time pace, plus room; with the start retries
+    #: (``speech_start_retry_seconds``) and the sweep's last start (``shared.sweep.SWEEP_RUN_SECONDS``) it
+    #: still ends 5 minutes inside host.json's 4 h 30 min ``functionTimeout`` (tests/test_bindings.py).
+    transcription_deadline_seconds: float = 15000.0
+    speech_send_fast: bool = True
+    http_max_bytes: int = 25 * 1024 * 1024
+    channel_mode: str = "mix"
+    #: 240 min is the Speech service's cap for real-time diarization.
+    max_audio_minutes: float = 240.0
+    #: 4 GiB: a 240-minute WAV of 48 kHz stereo 24-bit is just under it; compressed audio is far smaller.
+    max_audio_bytes: int = 4 * 1024**3
+    #: ``POST /api/transcriptions`` answers in the request only below both: it must end within the
+    #: platform's 230 s; anything longer becomes a job (202).
+    sync_max_bytes: int = 10 * 1024 * 1024
+    sync_max_seconds: float = 120.0
+    #: What the blob path writes beside the audio. ``json`` is always written: it marks the ETag done.
+    output_formats: tuple[str, ...] = ("json", "txt", "srt", "vtt")
+    #: The storage queue that gets a message when a job ends; ``None``: no message.
+    completion_queue: str | None = None
+    #: How often a running job's progress is written to its status document.
+    job_progress_seconds: float = 15.0
+    #: How long one invocation keeps retrying a session start the service refused (429 past the quota).
+    speech_start_retry_seconds: float = 300.0
+    #: When the sweep runs (NCRONTAB, read by the host's timer trigger) and how many it transcribes at once.
+    sweep_schedule: str = "0 */5 * * * *"
+    sweep_concurrency: int = 4
+    #: Failed tries of one recording (throttling not counted) before it is given up as permanently failed.
+    max_attempts: int = 20
+    #: A job whose audio never arrived is ``expired`` this long after it was created.
+    job_queued_ttl_minutes: float = 60.0
+    #: The recognition options a recording gets unless it says otherwise (``shared.options``).
+    recognition: RecognitionOptions = RecognitionOptions()
+    storage: StorageSettings | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the settings; a ``ConfigurationError`` names the first bad one."""
+        env = os.environ if env is None else env
+        speech = _speech(env)
+        recognition = _recognition(env, speech["channel_mode"])
+        return cls(**speech, **_timeouts(env), **_limits(env), **_outputs(env), **_recovery(env),
+                   speech_language=recognition.languages[0], recognition=recognition, storage=_storage(env))
+
+    def describe(self) -> dict[str, object]:
+        """The configuration state without secrets, for ``GET /api/health`` and logs."""
+        storage = self.storage
+        return {
+            "speech_endpoint": self.speech_endpoint,
+            "speech_language": self.speech_language,
+            "input_container": self.input_container,
+            "output_container": self.output_container,
+            "token_credential": self.token_credential,
+            "channel_mode": self.channel_mode,
+            "recognition": self.recognition.to_dict(),
+            "user_assigned_identity": bool(self.azure_client_id),
+            "storage": None
+            if storage is None
+            else {
+                "blob_service_uri": storage.blob_service_uri,
+                "identity_based": storage.connection_string is None,
+            },
+        }
+
+
+def _speech(env: Mapping[str, str]) -> dict[str, object]:
+    endpoint = values.required(env, n.SPEECH_ENDPOINT)
+    parts = urlparse(endpoint)
+    if parts.scheme not in ("https", "wss", "ws", "http") or not parts.netloc:
+        raise ConfigurationError(
+            f"{n.SPEECH_ENDPOINT} must be an https:// Speech endpoint (custom domain) or a ws:// host "
+            f"such as the local emulator's, got {endpoint!r}"
+        )
+    credential = values.choice(env, n.TOKEN_CREDENTIAL, TOKEN_CREDENTIALS, Settings.token_credential)
+    if credential == "none" and parts.scheme not in ("ws", "http"):
+        raise ConfigurationError(f"{n.TOKEN_CREDENTIAL}=none (no Speech token) is only for a ws:// or http:// host "
+                                 f"such as a Speech container; {n.SPEECH_ENDPOINT} is {endpoint!r}")
+    return {
+        "speech_endpoint": endpoint,
+        "azure_client_id": env.get(n.AZURE_CLIENT_ID, "").strip() or None,
+        "token_credential": credential,
+        "speech_send_fast": values.flag(env, n.SPEECH_SEND_FAST, Settings.speech_send_fast),
+        "channel_mode": values.choice(env, n.CHANNEL_MODE, CHANNEL_MODES, Settings.channel_mode),
+    }
+
+
+def _recognition(env: Mapping[str, str], channel_mode: str) -> RecognitionOptions:
+    """The default recognition options, each from its setting; a bad one names the setting."""
+    options = RecognitionOptions(languages=(Settings.speech_language,))
+    for option, setting in n.OPTION_SETTINGS.items():
+        text = env.get(setting, "").strip()
+        if not text:
+            continue
+        try:
+            options = parse_text({option: text}, options)
+        except InvalidOptionsError as error:
+            raise ConfigurationError(f"{setting}: {error.message}") from None
+    try:
+        options.check_channels(channel_mode)
+    except InvalidOptionsError as error:
+        raise ConfigurationError(f"{n.CHANNEL_NAMES}: {error.message}") from None
+    return options
+
+
+def _timeouts(env: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "token_timeout_seconds": values.number(env, n.TOKEN_TIMEOUT_SECONDS, Settings.token_timeout_seconds,
+                                               most=600),
+        "storage_timeout_seconds": values.number(env, n.STORAGE_TIMEOUT_SECONDS, Settings.storage_timeout_seconds,
+                                                 most=600),
+        "speech_idle_timeout_seconds": values.number(env, n.SPEECH_IDLE_TIMEOUT_SECONDS,
+                                                     Settings.speech_idle_timeout_seconds, most=3600),
+        "transcription_deadline_seconds": values.number(env, n.TRANSCRIPTION_DEADLINE_SECONDS,
+                                                        Settings.transcription_deadline_seconds, most=24 * 3600),
+        "job_progress_seconds": values.number(env, n.JOB_PROGRESS_SECONDS, Settings.job_progress_seconds,
+                                              most=3600),
+    }
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "http_max_bytes": values.whole_number(env, n.HTTP_MAX_BYTES, Settings.http_max_bytes,
+                                              most=MAX_HTTP_BODY_BYTES),
+        "max_audio_minutes": values.number(env, n.MAX_AUDIO_MINUTES, Settings.max_audio_minutes, most=24 * 60),
+        "max_audio_bytes": values.whole_number(env, n.MAX_AUDIO_BYTES, Settings.max_audio_bytes, most=2**40),
+        "sync_max_bytes": values.whole_number(env, n.SYNC_MAX_BYTES, Settings.sync_max_bytes,
+                                              most=MAX_HTTP_BODY_BYTES),
+        "sync_max_seconds": values.number(env, n.SYNC_MAX_SECONDS, Settings.sync_max_seconds,
+                                          most=HTTP_REQUEST_SECONDS),
+    }
+
+
+def _outputs(env: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "input_container": values.container(env, n.INPUT_CONTAINER, Settings.input_container),
+        "output_container": values.container(env, n.OUTPUT_CONTAINER, Settings.output_container),
+        "output_formats": _output_formats(env),
+        "completion_queue": values.queue(env, n.COMPLETION_QUEUE),
+    }
+
+
+def _recovery(env: Mapping[str, str]) -> dict[str, object]:
+    """How failures are retried: inside an invocation, by the host, and by the sweep."""
+    return {
+        "speech_start_retry_seconds": values.number(env, n.SPEECH_START_RETRY_SECONDS,
+                                                    Settings.speech_start_retry_seconds, most=3600),
+        "sweep_schedule": values.schedule(env, n.SWEEP_SCHEDULE, Settings.sweep_schedule),
+        "sweep_concurrency": values.whole_number(env, n.SWEEP_CONCURRENCY, Settings.sweep_concurrency, most=64),
+        "max_attempts": values.whole_number(env, n.MAX_ATTEMPTS, Settings.max_attempts, most=1000),
+        "job_queued_ttl_minutes": values.number(env, n.JOB_QUEUED_TTL_MINUTES, Settings.job_queued_ttl_minutes,
+                                                most=30 * 24 * 60),
+    }
+
+
+def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
+    from shared.formats import FORMATS
+
+    raw = env.get(n.OUTPUT_FORMATS, "").strip().lower()
+    names = [f.strip() for f in raw.split(",") if f.strip()] if raw else list(Settings.output_formats)
+    unknown = [f for f in names if f not in FORMATS]
+    if unknown:
+        raise ConfigurationError(f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMATS)}, "
+                                 f"got {unknown[0]!r}")
+    return tuple(dict.fromkeys(["json", *names]))  # json first and always: it marks the blob done
+
+
+def _storage(env: Mapping[str, str]) -> StorageSettings | None:
+    """Identity-based settings win; a bare ``AudioStorage`` connection string is the local fallback."""
+    blob_uri = env.get(n.BLOB_SERVICE_URI, "").strip() or None
+    if blob_uri:
+        credential = env.get(n.STORAGE_CREDENTIAL, "").strip().lower() or "managedidentity"
+        if credential != "managedidentity":
+            raise ConfigurationError(f"{n.STORAGE_CREDENTIAL} must be managedidentity, got {credential!r}")
+        return StorageSettings(
+            blob_service_uri=blob_uri,
+            queue_service_uri=env.get(n.QUEUE_SERVICE_URI, "").strip() or None,
+            client_id=env.get(n.STORAGE_CLIENT_ID, "").strip() or None,
+        )
+    connection_string = env.get(n.STORAGE_CONNECTION, "").strip() or None
+    if connection_string:
+        return StorageSettings(None, None, None, connection_string=connection_string)
+    return None

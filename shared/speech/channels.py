@@ -1,0 +1,74 @@
+"""Several channels of one recording recognised at once: one ``SpeechSession`` per channel, side by side.
+
+``CHANNEL_MODE=separate`` gives one ``PcmReader`` per channel, all reading one decoder. The decoder
+lets no reader get more than ``MAX_AHEAD_BYTES`` ahead of another, so that its memory stays bounded:
+a channel read alone would soon wait for the others. So the sessions run at the same time, each on its
+own thread. Each channel's segments are labelled with its name from the options' ``channel_names``
+(``Agent``, ``Customer``), or, for a channel without one, its reader's ``Channel-N``: one channel is one
+speaker, whatever diarization found inside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable
+
+from shared.audio import PcmReader
+from shared.options import RecognitionOptions
+from shared.settings import Settings
+from shared.speech.session import SpeechSession
+from shared.transcript import Segment
+
+
+def channel_label(reader: PcmReader, options: RecognitionOptions | None) -> str:
+    """The speaker label of a channel's segments: its name if the options give one, else ``Channel-N``."""
+    names = options.channel_names if options is not None else ()
+    return names[reader.index] if reader.index < len(names) else reader.label
+
+
+def recognise_channels(
+    settings: Settings,
+    token: str,
+    readers: list[PcmReader],
+    on_progress: Callable[[float], None] | None = None,
+    options: RecognitionOptions | None = None,
+) -> list[Segment]:
+    """One session per reader, all at once, each with ``options``; the segments of all channels in time order.
+
+    If one fails, the decoder is closed, so the others' audio ends and they finish at once; then the
+    first error is raised. ``on_progress(seconds)`` gets the audio recognised so far of the channel
+    furthest behind.
+    """
+    results: list[list[Segment]] = [[] for _ in readers]
+    errors: list[BaseException] = []
+    recognised = [0.0] * len(readers)
+
+    def channel_progress(index: int, seconds: float) -> None:
+        recognised[index] = seconds
+        if on_progress is not None:
+            on_progress(min(recognised))
+
+    def run_channel(index: int, reader: PcmReader) -> None:
+        try:
+            progress = functools.partial(channel_progress, index)
+            with SpeechSession(settings, token, reader, progress, options) as session:
+                segments = session.run()
+            label = channel_label(reader, options)
+            results[index] = [dataclasses.replace(s, speaker=label) for s in segments]
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
+            errors.append(exc)
+            reader.decoder.close()
+
+    threads = [
+        threading.Thread(target=run_channel, args=(i, r), name=f"speech-{r.label}", daemon=True)
+        for i, r in enumerate(readers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()  # each session is bounded by its own idle timeout and deadline
+    if errors:
+        raise errors[0]
+    return sorted((s for segments in results for s in segments), key=lambda s: (s.start, s.end, s.speaker))

@@ -1,0 +1,357 @@
+"""The fault matrix: every fault an operator can meet, classified right, within its bound, nothing lost.
+
+One test per row of the README's fault table (``test_the_readme_fault_table_is_backed_by_these_tests``
+ties the two). Each injects one real fault against the real local stack: the identity endpoint answers
+500, trickles or stays silent; storage refuses connections or goes away mid-read (a TCP proxy in front of
+Azurite, ``local_stack.proxy``); the Speech endpoint is wrong or closes mid-stream (the emulator's
+faults); a setting is not finite. Each asserts the code and ``transient`` (retried or not), the HTTP
+status or ``.error.json``, that the input blob is byte for byte as uploaded, and the bound
+(``tests.faults.within``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from local_stack.proxy import FaultyProxy
+from shared import blob_reader
+from shared.blob_door import handle_blob
+from shared.errors import TranscriptionError
+from shared.settings import Settings
+from tests.app_functions import api, post_transcription
+from tests.blob_io import results, upload
+from tests.conftest import host_blob_client
+from tests.faults import (
+    SPEECH_RESOURCE,
+    STORAGE_RESOURCE,
+    declared_wav,
+    identity_healed,
+    timed,
+    within,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+#: Small bounds keep the matrix fast; each case asserts against the value it set.
+TOKEN_TIMEOUT, STORAGE_TIMEOUT = 3.0, 4.0
+
+
+@pytest.fixture(autouse=True)
+def _small_bounds(stack, monkeypatch):
+    monkeypatch.setenv("TOKEN_TIMEOUT_SECONDS", str(TOKEN_TIMEOUT))
+    monkeypatch.setenv("STORAGE_TIMEOUT_SECONDS", str(STORAGE_TIMEOUT))
+
+
+def deliver(name: str):
+    """One delivery of the blob trigger for ``name``, as the host makes it (timed, exception caught)."""
+    return timed(lambda: handle_blob(host_blob_client("audio-in", name)))
+
+
+def intact(service, name: str, data: bytes) -> bool:
+    return service.get_container_client("audio-in").get_blob_client(name).download_blob().readall() == data
+
+
+def error_record(service, name: str) -> dict | None:
+    found = results(service, name).get(".error.json")
+    return json.loads(found) if found else None
+
+
+@pytest.fixture
+def storage_proxy(stack, monkeypatch):
+    """The app reaches blob storage through a proxy the test can break; the test's own client does not."""
+    port = int(stack.storage.blob.split(":")[2].split("/")[0])
+    with FaultyProxy(("127.0.0.1", port)) as proxy:
+        monkeypatch.setenv("AudioStorage__blobServiceUri", stack.storage.blob.replace(str(port), str(proxy.port)))
+        yield proxy
+
+
+# -- the identity endpoint -------------------------------------------------------------------------------
+def test_identity_answering_500_for_the_speech_token_is_retried(stack, service, three_sentences_wav):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    with identity_healed(stack, SPEECH_RESOURCE):
+        stack.spoil_tokens(SPEECH_RESOURCE, "status-500", count=10)
+        first = deliver(name)
+    assert isinstance(first.error, TranscriptionError), first.result
+    assert (first.error.code, first.error.transient) == ("identity_unavailable", True)  # raised: the host retries
+    assert within(first.seconds, TOKEN_TIMEOUT)
+    record = error_record(service, name)
+    assert (record["code"], record["transient"], record["attempt"]) == ("identity_unavailable", True, 1)
+    again = deliver(name)  # the host's next delivery, the endpoint healthy again
+    assert again.error is None and again.result.status == "transcribed"
+    assert error_record(service, name) is None and intact(service, name, data)
+
+
+@pytest.mark.parametrize("mode", ["status-400", "status-403"])
+def test_identity_refusing_the_speech_token_is_permanent(stack, service, three_sentences_wav, mode):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    with identity_healed(stack, SPEECH_RESOURCE):
+        stack.spoil_tokens(SPEECH_RESOURCE, mode, count=10)
+        outcome = deliver(name)
+    assert outcome.error is None and outcome.result.status == "failed"  # returned: the host does not retry
+    record = error_record(service, name)
+    assert (record["code"], record["transient"]) == ("authentication_failed", False)
+    assert mode.removeprefix("status-") in record["message"] and intact(service, name, data)
+
+
+@pytest.mark.parametrize("mode", ["trickle", "silent"])
+def test_a_trickling_or_silent_identity_endpoint_ends_within_the_token_timeout(stack, service, three_sentences_wav,
+                                                                               mode):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    with identity_healed(stack, SPEECH_RESOURCE):
+        stack.spoil_tokens(SPEECH_RESOURCE, mode, count=10)
+        blob = deliver(name)
+        http = timed(lambda: post_transcription(data))
+    assert (blob.error.code, blob.error.transient) == ("identity_unavailable", True)
+    assert within(blob.seconds, TOKEN_TIMEOUT), blob.seconds
+    assert error_record(service, name)["code"] == "identity_unavailable" and intact(service, name, data)
+    response = http.result
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    assert json.loads(response.get_body())["error"]["code"] == "identity_unavailable"
+    assert within(http.seconds, TOKEN_TIMEOUT), http.seconds
+
+
+@pytest.mark.parametrize("mode", ["refused", "silent"])
+def test_identity_down_on_the_storage_side_is_identity_unavailable_within_its_bound(stack, service, monkeypatch,
+                                                                                    three_sentences_wav, mode):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    with identity_healed(stack, STORAGE_RESOURCE):
+        if mode == "refused":
+            from local_stack.processes import free_port
+
+            monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{free_port()}/msi/token")
+        else:
+            stack.spoil_tokens(STORAGE_RESOURCE, "silent", count=10)
+        blob = deliver(name)
+        uploads = timed(lambda: api("POST", "/api/uploads", b'{"filename": "a.wav"}',
+                                    {"content-type": "application/json"}))
+    assert (blob.error.code, blob.error.transient) == ("identity_unavailable", True)
+    assert within(blob.seconds, TOKEN_TIMEOUT), blob.seconds
+    assert uploads.result.status_code == 503 and uploads.result.headers["Retry-After"].isdigit()
+    assert json.loads(uploads.result.get_body())["error"]["code"] == "identity_unavailable"
+    assert within(uploads.seconds, TOKEN_TIMEOUT), uploads.seconds
+    assert intact(service, name, data)  # nothing could be written, and nothing was lost
+
+
+# -- storage ---------------------------------------------------------------------------------------------
+def test_storage_down_answers_503_fast_on_the_http_async_path(storage_proxy, three_sentences_wav):
+    storage_proxy.refuse()
+    response = timed(lambda: post_transcription(three_sentences_wav.read_bytes(), {"prefer": "respond-async"}))
+    assert response.result.status_code == 503 and response.result.headers["Retry-After"].isdigit()
+    assert json.loads(response.result.get_body())["error"]["code"] == "storage_error"
+    assert within(response.seconds, STORAGE_TIMEOUT), response.seconds
+
+
+def test_a_storage_outage_mid_recording_ends_at_once_as_a_storage_error(stack, service, storage_proxy, monkeypatch,
+                                                                        three_sentences_wav):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    monkeypatch.setattr(blob_reader, "WINDOW_BYTES", 64 * 1024)  # many small reads: one can fail mid-way
+    monkeypatch.setenv("SPEECH_IDLE_TIMEOUT_SECONDS", "120")  # so a wait for the service could not pass as one
+    fetch = blob_reader.BlobReader._fetch
+    fetched = []
+
+    def outage_after_two_reads(self, offset, length):
+        if len(fetched) == 2:
+            storage_proxy.refuse()
+            storage_proxy.cut()
+        fetched.append(offset)
+        return fetch(self, offset, length)
+
+    monkeypatch.setattr(blob_reader.BlobReader, "_fetch", outage_after_two_reads)
+    outcome = deliver(name)
+    storage_proxy.restore()
+    assert (outcome.error.code, outcome.error.transient) == ("storage_error", True), outcome.error
+    assert within(outcome.seconds, STORAGE_TIMEOUT + TOKEN_TIMEOUT), outcome.seconds
+    assert intact(service, name, data)
+
+
+def test_a_missing_output_container_is_found_before_any_speech_session(stack, service, monkeypatch,
+                                                                      three_sentences_wav):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    monkeypatch.setenv("OUTPUT_CONTAINER", "no-such-container")
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    outcome = deliver(name)
+    assert outcome.error is None and outcome.result.status == "failed"  # permanent: not retried by the host
+    assert (outcome.result.error.code, outcome.result.error.transient) == ("configuration_error", False)
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before  # no Speech token, so no session
+    health = api("GET", "/api/health")
+    assert health.status_code == 503
+    assert any("OUTPUT_CONTAINER" in problem for problem in json.loads(health.get_body())["problems"])
+    assert intact(service, name, data)
+
+
+def test_a_blob_deleted_mid_read_is_reported_as_deleted_and_its_error_cleared_on_the_retry(
+        stack, service, monkeypatch, three_sentences_wav):
+    name = upload(service, three_sentences_wav.read_bytes())
+    monkeypatch.setattr(blob_reader, "WINDOW_BYTES", 64 * 1024)
+    fetch = blob_reader.BlobReader._fetch
+
+    def delete_after_first_read(self, offset, length):
+        if offset > 0:
+            service.get_container_client("audio-in").delete_blob(name)
+        return fetch(self, offset, length)
+
+    monkeypatch.setattr(blob_reader.BlobReader, "_fetch", delete_after_first_read)
+    first = deliver(name)
+    assert (first.error.code, first.error.transient) == ("storage_error", True)
+    assert "deleted" in first.error.message and "replaced" not in first.error.message
+    assert error_record(service, name)["code"] == "storage_error"
+    again = deliver(name)  # the host's retry finds the recording gone
+    assert again.error is None and again.result.status == "skipped"
+    assert error_record(service, name) is None
+
+
+# -- the Speech endpoint ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/wrong/path", "/stt/speech/universal/v2?fault=reject-404"])
+def test_a_speech_endpoint_that_is_not_one_is_a_permanent_configuration_error(stack, service, monkeypatch,
+                                                                             three_sentences_wav, path):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}{path}")
+    outcome = deliver(name)
+    assert outcome.error is None and outcome.result.status == "failed"  # not retried
+    record = error_record(service, name)
+    assert (record["code"], record["transient"]) == ("configuration_error", False)
+    assert "SPEECH_ENDPOINT" in record["message"] and intact(service, name, data)
+    assert within(outcome.seconds, 5.0), outcome.seconds
+
+
+def test_a_normal_close_mid_stream_ends_the_session_without_waiting_for_the_idle_timeout(
+        stack, service, monkeypatch, three_sentences_wav):
+    from shared.speech.session import RECONNECT_GRACE_SECONDS
+
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    idle = 120.0
+    monkeypatch.setenv("SPEECH_IDLE_TIMEOUT_SECONDS", str(idle))
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=close-1000")
+    outcome = deliver(name)
+    assert (outcome.error.code, outcome.error.transient) == ("service_error", True)
+    assert "closed the connection" in outcome.error.message
+    assert within(outcome.seconds, 15.0 + RECONNECT_GRACE_SECONDS) and outcome.seconds < idle, outcome.seconds
+    assert intact(service, name, data)
+
+
+def test_http_errors_carry_no_internal_details(stack, monkeypatch, three_sentences_wav, caplog):
+    monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-500")
+    response = post_transcription(three_sentences_wav.read_bytes())
+    assert response.status_code == 502
+    text = response.get_body().decode()
+    error = json.loads(text)["error"]
+    assert error["code"] == "service_error" and "details" not in error
+    assert "fault=" not in text and not re.search(r"[0-9a-f]{32}", text)
+    assert any("fault=reject-500" in record.getMessage() for record in caplog.records)  # the log keeps them
+
+
+# -- settings --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("setting", ["HTTP_MAX_BYTES", "TOKEN_TIMEOUT_SECONDS", "SPEECH_IDLE_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_setting_that_is_not_finite_is_a_configuration_error(stack, service, monkeypatch, three_sentences_wav,
+                                                               setting, value):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    monkeypatch.setenv(setting, value)
+    response = post_transcription(data)
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == "configuration_error" and setting in error["message"]
+    health = api("GET", "/api/health")
+    assert health.status_code == 503 and setting in json.loads(health.get_body())["problems"][0]
+    outcome = deliver(name)
+    assert outcome.error is None and outcome.result.status == "failed"  # permanent, and at once
+    assert within(outcome.seconds, 1.0) and intact(service, name, data)
+
+
+# -- the HTTP door ---------------------------------------------------------------------------------------
+def test_http_refuses_audio_declaring_more_than_the_limit_before_storing_anything(stack, service, monkeypatch):
+    monkeypatch.setenv("MAX_AUDIO_MINUTES", "60")
+    jobs_before = {b.name for b in service.get_container_client("audio-in").list_blobs(name_starts_with="jobs/")}
+    response = timed(lambda: post_transcription(declared_wav(10 * 3600)))
+    assert response.result.status_code == 413
+    error = json.loads(response.result.get_body())["error"]
+    assert error["code"] == "audio_too_large" and "MAX_AUDIO_MINUTES" in error["message"]
+    jobs_after = {b.name for b in service.get_container_client("audio-in").list_blobs(name_starts_with="jobs/")}
+    assert jobs_after == jobs_before and within(response.seconds, 1.0)
+
+
+def test_delete_removes_only_the_jobs_own_blobs_and_an_unknown_job_is_404(stack, service, three_sentences_wav):
+    created = post_transcription(three_sentences_wav.read_bytes(), {"prefer": "respond-async"})
+    job = json.loads(created.get_body())
+    audio_name = f"jobs/{job['id']}.wav"
+    handle_blob(host_blob_client("audio-in", audio_name))
+    inputs, outputs = service.get_container_client("audio-in"), service.get_container_client("transcripts")
+    neighbours = [(inputs, f"jobs/{job['id']}-notes.wav"), (inputs, f"jobs/{job['id']}x/keep.txt"),
+                  (outputs, f"jobs/{job['id']}-notes.wav.json")]
+    for container, name in neighbours:
+        container.upload_blob(name, b"someone else's", overwrite=True)
+    assert api("DELETE", f"/api/transcriptions/{job['id']}").status_code == 204
+    assert not inputs.get_blob_client(audio_name).exists()
+    assert not outputs.get_blob_client(f"{audio_name}.json").exists()
+    assert all(container.get_blob_client(name).exists() for container, name in neighbours)
+
+    from shared.jobs.names import new_job_id
+
+    orphan = new_job_id()  # audio uploaded by hand under a job's name, with no status document
+    inputs.upload_blob(f"jobs/{orphan}.wav", three_sentences_wav.read_bytes())
+    assert api("DELETE", f"/api/transcriptions/{orphan}").status_code == 404
+    assert inputs.get_blob_client(f"jobs/{orphan}.wav").exists()
+
+
+def test_accept_q_values_are_honoured_and_a_short_job_reports_its_length_done(stack, three_sentences_wav):
+    created = post_transcription(three_sentences_wav.read_bytes(), {"prefer": "respond-async"})
+    job = json.loads(created.get_body())
+    handle_blob(host_blob_client("audio-in", f"jobs/{job['id']}.wav"))
+    status = json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())
+    progress = status["progress"]
+    assert status["status"] == "succeeded" and progress["seconds_done"] == progress["seconds_total"] > 0
+    url = f"/api/transcriptions/{job['id']}/transcript"
+    for accept, content_type in [("application/json;q=0.5, text/vtt", "text/vtt"),
+                                 ("text/vtt;q=0.1, application/x-subrip;q=0.9", "application/x-subrip"),
+                                 ("application/json;q=0, */*", "text/plain")]:
+        response = api("GET", url, headers={"accept": accept})
+        assert (response.status_code, response.mimetype) == (200, content_type), accept
+    assert api("GET", url, headers={"accept": "text/vtt;q=0"}).status_code == 406
+
+
+# -- the operator's command -------------------------------------------------------------------------------
+def test_backfill_with_storage_down_prints_one_line_and_exits_2(storage_proxy, capsys):
+    from shared.cli import backfill
+
+    storage_proxy.refuse()
+    run = timed(lambda: backfill.main(["--dry-run"]))
+    assert run.result == 2, run.error
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: storage_error: ")
+    assert within(run.seconds, STORAGE_TIMEOUT)
+
+
+def test_backfill_skips_a_recording_with_a_permanent_error_until_it_is_replaced(stack, service, three_sentences_wav):
+    from shared.pending import pending
+
+    name = upload(service, b"not audio at all")
+    assert deliver(name).result.status == "failed"
+    prefix = name.rsplit("/", 1)[0] + "/"
+    assert name not in pending(Settings.from_env(), prefix)  # trying again would fail the same way
+    service.get_container_client("audio-in").upload_blob(name, three_sentences_wav.read_bytes(), overwrite=True)
+    assert name in pending(Settings.from_env(), prefix)  # a new version: worth a try
+
+
+# -- the table -------------------------------------------------------------------------------------------
+def test_the_readme_fault_table_is_backed_by_these_tests():
+    """Every row of the README's fault table names a test that exists (here, or in ``test_throttling``)."""
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- fault-table -->")[1].split("<!-- /fault-table -->")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| fault")]
+    named = [re.search(r"`(test_[a-z0-9_]+)`", row) for row in rows]
+    assert all(named) and len(named) >= 15, rows
+    tests = "".join(path.read_text() for path in (REPO / "tests").glob("test_*.py"))
+    missing = [match.group(1) for match in named if f"def {match.group(1)}(" not in tests]
+    assert not missing, missing

@@ -1,0 +1,115 @@
+"""Recognition options: one validated model, the same rules through every door, refused before any token.
+
+The rules themselves are pure (``shared.options``); the doors (HTTP query, the upload's JSON ``options``,
+blob metadata, the command line, app settings) must each refuse a bad option naming it and its rule,
+with the status and record their door promises, and without fetching a Speech token.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.blob_door import handle_blob
+from shared.errors import ConfigurationError, InvalidOptionsError
+from shared.options import RecognitionOptions, parse_document, parse_text
+from shared.settings import Settings
+from tests.app_functions import api, post_transcription
+from tests.blob_io import results, upload
+from tests.conftest import host_blob_client
+from tests.faults import SPEECH_RESOURCE
+
+REPO = Path(__file__).resolve().parent.parent
+ELEVEN = "en-US,de-DE,es-ES,fr-FR,it-IT,pt-BR,ja-JP,ko-KR,zh-CN,ru-RU,nl-NL"
+
+#: (options as text, the option the error must name, a word of the rule it must state)
+BAD = [
+    ({"languages": ELEVEN}, "languages", "1 to 10"),
+    ({"languages": "xx-YY"}, "languages", "not a locale"),
+    ({"languages": "en-US,en-GB"}, "languages", "one locale per language"),
+    ({"phrases": ",".join(f"p{i}" for i in range(501))}, "phrases", "at most 500"),
+    ({"phrases": "x" * 101}, "phrases", "1 to 100 characters"),
+    ({"profanity": "bleep"}, "profanity", "masked, removed, raw"),
+    ({"phrase_weight": "3"}, "phrase_weight", "from 0 to 2"),
+    ({"segmentation_silence_ms": "50"}, "segmentation_silence_ms", "100 to 5000"),
+    ({"words": "sometimes"}, "words", "true or false"),
+    ({"languages": "en-US,de-DE", "custom_endpoint_id": "abc"}, "custom_endpoint_id", "one per locale"),
+    ({"langauges": "en-US"}, "langauges", "not an option"),
+]
+
+
+@pytest.mark.parametrize(("given", "option", "rule"), BAD, ids=[b[1] + "-" + b[2].split()[0] for b in BAD])
+def test_a_bad_option_names_itself_and_its_rule(given, option, rule):
+    with pytest.raises(InvalidOptionsError) as refused:
+        parse_text(given, RecognitionOptions())
+    assert refused.value.message.startswith(f"{option}:") and rule in refused.value.message
+    assert (refused.value.code, refused.value.transient, refused.value.http_status) == ("invalid_options", False, 400)
+
+
+def test_channel_names_need_separate_channels():
+    options = parse_text({"channel_names": "Agent,Customer"}, RecognitionOptions())
+    options.check_channels("separate")
+    with pytest.raises(InvalidOptionsError, match="channel_names: only with CHANNEL_MODE=separate"):
+        options.check_channels("mix")
+
+
+def test_the_json_form_reads_back_as_the_same_options():
+    options = parse_document({"languages": ["en-us", "de-DE"], "phrases": ["Zorvex"], "words": True,
+                              "custom_endpoint_id": {"de-DE": "model-1"}, "profanity": "raw"}, RecognitionOptions())
+    assert options.languages == ("en-US", "de-DE")  # the service's spelling
+    assert parse_document(json.loads(json.dumps(options.to_dict())), RecognitionOptions()) == options
+
+
+def test_app_settings_give_the_defaults_and_a_bad_one_names_the_setting():
+    base = {"SPEECH_ENDPOINT": "ws://127.0.0.1:5000"}
+    settings = Settings.from_env({**base, "SPEECH_LANGUAGE": "en-US,es-ES", "SPEECH_WORDS": "true",
+                                  "SPEECH_PHRASES": "Zorvex,Quillana", "SPEECH_PROFANITY": "removed"})
+    assert settings.recognition == RecognitionOptions(languages=("en-US", "es-ES"), phrases=("Zorvex", "Quillana"),
+                                                      words=True, profanity="removed")
+    for setting, value in (("SPEECH_LANGUAGE", "xx-YY"), ("SPEECH_PHRASE_WEIGHT", "nan"), ("CHANNEL_NAMES", "A,B")):
+        with pytest.raises(ConfigurationError, match=setting):
+            Settings.from_env({**base, setting: value})
+
+
+# -- the doors --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("given", "option", "rule"), BAD[:6] + BAD[-1:], ids=[b[1] for b in BAD[:6] + BAD[-1:]])
+def test_http_refuses_a_bad_option_with_400_before_any_token(stack, three_sentences_wav, given, option, rule):
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    response = post_transcription(three_sentences_wav.read_bytes(), **given)
+    assert response.status_code == 400
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == "invalid_options" and error["message"].startswith(f"{option}:") and rule in error["message"]
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
+
+
+def test_an_upload_with_bad_options_is_refused_and_makes_no_job(stack):
+    body = json.dumps({"filename": "call.wav", "options": {"languages": ["en-US", "xx-YY"]}}).encode()
+    response = api("POST", "/api/uploads", body, {"content-type": "application/json"})
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"]["code"] == "invalid_options"
+
+
+def test_bad_metadata_on_a_dropped_recording_is_a_permanent_error_before_any_token(stack, service,
+                                                                                 three_sentences_wav):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    blob = service.get_container_client("audio-in").get_blob_client(name)
+    blob.set_blob_metadata({"languages": "en-US,klingon", "owner": "team-a"})  # "owner" is the user's own
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    outcome = handle_blob(host_blob_client("audio-in", name))
+    assert outcome.status == "failed"  # returned: the host does not retry it
+    record = json.loads(results(service, name)[".error.json"])
+    assert (record["code"], record["transient"]) == ("invalid_options", False) and "languages:" in record["message"]
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
+    assert blob.download_blob().readall() == data
+
+
+def test_the_command_line_refuses_a_bad_option_with_exit_2(stack, three_sentences_wav):
+    run = subprocess.run([sys.executable, "-m", "shared.transcribe", str(three_sentences_wav), "--languages", ELEVEN],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines()[-1].startswith("error: invalid_options: languages: 1 to 10")
