@@ -62,6 +62,9 @@ bench: install
 	$(PY) -m bench.overhead
 	$(PY) -m bench.peak_rss $(addprefix --make ,$(PEAK_FILES)) $(PEAK_SETTINGS)
 	$(PY) -m bench.memory --n $(BENCH_N)
+	$(PY) -m bench.concurrency
+	$(PY) -m bench.burst
+	$(PY) -m bench.capacity
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) tools/azurite/node_modules .pytest_cache .ruff_cache

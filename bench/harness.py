@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -49,24 +49,13 @@ class BlobRef:
     blob_name: str
 
 
-@contextlib.contextmanager
-def local_stack() -> Iterator[object]:
-    """Azurite + speech emulator (``--require-token``) + identity endpoint, app settings applied."""
-    from local_stack.stack import LocalStack
-
-    with LocalStack() as stack:
-        stack.create_containers()
-        stack.apply_env()
-        yield stack
-
-
 def upload_copies(stack, data: bytes, prefix: str, count: int) -> list[str]:
     """Upload ``count`` copies of ``data`` as ``<prefix>/<i>.wav``; a new name per invocation.
 
     The handler transcribes each blob version once (ETag idempotency), so a run of N invocations needs
     N blobs. Uploads go through the operator's client, never the app's, and happen before the run.
     """
-    container = os.environ.get("INPUT_CONTAINER", "audio-in")
+    container = input_container()
     names = [f"{prefix}/{i:05d}.wav" for i in range(count)]
     with stack.blob_service() as service:
         client = service.get_container_client(container)
@@ -90,7 +79,10 @@ def wav_clip(path: Path, seconds: float | None) -> bytes:
 
 
 def input_container() -> str:
-    return os.environ.get("INPUT_CONTAINER", "audio-in")
+    """The input container the stack's settings name (the app's default when none is set)."""
+    from shared.settings import INPUT_CONTAINER, Settings
+
+    return os.environ.get(INPUT_CONTAINER, Settings.input_container)
 
 
 def run_child(module: str, args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict:

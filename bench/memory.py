@@ -2,7 +2,7 @@
 
     python -m bench.memory [--n 500] [--variants a,b,c] [--out bench/out]
 
-One fresh process per variant runs N invocations of the real blob handler (``shared.pipeline.handle_blob``:
+One fresh process per variant runs N invocations of the real blob handler (``shared.blob_door.handle_blob``:
 Azurite, a fresh token from the local identity endpoint, the real Speech SDK against the speech
 emulator, transcript writes), each on its own blob (same audio), and records its RSS after every
 invocation. The variants run back to back against the same local stack:
@@ -10,9 +10,11 @@ invocation. The variants run back to back against the same local stack:
 - ``a`` as shipped: fresh credential and token per invocation, every SDK object disposed, ``gc.collect()``;
 - ``b`` the seed's pattern (``bench/seed_pattern.py``): cached service singleton and credential, SDK objects
   never stopped, disconnected or released, handlers left connected, no ``gc.collect()``;
-- ``c`` as shipped without the explicit ``gc.collect()`` (does Fix 3A earn its cost?);
+- ``c`` as shipped without the explicit ``gc.collect()`` (does collecting after each invocation earn its cost?);
 - ``d`` (on request) the seed's pattern with Python's automatic collector off as well: no session is ever
-  reclaimed, so the slope is what each un-disposed session holds (native threads, socket, buffers).
+  reclaimed, so the slope is what each un-disposed session holds (native threads, socket, buffers);
+- ``e`` as shipped with recognition options on: word timings and a phrase list (a ``PhraseListGrammar``
+  per session), set as the app's defaults (``SPEECH_WORDS``, ``SPEECH_PHRASES``) in the child's environment.
 
 Prints a table (slope in KiB/invocation by least squares over the last 80 %, start/end RSS) and writes
 ``memory.json`` and ``memory.png`` (RSS vs invocation) to ``--out``. A figure, not a pass/fail test.
@@ -34,7 +36,6 @@ from bench.harness import (
     SHORT_SECONDS,
     BlobRef,
     input_container,
-    local_stack,
     machine,
     markdown_table,
     replot,
@@ -46,15 +47,20 @@ from bench.harness import (
     wav_clip,
     write_json,
 )
+from local_stack.stack import ready_stack
+from shared.settings.names import SPEECH_PHRASE_WEIGHT, SPEECH_PHRASES, SPEECH_WORDS
 
 VARIANTS = {
     "a": "as shipped",
     "b": "seed pattern (cached singleton + credential, SDK objects never disposed, no GC)",
     "c": "as shipped without gc.collect()",
     "d": "seed pattern with the automatic GC off too (nothing ever reclaims a session)",
+    "e": "as shipped with words and a phrase list on",
 }
 #: What ``make bench`` runs; ``d`` is the bound on what (b) can retain, run on request (--variants abcd).
-DEFAULT_VARIANTS = "abc"
+DEFAULT_VARIANTS = "abce"
+#: Variant ``e``'s app settings: every invocation asks for word timings and applies a phrase list.
+OPTIONS_ON = {SPEECH_WORDS: "true", SPEECH_PHRASES: "Zorvex,Quillana,Contoso,Fabrikam", SPEECH_PHRASE_WEIGHT: "1.5"}
 #: How much of the start is warm-up, left out of the slope.
 WARM_UP_FRACTION = 0.2
 
@@ -72,7 +78,7 @@ def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = 
         echo(f"variant {variant} ({VARIANTS[variant]}): {n} invocations ...")
         started = time.monotonic()
         child = run_child("bench.memory", ["--child", variant, "--prefix", prefix, "--n", str(n)],
-                          timeout=120 + 60 * n)
+                          timeout=120 + 60 * n, env=OPTIONS_ON if variant == "e" else None)
         results[variant] = {**child, **summarise(child["samples"]), "wall_seconds": round(time.monotonic() - started)}
     audio_name = audio.name if seconds is None else f"first {seconds:g} s of {audio.name}"
     report = {"n": n, "audio": audio_name, "machine": measured_on, "variants": results,
@@ -129,7 +135,7 @@ def plot(report: dict, path: Path) -> None:
             r = variants[variant]
             rss = [s["rss"] / 2**20 for s in r["samples"]]
             label = f"({variant}) {VARIANTS[variant].split(' (')[0]}: {r['slope_kib_per_invocation']:+.2f} KiB/inv"
-            ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2, color=f"C{'abcd'.index(variant)}")
+            ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2, color=f"C{'abcde'.index(variant)}")
         ax.set_xlabel("invocation")
         ax.set_ylabel("RSS after the invocation (MiB)")
         ax.grid(True, alpha=0.3)
@@ -146,7 +152,7 @@ def child(variant: str, prefix: str, n: int) -> dict:
     import psutil
 
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared import pipeline
+    from shared import blob_door
 
     process = psutil.Process()
     container = input_container()
@@ -162,14 +168,25 @@ def child(variant: str, prefix: str, n: int) -> dict:
     with patch as seed:
         for i in range(n):
             started = time.perf_counter()
-            outcome = pipeline.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=variant == "a")
+            outcome = blob_door.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"),
+                                            collect_garbage=variant in "ae")
             seconds = time.perf_counter() - started
             samples.append({"rss": process.memory_info().rss, "threads": process.num_threads(),
-                            "fds": process.num_fds(), "seconds": round(seconds, 4), "status": outcome.status})
+                            "fds": process.num_fds(), "seconds": round(seconds, 4), "status": outcome.status,
+                            "words": words_returned(outcome)})
+            del outcome
+    if variant == "e" and not any(s["words"] for s in samples):
+        raise RuntimeError("variant e returned no word timings: the options did not reach the session")
     if variant in "bd" and seed.requests != n:
         raise RuntimeError(f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "
-                           "calls shared.token.fetch_token / SpeechSession; update bench/seed_pattern.py")
+                           "calls shared.credentials.fetch_token / SpeechSession; update bench/seed_pattern.py")
     return {"variant": variant, "rss_baseline_mib": round(baseline / 2**20, 1), "samples": samples}
+
+
+def words_returned(outcome) -> int:
+    """How many words with times the invocation's transcript carries (0 unless word timings were asked for)."""
+    transcript = outcome.transcript
+    return sum(len(segment.words or ()) for segment in transcript.segments) if transcript else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(args.variants) - set(VARIANTS):
         parser.error(f"--variants takes letters from {''.join(VARIANTS)}")
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
-    with local_stack() as stack:
+    with ready_stack() as stack:
         run(stack, n=args.n, variants=args.variants, audio=args.audio, seconds=args.seconds or None, out=args.out,
             echo=lambda line: print(line, flush=True))
     return 0

@@ -4,14 +4,15 @@
 
 Measured in one fresh process against the local stack (identity endpoint, Azurite, speech emulator):
 
-- ``token_mi``: a Speech token with a new ``ManagedIdentityCredential``, closed after (``shared.token.fetch_token``);
-- ``token_dac``: the same with a new ``DefaultAzureCredential`` (the seed's Fix 4B as written);
+- ``token_mi``: a Speech token with a new ``ManagedIdentityCredential``, closed after
+  (``shared.credentials.fetch_token``);
+- ``token_dac``: the same with a new ``DefaultAzureCredential`` (the seed's per-invocation token as written);
 - ``storage_token_mi``: the storage token the invocation's own blob client gets the same way;
 - ``sdk_setup_teardown``: every Speech SDK object of a session created and disposed
   (``SpeechSession`` entered and closed without a session: config, pull stream, audio config, transcriber,
   five handlers connected then disconnected, released on the helper thread);
-- ``gc_after_invocation``: ``gc.collect()`` right after a real blob invocation (what Fix 3A costs), with
-  the import-time objects frozen as ``function_app`` leaves them (``gc.freeze()``);
+- ``gc_after_invocation``: ``gc.collect()`` right after a real blob invocation (what collecting after each
+  invocation costs), with the import-time objects frozen as ``function_app`` leaves them (``gc.freeze()``);
 - ``gc_unfrozen``: the same after ``gc.unfreeze()``, i.e. what the collection would cost without the freeze;
 - ``session_close``: ``SpeechSession.close()`` of a finished session, timed inside those real invocations.
 
@@ -35,7 +36,6 @@ from bench.harness import (
     SHORT_SECONDS,
     BlobRef,
     input_container,
-    local_stack,
     machine,
     markdown_table,
     run_child,
@@ -44,12 +44,13 @@ from bench.harness import (
     wav_clip,
     write_json,
 )
+from local_stack.stack import ready_stack
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 PIECES = {
     "token_mi": "Speech token, fresh ManagedIdentityCredential (shipped)",
-    "token_dac": "Speech token, fresh DefaultAzureCredential (seed's Fix 4B)",
+    "token_dac": "Speech token, fresh DefaultAzureCredential (the seed's per-invocation token)",
     "storage_token_mi": "storage token, fresh ManagedIdentityCredential (shipped)",
     "sdk_setup_teardown": "Speech SDK objects created + disposed",
     "session_close": "close() of a finished session (in real invocations)",
@@ -106,9 +107,10 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
     from azure.identity import DefaultAzureCredential
 
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared import pipeline, speech_session
+    from shared import blob_door
+    from shared.credentials import SPEECH_SCOPE, fetch_token
     from shared.settings import Settings
-    from shared.token import SPEECH_SCOPE, fetch_token
+    from shared.speech.session import SpeechSession
 
     settings = Settings.from_env()
     frozen_objects = gc.get_freeze_count()  # what function_app's gc.freeze() left out of collections
@@ -128,7 +130,7 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
     silent = SimpleNamespace(sample_rate=16000, read=lambda n: b"", seconds_read=0.0, close=lambda: None)
 
     def sdk_setup_teardown() -> None:
-        with speech_session.SpeechSession(settings, token, silent):
+        with SpeechSession(settings, token, silent):
             pass
 
     for _ in range(3):  # first calls pay one-off imports and connection set-up
@@ -139,23 +141,23 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
         timed("storage_token_mi", lambda: fetch_token(settings, STORAGE_SCOPE))
         timed("sdk_setup_teardown", sdk_setup_teardown)
 
-    original_close = speech_session.SpeechSession.close
+    original_close = SpeechSession.close
 
     def timed_close(self) -> None:
         timed("session_close", lambda: original_close(self))
 
-    speech_session.SpeechSession.close = timed_close
+    SpeechSession.close = timed_close
     container = input_container()
     try:
         for i in range(2 * invocations):
             if i == invocations:
                 gc.unfreeze()  # the second half: every object in every collection, as without function_app's freeze
-            outcome = pipeline.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=False)
+            outcome = blob_door.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=False)
             if outcome.status != "transcribed":
                 raise RuntimeError(f"invocation {i}: {outcome}")
             timed("gc_after_invocation" if i < invocations else "gc_unfrozen", gc.collect)
     finally:
-        speech_session.SpeechSession.close = original_close
+        SpeechSession.close = original_close
     return {"samples": samples, "frozen_objects": frozen_objects}
 
 
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.json, child(args.runs, args.invocations, args.prefix))
         return 0
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
-    with local_stack() as stack:
+    with ready_stack() as stack:
         run(stack, runs=args.runs, invocations=args.invocations, out=args.out,
             echo=lambda line: print(line, flush=True))
     return 0

@@ -32,7 +32,6 @@ from bench.harness import (
     SAMPLES,
     BlobRef,
     input_container,
-    local_stack,
     machine,
     markdown_table,
     peak_rss_bytes,
@@ -42,6 +41,7 @@ from bench.harness import (
     save_report,
     write_json,
 )
+from local_stack.stack import ready_stack
 
 DEFAULT_MAKES = ("wav:1", "wav:5", "wav:30")
 #: The committed speech concatenated into long recordings, with this much silence between copies.
@@ -193,27 +193,27 @@ def plot(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _count_blob_reads(pipeline) -> list:
-    """Wrap the pipeline's ``BlobReader`` so the child can report what the invocation fetched."""
+def _count_blob_reads(blob_door) -> list:
+    """Wrap the blob door's ``BlobReader`` so the child can report what the invocation fetched."""
     readers: list = []
-    base = pipeline.BlobReader
+    base = blob_door.BlobReader
 
     class CountedBlobReader(base):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             readers.append(self)
 
-    pipeline.BlobReader = CountedBlobReader
+    blob_door.BlobReader = CountedBlobReader
     return readers
 
 
 def child(blob_name: str) -> dict:
     """The measured process: one invocation of the blob handler; its peak RSS."""
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared import pipeline
+    from shared import blob_door
     from shared.errors import TranscriptionError
 
-    readers = _count_blob_reads(pipeline)
+    readers = _count_blob_reads(blob_door)
     before = rss_bytes()
     sampled = [before]
     stop = threading.Event()
@@ -226,7 +226,7 @@ def child(blob_name: str) -> dict:
     sampler.start()
     started = time.monotonic()
     try:
-        outcome = pipeline.handle_blob(BlobRef(input_container(), blob_name))
+        outcome = blob_door.handle_blob(BlobRef(input_container(), blob_name))
         status = outcome.status if outcome.error is None else f"failed: {outcome.error.code}"
         transcript = outcome.transcript
     except TranscriptionError as error:  # transient: the host would retry; here it is the row's result
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
-    with local_stack() as stack:
+    with ready_stack() as stack:
         run(stack, files, settings=settings, out=args.out, echo=lambda line: print(line, flush=True))
     return 0
 

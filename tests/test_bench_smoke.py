@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from bench import cold_import, memory, overhead, peak_rss
+from bench import burst, cold_import, concurrency, memory, overhead, peak_rss
 from bench.harness import replot
 
 MIB = 2**20
@@ -24,7 +24,9 @@ def quiet(*_args) -> None:
 
 def test_memory_benchmark_runs_every_variant(stack, tmp_path):
     report = memory.run(stack, n=3, out=tmp_path, echo=quiet)
-    assert set(report["variants"]) == {"a", "b", "c"}
+    assert set(report["variants"]) == {"a", "b", "c", "e"}
+    assert all(s["words"] > 0 for s in report["variants"]["e"]["samples"])  # the options reached the session
+    assert not any(s["words"] for s in report["variants"]["a"]["samples"])
     for variant, result in report["variants"].items():
         assert result["failed"] == 0, (variant, [s["status"] for s in result["samples"]])
         assert len(result["samples"]) == 3
@@ -69,3 +71,19 @@ def test_the_function_app_imports_none_of_the_heavy_invocation_modules():
     for condition in cold_import.CONDITIONS:
         assert 0 < report["conditions"][condition]["median_ms"] < 10_000
         assert 0 < report["conditions"][condition]["wall_median_ms"] < 10_000
+
+
+def test_concurrency_benchmark_measures_sessions_at_once(stack):
+    report = concurrency.run(stack, (1, 2), seconds=0, out=None, echo=quiet)
+    single, double = report["rows"]
+    assert single["statuses"] == ["transcribed"] and double["statuses"] == ["transcribed"] * 2
+    assert 20 < single["rss_before_mib"] <= single["peak_rss_mib"] < 2048
+    assert double["per_extra_session_mib"] is not None and "| 2 |" in concurrency.table(report)
+
+
+def test_burst_benchmark_measures_a_small_burst_against_a_quota(stack):
+    report = burst.run(stack, (1,), recordings=3, parallel=2, out=None, echo=quiet)
+    (row,) = report["rows"]
+    assert row["states"]["transcribed"] == 3 and row["poisoned"] == 0
+    assert row["peak_sessions"] <= 1 and row["sessions_ok"] >= 3 and row["ratio"] > 0
+    assert "| 1 | 3 |" in burst.table(report)

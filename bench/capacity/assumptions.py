@@ -1,10 +1,10 @@
 """Every number the capacity model runs on, each with where it comes from.
 
 The product's own numbers are read from the product (``host.json``, ``shared/retry_policy.py``,
-``shared/settings.py``) when this module is imported, so a changed retry count, function timeout or
-session deadline changes the model's figures instead of leaving them stale. The rest are the
-platform's documented defaults or, where nothing is published, stated assumptions; docs/capacity.md
-lists each with its source.
+``shared/settings``, ``shared/sweep.py``, ``shared/claims.py``) when this module is imported, so a
+changed retry count, function timeout, deadline or sweep setting changes the model's figures instead
+of leaving them stale. The rest are the platform's documented defaults or, where nothing is
+published, stated assumptions; docs/capacity.md lists each with its source.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared import retry_policy
+from shared.claims import LEASE_SECONDS
 from shared.settings import Settings
+from shared.sweep import SWEEP_RUN_SECONDS
+
+#: Bumped whenever the model's rules change, so a saved run says which rules made it. 2: the recovery
+#: design as implemented (the sweep's listing, due rule, run budget and concurrency; the door's
+#: delivery count per recording; start retries to the end of their budget; leases that lapse).
+MODEL_VERSION = 2
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_JSON = REPO / "host.json"
@@ -39,6 +46,14 @@ def _settings_default(name: str) -> float:
     return float(getattr(Settings, name))
 
 
+def schedule_period_s(schedule: str) -> float:
+    """The period of an NCRONTAB ``0 */N * * * *`` (every N minutes), the only shape the model runs."""
+    fields = schedule.split()
+    if len(fields) != 6 or fields[0] != "0" or not fields[1].startswith("*/") or set(fields[2:]) != {"*"}:
+        raise ValueError(f"the capacity model runs a sweep every N minutes ('0 */N * * * *'), not {schedule!r}")
+    return int(fields[1][2:]) * MINUTE
+
+
 _HOST = _host()
 _BLOBS = _HOST["extensions"]["blobs"]
 
@@ -48,6 +63,8 @@ FUNCTION_TIMEOUT_SECONDS = _hms_seconds(_HOST["functionTimeout"])
 MAX_PER_INSTANCE = int(_BLOBS["maxDegreeOfParallelism"])
 #: ``host.json`` ``extensions.blobs.poisonBlobThreshold``, the same as ``retry_policy.MAX_DELIVERIES``.
 POISON_THRESHOLD = int(_BLOBS["poisonBlobThreshold"])
+#: ``SWEEP_CONCURRENCY`` when the app setting is not set: what a deployment not sized by the infra runs.
+DEFAULT_SWEEP_CONCURRENCY = int(Settings.sweep_concurrency)
 #: Flex Consumption's bounds on ``maximumInstanceCount`` (Microsoft Learn, event-driven scaling,
 #: "Limit scale-out": lowest 1, highest 1000, applied per scale group).
 MIN_INSTANCES, MAX_INSTANCES = 1, 1000
@@ -58,8 +75,11 @@ class Assumptions:
     """The model's constants; a scenario overrides a few with ``dataclasses.replace``."""
 
     # --- the product, read from its code and configuration ---
-    #: Deliveries of one event before the host stops (the handler's last one records and returns).
+    #: The door's last delivery: once a recording's error record counts this many tries by events
+    #: (across all its events), a transient failure is recorded and returned, not raised.
     max_deliveries: int = retry_policy.MAX_DELIVERIES
+    #: Dequeues of one host message before the host moves it to the poison queue.
+    poison_threshold: int = POISON_THRESHOLD
     #: An invocation (waiting + session) longer than this is killed: a failed delivery, no record written.
     function_timeout_s: float = FUNCTION_TIMEOUT_SECONDS
     #: ``TRANSCRIPTION_DEADLINE_SECONDS``: a session still running after this fails (``speech_timeout``,
@@ -68,13 +88,15 @@ class Assumptions:
     #: ``MAX_AUDIO_MINUTES``: the longest recording accepted; the duration mix is capped here.
     max_audio_s: float = _settings_default("max_audio_minutes") * MINUTE
     #: ``SPEECH_START_RETRY_SECONDS`` default: how long one invocation keeps retrying a refused start.
-    start_budget_s: float = 300.0
-    #: ``SWEEP_SCHEDULE`` default ``0 */5 * * * *``.
-    sweep_period_s: float = 5 * MINUTE
-    #: The sweep takes no new recording after this much of its run.
-    sweep_run_budget_s: float = 4 * MINUTE
-    #: ``SWEEP_MAX_ATTEMPTS``: faults (transient failures other than throttling) before giving up.
-    sweep_max_attempts: int = 20
+    start_budget_s: float = _settings_default("speech_start_retry_seconds")
+    #: ``SWEEP_SCHEDULE`` default (``0 */5 * * * *``), as a period.
+    sweep_period_s: float = schedule_period_s(Settings.sweep_schedule)
+    #: ``shared.sweep.SWEEP_RUN_SECONDS``: a sweep run starts no new recording after this much of its run.
+    sweep_run_budget_s: float = SWEEP_RUN_SECONDS
+    #: ``MAX_ATTEMPTS``: faults (failed tries other than throttling) before the sweep gives a recording up.
+    max_attempts: int = int(Settings.max_attempts)
+    #: ``shared.claims.LEASE_SECONDS``: a killed worker's claim lapses this long after its last renewal.
+    lease_s: float = float(LEASE_SECONDS)
     # --- the platform ---
     #: Storage queue message time-to-live, default 7 days: a host message older than this is lost.
     queue_ttl_s: float = 7 * DAY

@@ -2,7 +2,7 @@
 
 The loop is a heap of timed callbacks with a sequence number as the tie-break, so two runs with the
 same seed take the same path event for event; all randomness comes from one seeded ``random.Random``
-passed in. Nothing here knows about the host or the sweep.
+passed in. Nothing here knows how the host or the sweep use them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from shared import retry_policy
 
@@ -18,6 +19,8 @@ PENDING, CLAIMED, DONE, GIVEN_UP = "pending", "claimed", "done", "given up"
 #: How an attempt ends. THROTTLED: the start budget ran out refused by the quota (a capacity wait);
 #: FAULT: any other transient failure (outage, blip, session deadline); KILLED: the function timeout.
 SUCCEEDED, THROTTLED, FAULT, KILLED = "succeeded", "throttled", "fault", "killed"
+#: The two doors: the host's delivery of an event (``via=EVENT``) and the sweep (``via=RETRY``).
+HOST, SWEEP = "host", "sweep"
 
 
 class Loop:
@@ -51,9 +54,11 @@ class Loop:
 class Recording:
     """One uploaded recording and what the product has written about it.
 
-    ``attempt``/``last_attempt_at`` are the transient error record (``.error.json``) that the sweep's
-    eligibility reads; ``faults`` counts the failures in it that were not throttling (the give-up
-    count). ``state`` CLAIMED is the lease: one worker at a time.
+    ``attempt``, ``event_tries``, ``faults`` and ``last_attempt_at`` are its error record
+    (``shared.results.Tries``: every try; the tries by events, which decide the door's last delivery;
+    the failed tries that were not throttling, which decide giving up; when). ``state`` CLAIMED is
+    the lease (``shared.claims``): one worker at a time. ``raised``: host tries whose failure the door
+    raised for the host to deliver again.
     """
 
     index: int
@@ -62,9 +67,10 @@ class Recording:
     kind: str
     state: str = PENDING
     attempt: int = 0
+    event_tries: int = 0
     faults: int = 0
     last_attempt_at: float | None = None
-    eligible_at: float = 0.0
+    raised: int = 0
     events: int = 0
     deliveries: int = 0
     done_at: float | None = None
@@ -82,6 +88,7 @@ class Stats:
     events_expired: int = 0
     deliveries: int = 0
     skipped: int = 0
+    sweep_skipped: int = 0
     handed_to_sweep: int = 0
     poisoned: int = 0
     refused_host: int = 0
@@ -90,8 +97,10 @@ class Stats:
     waiting_s: float = 0.0
     function_s: float = 0.0
     sweep_function_s: float = 0.0
+    sweep_session_s: float = 0.0
     sweep_runs: int = 0
     sweep_attempts: int = 0
+    given_up_retried: int = 0
     done_by_sweep: int = 0
     killed: int = 0
     blips: int = 0
@@ -127,35 +136,28 @@ class Speech:
         self.in_use -= 1
 
 
-class Backlog:
-    """The sweep's view: recordings without a transcript, ordered by when they become eligible.
+def is_due(rec: Recording, now: float) -> bool:
+    """``shared.sweep.is_due``: ``sweep_delay_seconds(attempt)`` has passed since the last try, or since
+    the upload when there is no error record (``attempt`` 0)."""
+    last = rec.uploaded_at if rec.last_attempt_at is None else rec.last_attempt_at
+    return now >= last + retry_policy.sweep_delay_seconds(rec.attempt)
 
-    The real sweep lists the input container each run; a heap gives the same answer without walking
-    10,000 names every five simulated minutes. An entry is stale when the recording's state or
-    eligibility changed after it was pushed; every change pushes a fresh one.
+
+class Listing:
+    """What a sweep run's listing of the two containers shows (``shared.pending``).
+
+    Every uploaded recording without a transcript and without a permanent error record, in name order
+    (ASSUMPTION: names sort in upload order). The listing cannot see leases, so recordings being
+    transcribed are in it; the door skips them. Transcribed ones leave it for good.
     """
 
     def __init__(self) -> None:
-        self._heap: list = []
-        self._seq = itertools.count()
+        self._open: dict[int, Recording] = {}
 
-    @staticmethod
-    def eligible_at(rec: Recording) -> float:
-        """No error record: once ``sweep_delay_seconds(0)`` has passed since the upload; else once
-        ``sweep_delay_seconds(attempt)`` has passed since the last attempt (``shared/retry_policy``)."""
-        if rec.last_attempt_at is None:
-            return rec.uploaded_at + retry_policy.sweep_delay_seconds(0)
-        return rec.last_attempt_at + retry_policy.sweep_delay_seconds(rec.attempt)
+    def add(self, rec: Recording) -> None:
+        self._open[rec.index] = rec
 
-    def push(self, rec: Recording) -> None:
-        rec.eligible_at = self.eligible_at(rec)
-        heapq.heappush(self._heap, (rec.eligible_at, next(self._seq), rec))
-
-    def take(self, now: float) -> Recording | None:
-        """The longest-eligible unclaimed recording, or None."""
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            when, _, rec = heapq.heappop(heap)
-            if rec.state == PENDING and rec.eligible_at == when:
-                return rec
-        return None
+    def pending(self) -> list[Recording]:
+        for index in [index for index, rec in self._open.items() if rec.state == DONE]:
+            del self._open[index]
+        return sorted((rec for rec in self._open.values() if rec.state != GIVEN_UP), key=attrgetter("index"))

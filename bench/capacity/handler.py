@@ -1,9 +1,11 @@
 """One transcription attempt, as both doors (the host's delivery, the sweep) run it.
 
-The product runs one handler for both, so the model does too: claim, start a Speech session
-(retrying a refused start inside the invocation with ``retry_policy.start_retry_delay`` until
-``SPEECH_START_RETRY_SECONDS`` would be exceeded), run the session, then write the transcript or the
-error record and let the lease go. What happens to the event afterwards is the door's business.
+The product runs one handler for both (``shared.blob_door``), so the model does too: claim, start a
+Speech session, run it, then write the transcript or the error record and let the lease go. A refused
+start is retried inside the invocation as ``shared.pipeline._recognise`` does: after each refusal, if
+any of ``SPEECH_START_RETRY_SECONDS`` is left, wait ``retry_policy.start_retry_delay`` (cut to what is
+left) and try again; once none is left the refusal ends the attempt. What happens to the event
+afterwards is the door's business.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from bench.capacity.engine import (
     CLAIMED,
     DONE,
     FAULT,
+    GIVEN_UP,
+    HOST,
     KILLED,
     PENDING,
     SUCCEEDED,
+    SWEEP,
     THROTTLED,
-    Backlog,
     Loop,
     Recording,
     Speech,
@@ -34,15 +38,22 @@ OnEnd = Callable[[str], None]
 class Handler:
     """Runs attempts against one Speech resource and keeps each recording's record up to date."""
 
-    def __init__(self, loop: Loop, speech: Speech, backlog: Backlog, stats: Stats, assumptions: Assumptions,
-                 speed: float, rng: random.Random) -> None:
-        self.loop, self.speech, self.backlog, self.stats = loop, speech, backlog, stats
+    def __init__(self, loop: Loop, speech: Speech, stats: Stats, assumptions: Assumptions, speed: float,
+                 rng: random.Random) -> None:
+        self.loop, self.speech, self.stats = loop, speech, stats
         self.a = assumptions
         self.speed = speed
         self.rng = rng
 
     def attempt(self, rec: Recording, door: str, kill_at: float, on_end: OnEnd) -> None:
-        """Claim ``rec`` (the caller checked it is PENDING) and try it now; ``on_end(outcome)`` after."""
+        """Claim ``rec`` (the caller checked nobody holds it) and try it now; ``on_end(outcome)`` after.
+
+        A given-up recording can still be claimed by a late event: the door reads no permanent record
+        before trying, so it tries again (counted; no row of the report has one).
+        """
+        if rec.state == GIVEN_UP:
+            self.stats.given_up -= 1
+            self.stats.given_up_retried += 1
         rec.state = CLAIMED
         self._try(rec, door, self.loop.now, 0, kill_at, on_end)
 
@@ -55,21 +66,20 @@ class Handler:
             return
         if outage:
             self.stats.outage_refusals += 1
-        elif door == "host":
+        elif door == HOST:
             self.stats.refused_host += 1
         else:
             self.stats.refused_sweep += 1
         refused_at = now + self.a.try_cost_s
-        retry_at = refused_at + retry_policy.start_retry_delay(retry, self.rng)
-        if retry_at - began <= self.a.start_budget_s:
-            ends_at, outcome = retry_at, None  # within budget: try again, unless the host kills it first
-        else:
-            # Budget spent: a quota refusal is a capacity wait (THROTTLED), an outage is a fault.
+        left = began + self.a.start_budget_s - refused_at
+        if left > 0:  # try again after the backoff, cut to what is left, unless the host kills it first
+            ends_at, outcome = refused_at + min(retry_policy.start_retry_delay(retry, self.rng), left), None
+        else:  # budget spent: a quota refusal is a capacity wait (THROTTLED), an outage's a fault
             ends_at, outcome = refused_at, FAULT if outage else THROTTLED
         if ends_at >= kill_at:
             ends_at, outcome = kill_at, KILLED
         if outcome is None:
-            self.loop.at(retry_at, self._try, rec, door, began, retry + 1, kill_at, on_end)
+            self.loop.at(ends_at, self._try, rec, door, began, retry + 1, kill_at, on_end)
             return
         self.stats.waiting_s += ends_at - began
         self.loop.at(ends_at, self._finish, rec, door, outcome, on_end)
@@ -87,6 +97,8 @@ class Handler:
         end = self.loop.now + length
         if end > kill_at:
             end, outcome = kill_at, KILLED
+        if door == SWEEP:
+            self.stats.sweep_session_s += end - self.loop.now
         self.loop.at(end, self._close, rec, door, outcome, on_end)
 
     def _close(self, rec: Recording, door: str, outcome: str, on_end: OnEnd) -> None:
@@ -94,19 +106,28 @@ class Handler:
         self._finish(rec, door, outcome, on_end)
 
     def _finish(self, rec: Recording, door: str, outcome: str, on_end: OnEnd) -> None:
-        """Write what the handler writes, release the lease, then tell the door."""
+        """Write what the handler writes, release the lease, then tell the door.
+
+        A killed worker writes nothing and releases nothing: its lease lapses ``LEASE_SECONDS`` later,
+        and a delivery meanwhile finds the recording claimed and skips it.
+        """
         now = self.loop.now
         if outcome == SUCCEEDED:
             rec.state, rec.done_at, rec.done_by = DONE, now, door
             self.stats.done += 1
-            self.stats.done_by_sweep += door == "sweep"
-        else:
-            if outcome == KILLED:
-                self.stats.killed += 1  # a killed worker writes nothing; its lease lapses
-            else:
-                rec.attempt += 1
-                rec.faults += outcome == FAULT
-                rec.last_attempt_at = now
+            self.stats.done_by_sweep += door == SWEEP
+        elif outcome == KILLED:
+            self.stats.killed += 1
+            self.loop.after(self.a.lease_s, self._lapse, rec)
+        else:  # shared.results.Tries: every try counts, events' tries apart, throttling is not a fault
+            rec.attempt += 1
+            rec.event_tries += door == HOST
+            rec.faults += outcome == FAULT
+            rec.last_attempt_at = now
             rec.state = PENDING
-            self.backlog.push(rec)
         on_end(outcome)
+
+    @staticmethod
+    def _lapse(rec: Recording) -> None:
+        if rec.state == CLAIMED:
+            rec.state = PENDING

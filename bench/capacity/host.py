@@ -4,10 +4,15 @@ As documented (../shared/notes/host-delivery.md, Microsoft Learn): Event Grid de
 ``BlobCreated`` at least once; the blob extension puts it on the host's internal storage queue; the
 Event Grid blob triggers of an app scale as one group, at most ``maximumInstanceCount`` instances of
 ``maxDegreeOfParallelism`` invocations each. A failed invocation's message becomes visible again at
-once (visibility timeout 0) and is delivered again, ``MAX_DELIVERIES`` times in all; a message older
-than the queue's time-to-live is gone. On the last delivery the handler records the transient
-error and returns, so the host never poisons it: the recording is then the sweep's. Only a killed
-invocation (past ``functionTimeout``) can reach the poison queue.
+once (visibility timeout 0) and is delivered again, up to ``poisonBlobThreshold`` dequeues; a message
+older than the queue's time-to-live is gone.
+
+The door (``shared.blob_door``) decides what a failure does to the message from the recording's error
+record, not from the message: it raises (the host delivers again) while the record counts fewer than
+``MAX_DELIVERIES`` tries by events, across all of the recording's events, and records and returns
+after that, so the message is done and the recording is the sweep's. A delivery for a recording
+someone holds (or that is transcribed) returns at once: the message is done too. So only an invocation
+killed past ``functionTimeout``, which writes nothing, can use up a message's dequeues and poison it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from bench.capacity.assumptions import Assumptions
-from bench.capacity.engine import KILLED, PENDING, SUCCEEDED, Loop, Recording, Stats
+from bench.capacity.engine import CLAIMED, DONE, HOST, KILLED, SUCCEEDED, Loop, Recording, Stats
 from bench.capacity.handler import Handler
 
 
@@ -83,22 +88,26 @@ class BlobTriggerGroup:
         msg.dequeues += 1
         msg.rec.deliveries += 1
         self.stats.deliveries += 1
-        if msg.rec.state != PENDING:
-            # Claimed by another worker, transcribed, or given up: the handler sees it and returns.
+        if msg.rec.state in (CLAIMED, DONE):
+            # Transcribed, or another worker holds the lease: the door returns, the message is done.
             self.stats.skipped += 1
             self.loop.after(self.a.skip_s, self._complete, now)
             return
         kill_at = now + self.a.function_timeout_s
-        self.handler.attempt(msg.rec, "host", kill_at, lambda outcome: self._ended(msg, now, outcome))
+        self.handler.attempt(msg.rec, HOST, kill_at, lambda outcome: self._ended(msg, now, outcome))
 
     def _ended(self, msg: Message, started: float, outcome: str) -> None:
-        if outcome != SUCCEEDED:
-            if msg.dequeues < self.a.max_deliveries:
-                self.queue.append(msg)  # raised: visible again at once, behind what is already queued
-            elif outcome == KILLED:
-                self.stats.poisoned += 1  # killed on its last delivery: the host poisons the message
-            else:
-                self.stats.handed_to_sweep += 1  # last delivery: recorded and returned
+        rec = msg.rec
+        if outcome == SUCCEEDED:
+            pass
+        elif outcome != KILLED and rec.event_tries >= self.a.max_deliveries:
+            self.stats.handed_to_sweep += 1  # the door's last delivery: recorded and returned
+        elif msg.dequeues < self.a.poison_threshold:
+            rec.raised += outcome != KILLED
+            self.queue.append(msg)  # visible again at once, behind what is already queued
+        else:
+            rec.raised += outcome != KILLED
+            self.stats.poisoned += 1  # out of dequeues: the host moves the message to the poison queue
         self._complete(started)
 
     def _complete(self, started: float) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.capacity.assumptions import DAY, Assumptions
+from bench.capacity.assumptions import DAY, MODEL_VERSION, Assumptions
 from bench.capacity.run import Scenario, simulate, summarize
 from bench.capacity.workload import MIX
 from bench.harness import markdown_table, save_report, speed_probe_ms
@@ -35,6 +35,7 @@ def run(rows: Sequence[Scenario], *, quick: bool, out: Path | None, echo: Callab
         echo(f"  {scenario.name}: {_settled(summary)}, {summary['events_simulated']} events, {summary['wall_s']} s")
     report = {
         "benchmark": "capacity",
+        "model_version": MODEL_VERSION,
         "quick": quick,
         "wall_s": round(time.perf_counter() - started, 1),
         "speed_probe_ms": probe,
@@ -43,7 +44,8 @@ def run(rows: Sequence[Scenario], *, quick: bool, out: Path | None, echo: Callab
         "scenarios": results,
     }
     echo(table(report))
-    echo(f"simulated {len(results)} scenarios in {report['wall_s']} s (speed probe {probe} ms)")
+    echo(f"model version {MODEL_VERSION}: simulated {len(results)} scenarios in {report['wall_s']} s "
+         f"(speed probe {probe} ms)")
     if out is not None:
         save_report(report, out / "capacity.json", plot, echo)
     return report
@@ -51,7 +53,7 @@ def run(rows: Sequence[Scenario], *, quick: bool, out: Path | None, echo: Callab
 
 def _settled(row: dict) -> str:
     if row["finished"]:
-        return f"{row['end_h']:.1f}"
+        return f"{row['end_h']:,.1f}"
     return f"not at {row['end_h'] * 3600 / DAY:.0f} d"
 
 
@@ -100,8 +102,8 @@ def plot(report: dict, png: Path) -> None:
     curves.set_title("Transcripts over time")
     curves.grid(True, which="both", alpha=0.3)
     _bars(bars, rows, colours)
-    fig.suptitle(f"Capacity model: {'quick run' if report['quick'] else 'bursts of 10,000 (F0: 100)'}"
-                 ", horizon 60 days")
+    fig.suptitle(f"Capacity model v{report.get('model_version', 1)}: "
+                 f"{'quick run' if report['quick'] else 'bursts of 10,000 (F0: 100)'}, horizon 60 days")
     fig.legend(*curves.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(png, dpi=110)

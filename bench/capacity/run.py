@@ -9,11 +9,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from bench.capacity.assumptions import HOUR, Assumptions
-from bench.capacity.engine import DONE, Backlog, Loop, Recording, Speech, Stats
+from bench.capacity.assumptions import DEFAULT_SWEEP_CONCURRENCY, HOUR, Assumptions
+from bench.capacity.engine import DONE, Listing, Loop, Recording, Speech, Stats
 from bench.capacity.handler import Handler
 from bench.capacity.host import BlobTriggerGroup
-from bench.capacity.sizing import Deployment, deployment_for_quota
+from bench.capacity.sizing import Deployment, deployment_for_quota, sweep_concurrency_for_quota
 from bench.capacity.sweep import Sweep
 from bench.capacity.workload import burst
 
@@ -23,14 +23,19 @@ SAMPLE_FIRST_S, SAMPLE_GROWTH = 60.0, 1.02
 
 @dataclass(frozen=True)
 class Scenario:
-    """A burst against one deployment. ``instances``/``per_instance`` None: sized from the quota."""
+    """A burst against one deployment.
+
+    ``instances``/``per_instance`` None: sized from the quota as the infra does. ``sweep_concurrency``
+    None: what that deployment runs, ``sweep_concurrency_for_quota`` when sized (the infra sets
+    ``SWEEP_CONCURRENCY`` from it), the app setting's default when the fleet is set by hand.
+    """
 
     name: str
     quota: int
     recordings: int = 10_000
     instances: int | None = None
     per_instance: int | None = None
-    sweep_concurrency: int = 1
+    sweep_concurrency: int | None = None
     speed: float = 1.0
     seed: int = 18
     upload_window_s: float = 600.0
@@ -38,8 +43,18 @@ class Scenario:
     note: str = ""
     assumptions: Assumptions = field(default_factory=Assumptions)
 
+    @property
+    def sized(self) -> bool:
+        return self.instances is None and self.per_instance is None
+
+    def sweep(self) -> int:
+        """``SWEEP_CONCURRENCY`` as this deployment runs it."""
+        if self.sweep_concurrency is not None:
+            return self.sweep_concurrency
+        return sweep_concurrency_for_quota(self.quota) if self.sized else DEFAULT_SWEEP_CONCURRENCY
+
     def deployment(self) -> Deployment:
-        sized = deployment_for_quota(self.quota, self.sweep_concurrency)
+        sized = deployment_for_quota(self.quota, self.sweep())
         return Deployment(self.instances or sized.instances, self.per_instance or sized.per_instance)
 
 
@@ -59,16 +74,20 @@ def simulate(scenario: Scenario) -> Run:
     a = scenario.assumptions
     uploads = burst(scenario.recordings, scenario.upload_window_s, a.max_audio_s, random.Random(scenario.seed))
     rng = random.Random(scenario.seed + 1)  # the workload stays the same when only the dynamics change
-    loop, stats, backlog = Loop(), Stats(), Backlog()
+    loop, stats, listing = Loop(), Stats(), Listing()
     speech = Speech(scenario.quota, scenario.outage)
-    handler = Handler(loop, speech, backlog, stats, a, scenario.speed, rng)
+    handler = Handler(loop, speech, stats, a, scenario.speed, rng)
     deployment = scenario.deployment()
     group = BlobTriggerGroup(loop, handler, stats, a, deployment.instances, deployment.per_instance, rng)
     recordings = [Recording(i, u.seconds, u.at, u.kind) for i, u in enumerate(uploads)]
+
+    def upload(rec: Recording) -> None:
+        listing.add(rec)  # in the sweep's listing from its upload on
+        group.upload(rec)
+
     for rec in recordings:
-        backlog.push(rec)  # listed by the sweep from its upload on, eligible once the delay has passed
-        loop.at(rec.uploaded_at, group.upload, rec)
-    Sweep(loop, handler, backlog, stats, a, scenario.sweep_concurrency).start()
+        loop.at(rec.uploaded_at, upload, rec)
+    Sweep(loop, handler, listing, stats, a, scenario.sweep()).start()
     samples: list[tuple[float, int, int, int]] = []
 
     def sample() -> None:
@@ -96,7 +115,7 @@ def summarize(run: Run) -> dict:
     deployment = sc.deployment()
     sessions = [rec.seconds / sc.speed + a.session_overhead_s for rec in run.recordings]
     # The ideal: every session back to back on all the sessions the quota and the deployment allow.
-    capacity = min(sc.quota, deployment.concurrency + sc.sweep_concurrency)
+    capacity = min(sc.quota, deployment.concurrency + sc.sweep())
     ideal = max(sum(sessions) / capacity, max(sessions, default=0.0))
     done_at = sorted(rec.done_at for rec in run.recordings if rec.state == DONE)
     deliveries = sorted(rec.deliveries for rec in run.recordings)
@@ -105,7 +124,7 @@ def summarize(run: Run) -> dict:
     return {
         "name": sc.name, "note": sc.note, "recordings": len(run.recordings), "quota": sc.quota,
         "instances": deployment.instances, "per_instance": deployment.per_instance,
-        "sweep_concurrency": sc.sweep_concurrency, "speed": sc.speed, "outage_h": _outage_hours(sc),
+        "sweep_concurrency": sc.sweep(), "speed": sc.speed, "outage_h": _outage_hours(sc),
         "session_deadline_h": _hours(a.session_deadline_s),
         "finished": finished, "end_h": _hours(run.end_s),
         "completion_h": _hours(max(done_at)) if finished and done_at else None,
@@ -120,12 +139,14 @@ def summarize(run: Run) -> dict:
                                         default=0.0),
         "refused_host": s.refused_host, "refused_sweep": s.refused_sweep, "outage_refusals": s.outage_refusals,
         "waiting_function_h": _hours(s.waiting_s), "function_h": _hours(s.function_s),
-        "sweep_function_h": _hours(s.sweep_function_s),
+        "sweep_function_h": _hours(s.sweep_function_s), "sweep_session_h": _hours(s.sweep_session_s),
         "left": left, "given_up": s.given_up, "done_by_sweep": s.done_by_sweep,
         "handed_to_sweep": s.handed_to_sweep, "events_lost": s.events_lost,
         "events_duplicated": s.events_duplicated, "events_expired": s.events_expired, "poisoned": s.poisoned,
         "killed": s.killed, "blips": s.blips, "deadline_failures": s.deadline_failures,
         "skipped_deliveries": s.skipped, "sweep_runs": s.sweep_runs, "sweep_attempts": s.sweep_attempts,
+        "sweep_skipped": s.sweep_skipped, "given_up_retried": s.given_up_retried,
+        "raised_max": max((rec.raised for rec in run.recordings), default=0),
         "events_simulated": run.events,
         "samples": [[round(t / HOUR, 4), done, in_use, ready] for t, done, in_use, ready in run.samples],
     }

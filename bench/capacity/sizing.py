@@ -45,9 +45,10 @@ def deployment_for_quota(quota: int, sweep_concurrency: int = 1, max_per_instanc
 
 
 def sweep_concurrency_for_quota(quota: int) -> int:
-    """The sweep's share of the quota: a tenth of it, at least 1 and at most 4 (one instance's worth).
+    """The sweep's share of the quota: a quarter of it, at least 1 and at most 4 (one instance's worth).
 
-    Enough that recordings the host handed over are caught up while new ones keep arriving, small
-    enough that the blob fleet keeps most of the quota.
+    Enough that recordings the host handed over, or whose events its queue dropped after 7 days, are
+    caught up (with a tenth, a small quota's sweep ran one session while the fleet idled: docs/capacity.md),
+    small enough that the blob fleet keeps most of the quota.
     """
-    return min(4, max(1, quota // 10))
+    return min(4, max(1, quota // 4))

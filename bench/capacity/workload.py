@@ -46,7 +46,7 @@ MIX: tuple[Kind, ...] = (
     Kind("voice memo", 0.45, low=5.0, high=2 * MINUTE, median=45.0, sigma=0.7),
     Kind("call", 0.35, low=3 * MINUTE, high=15 * MINUTE, median=6 * MINUTE, sigma=0.5),
     Kind("meeting", 0.18, low=30 * MINUTE, high=90 * MINUTE),
-    Kind("long recording", 0.02, low=90 * MINUTE, high=240 * MINUTE),
+    Kind("long recording", 0.02, low=90 * MINUTE, high=math.inf),  # up to the cap, MAX_AUDIO_MINUTES
 )
 
 
