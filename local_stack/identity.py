@@ -11,8 +11,10 @@ at (v1 issuer, ``aud``, ``iat``/``nbf``/``exp``, ``oid``, ``tid``).
 ``POST /faults`` ``{"resource", "mode", "count"}`` makes the next ``count`` token requests for
 ``resource`` go wrong, as an operator's identity endpoint can: a token that is ``expired`` or names the
 ``wrong-audience`` (so tests prove a refused token surfaces typed), an HTTP error (``status-500``,
-``status-429``, ``status-403``, ...), an answer sent a byte a second (``trickle``), or no answer at all
-for ``FAULT_HOLD_SECONDS`` (``silent``), so tests prove every wait for a token is bounded.
+``status-429``, ``status-403``, ...), throttling that asks the caller to wait ``FAULT_HOLD_SECONDS``
+(``retry-after``: 429 with ``Retry-After: 600``, which azure-core's retry policy would sleep through),
+an answer sent a byte a second (``trickle``), or no answer at all for ``FAULT_HOLD_SECONDS``
+(``silent``), so tests prove every wait for a token is bounded.
 
 Run: ``python -m local_stack.identity --port 8081`` (secrets from the environment).
 """
@@ -41,8 +43,9 @@ LIFETIME_SECONDS = 3600
 #: How ``POST /faults`` can spoil a token: its ``exp`` already passed, or it names another audience.
 TOKEN_FAULTS = ("expired", "wrong-audience")
 #: How ``POST /faults`` can spoil the answer itself (besides ``status-<400..599>``).
-ANSWER_FAULTS = ("trickle", "silent")
-#: How long a ``silent`` answer keeps the caller waiting, and the pause between ``trickle`` bytes.
+ANSWER_FAULTS = ("trickle", "silent", "retry-after")
+#: How long a ``silent`` answer keeps the caller waiting (and a ``retry-after`` one asks it to wait), and
+#: the pause between ``trickle`` bytes.
 FAULT_HOLD_SECONDS = 600.0
 TRICKLE_SECONDS_PER_BYTE = 1.0
 
@@ -125,11 +128,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass  # one line per token would drown the test output
 
-    def _send(self, status: int, body: dict, *, trickle: bool = False) -> None:
+    def _send(self, status: int, body: dict, *, trickle: bool = False, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if not trickle:
             self.wfile.write(data)
@@ -181,6 +186,10 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.server.take_fault(resource.rstrip("/"))
         if fault == "silent":
             time.sleep(FAULT_HOLD_SECONDS)
+            return
+        if fault == "retry-after":
+            self._send(429, {"error": "throttled", "error_description": "injected HTTP 429 with Retry-After"},
+                       headers={"Retry-After": str(int(FAULT_HOLD_SECONDS))})
             return
         if fault is not None and fault.startswith("status-"):
             self._send(int(fault[7:]), {"error": "injected_fault", "error_description": f"injected HTTP {fault[7:]}"})

@@ -58,12 +58,19 @@ class FaultyProxy:
         self._listen()
 
     def cut(self) -> None:
-        """Reset every live connection now."""
+        """Reset every live connection now.
+
+        On Linux ``close()`` does not wake a thread blocked in ``recv`` on the same socket (the socket
+        stays open under it, so no RST is sent either); ``shutdown(SHUT_RD)`` does, and unlike
+        ``SHUT_WR`` it sends no FIN, so the peer still sees a reset, not a clean end.
+        """
         with self._lock:
             live, self._live = self._live, set()
         for sock in live:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
+                sock.shutdown(socket.SHUT_RD)
+            with contextlib.suppress(OSError):
                 sock.close()
 
     def restore(self) -> None:
@@ -104,6 +111,7 @@ class FaultyProxy:
             except OSError:
                 self._drop(client)
                 continue
+            upstream.settimeout(None)  # the 5 s were for connecting: an idle connection is not a dead one
             self._track(upstream)
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
@@ -113,8 +121,16 @@ class FaultyProxy:
             self._live.add(sock)
 
     def _drop(self, sock: socket.socket) -> None:
+        """Close ``sock``, waking the thread reading it (``shutdown``: see ``cut``); the peer sees a FIN.
+
+        A socket ``cut`` already took is only closed: it must end with the RST ``cut`` set up.
+        """
         with self._lock:
+            ours = sock in self._live
             self._live.discard(sock)
+        if ours:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             sock.close()
 

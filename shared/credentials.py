@@ -7,11 +7,14 @@ singleton. We pass the token *string* to the Speech SDK and never ``token_creden
 credential the SDK keeps it inside the recognizer and wires a refresh callback to it
 (``speech.py``, ``_set_up_token_refresh_callback``), the long-lived pattern this project replaces.
 
-Every token fetch ends within ``TOKEN_TIMEOUT_SECONDS``, retries included (``shared.deadlines``), and
-a failure is classified by what happened on the wire: an identity endpoint that answered 5xx or 429,
+Every token fetch ends within ``TOKEN_TIMEOUT_SECONDS``, retries and their waits included
+(``shared.deadlines``: a ``Retry-After`` past the deadline is not waited for), and a failure is
+classified by what happened on the wire, on the fetch's last attempt: an identity endpoint that
+answered 5xx, 429, 408, or 404/410 (IMDS while it is updating; azure-identity retries those too),
 refused the connection, timed out or trickled is ``identity_unavailable`` (transient: the host tries
-again); one that answered 400, 401, 403 or 404 refused this identity (``authentication_failed``,
-permanent: a role or configuration problem that a retry does not fix).
+again); one that answered 400, 401 or 403 refused this identity (``authentication_failed``, permanent:
+a role or configuration problem that a retry does not fix). The reason the endpoint gave goes into
+the error's ``details`` (logs, ``.error.json``), not its message.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-from shared.deadlines import DeadlineExceeded, WatchedAdapter, watched_session
+from shared.deadlines import DeadlineExceeded, DeadlineTransport, RetryPastDeadline, WatchedAdapter, watched_session
 from shared.errors import AuthenticationError, IdentityUnavailableError, TranscriptionError
 from shared.settings import Settings
 
 SPEECH_SCOPE = "https://cognitiveservices.azure.com/.default"
-#: Answers of an identity endpoint that a later try may not get.
-_TRANSIENT_STATUS = frozenset({408, 429})
+#: Answers of an identity endpoint below 500 that a later try may not get: a timeout, throttling, and
+#: IMDS's 404 and 410 while it is being updated (azure-identity's IMDS policy retries them).
+_TRANSIENT_STATUS = frozenset({404, 408, 410, 429})
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +76,27 @@ class BoundedCredential:
             raise self._classified(exc, scopes, time.monotonic() - started) from None
 
     def _classified(self, exc: Exception, scopes: tuple[str, ...], seconds: float) -> TranscriptionError:
-        scope = scopes[0] if scopes else "?"
+        """The typed error for a failed fetch, from what its last attempt met (``WatchedAdapter``)."""
+        scope = _audience(scopes[0]) if scopes else "?"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if self._adapter is None:  # the Azure CLI: no HTTP of ours to look at
             if type(exc).__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
-                return AuthenticationError(f"the Azure CLI gave no token for {scope}: {reason}")
-            return IdentityUnavailableError(f"no token from the Azure CLI within {seconds:.1f} s: {reason}")
+                return AuthenticationError(f"the Azure CLI gave no token for {scope}", details=reason)
+            return IdentityUnavailableError(f"no token from the Azure CLI within {seconds:.1f} s", details=reason)
         status, failure = self._adapter.last_status, self._adapter.last_failure
         if failure is None and status is not None and status not in _TRANSIENT_STATUS and status < 500:
             refusal = f"refused a token for {scope} (HTTP {status})" if status >= 400 else \
                 f"answered for {scope} with no usable token"
-            return AuthenticationError(f"the identity endpoint {refusal}: {reason}")
+            return AuthenticationError(f"the identity endpoint {refusal}", details=reason)
         if failure is None and status is not None:
             what = f"answered HTTP {status}"
+            if isinstance(exc, RetryPastDeadline):
+                what += f", asking for a wait past TOKEN_TIMEOUT_SECONDS={self._timeout:g}"
         elif isinstance(failure, DeadlineExceeded) or seconds >= self._timeout:
             what = f"did not answer within TOKEN_TIMEOUT_SECONDS={self._timeout:g}"
         else:
-            what = f"could not be reached ({type(failure).__name__ if failure else reason})"
-        return IdentityUnavailableError(f"no token for {scope}: the identity endpoint {what}")
+            what = f"could not be reached ({type(failure).__name__ if failure else type(exc).__name__})"
+        return IdentityUnavailableError(f"no token for {scope}: the identity endpoint {what}", details=reason)
 
     def close(self) -> None:
         self._inner.close()
@@ -110,11 +118,15 @@ def new_credential(settings: Settings, client_id: str | None = None) -> BoundedC
         from azure.identity import AzureCliCredential
 
         return BoundedCredential(AzureCliCredential(process_timeout=max(1, int(timeout))), None, timeout)
-    from azure.core.pipeline.transport import RequestsTransport
     from azure.identity import ManagedIdentityCredential
 
     session, adapter = watched_session()
-    transport = RequestsTransport(session=session, session_owner=True)
-    inner = ManagedIdentityCredential(client_id=client_id or settings.azure_client_id, transport=transport,
+    inner = ManagedIdentityCredential(client_id=client_id or settings.azure_client_id,
+                                      transport=DeadlineTransport(session, adapter),
                                       retry_total=1, retry_backoff_factor=0.2)
     return BoundedCredential(inner, adapter, timeout)
+
+
+def _audience(scope: str) -> str:
+    """The service a scope is for, as a message names it: ``cognitiveservices.azure.com``, not a URL."""
+    return urlsplit(scope).hostname or scope

@@ -2,15 +2,25 @@
 
 A socket timeout bounds each read, not the whole answer: an endpoint that sends a byte a second never
 trips it, and retries multiply it (an identity endpoint trickling its answer held a token fetch with a
-10 s timeout for 80 s; storage's default retries waited 83 s before reporting an outage). Two pieces:
+10 s timeout for 80 s; storage's default retries waited 83 s before reporting an outage). Three pieces:
 
 - ``WatchedAdapter``: a ``requests`` adapter for the identity endpoint. Each request gets the time left
   before the fetch's deadline as its timeouts, its body is read piece by piece with each socket read
   given only the time then left, and it remembers what happened (the last HTTP status, or the connection
   failure), so the caller classifies a failure by what happened, not by words in a message.
-- ``storage_pipeline_options``: keyword arguments for azure-storage clients that give each storage
-  *operation* one deadline across all its retries: the retry policy stops once the deadline would be
-  passed, and every attempt's connect and read timeouts are cut to the time left.
+- ``DeadlineTransport``: the transport azure-identity's retry policy sleeps through. The policy honours
+  ``Retry-After`` on any 4xx/5xx with ``time.sleep``, outside every socket timeout (a 429 with
+  ``Retry-After: 600`` slept 600 s); here a sleep that would pass the fetch's deadline is not slept.
+  Together: a token fetch, retries and their waits included, ends within ``TOKEN_TIMEOUT_SECONDS``.
+- ``storage_pipeline_options``: keyword arguments for azure-storage clients. What they bound, exactly:
+  each storage *operation* (one SDK call) gets one deadline across all its attempts; the retry policy
+  stops once it has passed, its backoff is cut to the time left, and each attempt's connect timeout and
+  read timeout are cut to the time left when the attempt starts. That bounds connecting, a silent
+  service and waiting for an answer's headers. It does not bound reading a body whose bytes keep
+  coming: the read timeout applies to each socket read, and a download's body is read after the
+  pipeline has returned (``StorageStreamDownloader``), so a storage service trickling a body can hold
+  a download longer. Downloads here are small (``shared.blob_reader`` reads one window per operation)
+  and storage is not an endpoint that trickles, so that is the one wait these deadlines leave open.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from typing import Any
 
 import requests
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import ExponentialRetry
 
 #: Pieces a body is read in.
@@ -56,7 +67,9 @@ class WatchedAdapter(requests.adapters.HTTPAdapter):
         except requests.RequestException as exc:
             self.last_failure = exc
             raise
-        self.last_status = response.status_code
+        # This attempt was answered: an earlier attempt's connection failure no longer describes the fetch
+        # (a connect blip, then a 403, is a refusal, not an outage).
+        self.last_status, self.last_failure = response.status_code, None
         if not stream:
             response._content = self._read_body(response)
         return response
@@ -88,6 +101,34 @@ def _set_read_timeout(response: requests.Response, seconds: float) -> None:
     sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
     if sock is not None:
         sock.settimeout(seconds)
+
+
+class RetryPastDeadline(DeadlineExceeded):
+    """A retry's wait (``Retry-After``, or backoff) would end after the fetch's deadline: not waited for.
+
+    Raised out of the retry policy's sleep, so the fetch ends now, classified by the answer that asked
+    for the wait (``WatchedAdapter.last_status``).
+    """
+
+
+class DeadlineTransport(RequestsTransport):
+    """A ``RequestsTransport`` over a ``WatchedAdapter`` session whose retry waits respect its deadline.
+
+    azure-core's ``RetryPolicy`` sleeps through ``transport.sleep``: for ``Retry-After`` (on any answer of
+    400 or more) and for its backoff. A wait that ends before the deadline is slept; one that would not is
+    refused at once with ``RetryPastDeadline``, since the retry after it could not happen in time.
+    """
+
+    def __init__(self, session: requests.Session, adapter: WatchedAdapter) -> None:
+        super().__init__(session=session, session_owner=True)
+        self._adapter = adapter
+
+    def sleep(self, duration: float) -> None:
+        left = self._adapter.deadline - time.monotonic()
+        if duration >= left:
+            raise RetryPastDeadline(f"a retry wait of {duration:g} s would pass the deadline "
+                                    f"({max(left, 0):.1f} s left)")
+        time.sleep(max(0.0, duration))
 
 
 def watched_session() -> tuple[requests.Session, WatchedAdapter]:

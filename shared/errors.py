@@ -48,11 +48,12 @@ class TranscriptionError(Exception):
         return body
 
     def public_dict(self) -> dict[str, str]:
-        """What an HTTP client is told: no ``details``, and no query string or connection id in the message.
+        """What an HTTP client is told, and a job's status document keeps: no ``details``, and the message
+        through ``public_message``.
 
         The SDK's details name the internal endpoint, its query and the connection; they stay in the logs.
         """
-        body = {"code": self.code, "message": _HEX_ID.sub("<id>", _QUERY.sub(r"\1", self.message))}
+        body = {"code": self.code, "message": public_message(self.message)}
         if self.sdk_error_code:
             body["sdk_error_code"] = self.sdk_error_code
         return body
@@ -62,6 +63,16 @@ class ConfigurationError(TranscriptionError):
     """A missing or malformed app setting; names the setting."""
 
     code = "configuration_error"
+    http_status = 500
+
+
+class InternalError(TranscriptionError):
+    """A failure no class here describes (a bug): answered 500 in the one JSON shape, logged with its traceback.
+
+    Permanent: nothing says a retry would go differently, and a loop of retries would hide the bug.
+    """
+
+    code = "internal_error"
     http_status = 500
 
 
@@ -138,10 +149,22 @@ class StorageAccessDeniedError(StorageError):
     """Storage refused the app's identity (401/403): a missing role, or a token it does not accept.
 
     Transient on purpose: right after a deploy the role assignment can take minutes to reach the
-    data plane, and a retry is what fixes it then. If it persists, the message names the account.
+    data plane, and a retry is what fixes it then. If it persists, the message says what was refused;
+    storage's own reason is in ``details``.
     """
 
     code = "storage_access_denied"
+
+
+class StorageRefusedError(TranscriptionError):
+    """Storage refused the request itself (a 4xx such as 400 ``InvalidResourceName``): permanent.
+
+    The same request is refused the same way on every retry; it is a setting naming something storage
+    cannot accept, or a bug. Not a ``StorageError`` subclass, so nothing treats it as an outage.
+    """
+
+    code = "storage_refused"
+    http_status = 500
 
 
 # -- the jobs API ----------------------------------------------------------------------------------
@@ -185,6 +208,16 @@ class JobStateError(TranscriptionError):
 
     code = "job_state_invalid"
     http_status = 500
+
+
+class JobExpiredError(TranscriptionError):
+    """A job's audio never arrived within ``JOB_QUEUED_TTL_MINUTES``: the error an ``expired`` job records.
+
+    Never an HTTP answer itself (the job is found, and says it expired); it exists so the job's error
+    code comes from this taxonomy like every other.
+    """
+
+    code = "expired"
 
 
 class RetriesExhaustedError(TranscriptionError):

@@ -15,20 +15,31 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from shared.errors import ConfigurationError, StorageAccessDeniedError, StorageError, TranscriptionError
+from shared.errors import (
+    ConfigurationError,
+    StorageAccessDeniedError,
+    StorageError,
+    StorageRefusedError,
+    TranscriptionError,
+)
 from shared.settings import COMPLETION_QUEUE, INPUT_CONTAINER, OUTPUT_CONTAINER, STORAGE_CONNECTION, Settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, ContainerClient
     from azure.storage.queue import QueueClient
 
+#: 4xx answers a later try may not get: a timeout, a conflict or failed precondition (a lease, an ETag
+#: someone else moved), throttling. Every other 4xx refuses the request itself.
+_TRANSIENT_4XX = frozenset({408, 409, 412, 429})
+
 
 class StorageClients:
     """This invocation's storage clients: one credential (so one token) for blobs and queues.
 
-    Every storage operation ends within ``STORAGE_TIMEOUT_SECONDS``, its retries included, and the
-    token for it within ``TOKEN_TIMEOUT_SECONDS`` (``shared.deadlines``): an outage is reported in
-    seconds, not after minutes of the SDK's own retries.
+    Each storage operation gets ``STORAGE_TIMEOUT_SECONDS`` for connecting, waiting for an answer and
+    its retries (a body still arriving is bounded per socket read only: ``shared.deadlines`` says
+    exactly what is bounded), and the token for it ``TOKEN_TIMEOUT_SECONDS``: an outage or a silent
+    service is reported in seconds, not after minutes of the SDK's own retries.
 
     Closed together on exit. Queue messages are base64-encoded, which is what a Functions queue
     trigger downstream expects by default.
@@ -46,13 +57,20 @@ class StorageClients:
         self._timeout = settings.storage_timeout_seconds
         self._credential = None
         self._closing: list = []
-        if storage.connection_string:
-            self.blobs = BlobServiceClient.from_connection_string(storage.connection_string, **self._bounded())
-        else:
-            from shared.credentials import new_credential
+        try:
+            with _malformed_setting():
+                if storage.connection_string:
+                    self.blobs = BlobServiceClient.from_connection_string(storage.connection_string,
+                                                                          **self._bounded())
+                else:
+                    from shared.credentials import new_credential
 
-            self._credential = new_credential(settings, storage.client_id)
-            self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential, **self._bounded())
+                    self._credential = new_credential(settings, storage.client_id)
+                    self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential,
+                                                   **self._bounded())
+        except ConfigurationError:
+            self.close()  # the credential made for a client that could not be
+            raise
         self._closing.append(self.blobs)
 
     def queue(self, name: str) -> QueueClient:
@@ -61,12 +79,13 @@ class StorageClients:
 
         codec = {"message_encode_policy": TextBase64EncodePolicy(),
                  "message_decode_policy": TextBase64DecodePolicy(), **self._bounded()}
-        if self._settings.connection_string:
-            client = QueueClient.from_connection_string(self._settings.connection_string, name, **codec)
-        elif self._settings.queue_service_uri:
-            client = QueueClient(self._settings.queue_service_uri, name, credential=self._credential, **codec)
-        else:
+        if not (self._settings.connection_string or self._settings.queue_service_uri):
             raise ConfigurationError(f"app setting {STORAGE_CONNECTION}__queueServiceUri is missing")
+        with _malformed_setting():
+            if self._settings.connection_string:
+                client = QueueClient.from_connection_string(self._settings.connection_string, name, **codec)
+            else:
+                client = QueueClient(self._settings.queue_service_uri, name, credential=self._credential, **codec)
         self._closing.append(client)
         return client
 
@@ -83,6 +102,20 @@ class StorageClients:
         if self._credential is not None:
             self._credential.close()
             self._credential = None
+
+
+@contextmanager
+def _malformed_setting() -> Iterator[None]:
+    """A connection string or service URI the SDK cannot parse is a ``ConfigurationError`` naming the setting.
+
+    The SDK raises a bare ``ValueError`` for it, which no route or door would type. The value is never
+    quoted: a connection string can hold an account key.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        raise ConfigurationError(f"app setting {STORAGE_CONNECTION} (or its __blobServiceUri / __queueServiceUri) "
+                                 f"is malformed", details=str(exc)) from None
 
 
 @contextmanager
@@ -153,19 +186,35 @@ def missing_resources(clients: StorageClients, settings: Settings) -> list[str]:
 
 
 def storage_error(action: str, exc: Exception) -> TranscriptionError:
-    """The typed error for a failed storage call.
+    """The typed error for a failed storage call, classified by the answer's status.
 
-    A container that does not exist is a setting naming the wrong one (permanent: a retry finds it
-    missing again); refusals of our identity get their own code; anything else is a transient outage.
+    - a container or queue that does not exist is a setting naming the wrong one (permanent: a retry
+      finds it missing again);
+    - 401/403, storage refusing our identity: ``StorageAccessDeniedError``, transient on purpose (a new
+      role assignment takes minutes to reach the data plane);
+    - any other 4xx but 408, 409, 412 and 429 (``InvalidResourceName``, ...): the request itself is
+      refused and would be again, ``StorageRefusedError`` (permanent);
+    - anything else (5xx, 408/409/412/429, no answer at all): a transient outage.
+
+    The message says what failed and storage's status and error code; the exception's own text (hosts,
+    ports, URLs with their query) goes into ``details``, which only the logs and ``.error.json`` show.
     """
     status = getattr(exc, "status_code", None)
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if getattr(exc, "error_code", None) == "ContainerNotFound":
+    raw_code = getattr(exc, "error_code", None)
+    code = str(getattr(raw_code, "value", raw_code) or "")  # StorageErrorCode is an Enum: its value, not its name
+    details = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    answered = f"HTTP {status}{f' {code}' if code else ''}" if status else type(exc).__name__
+    if code == "ContainerNotFound":
         return ConfigurationError(f"{action}: the container does not exist; check {INPUT_CONTAINER} and "
-                                  f"{OUTPUT_CONTAINER}")
+                                  f"{OUTPUT_CONTAINER}", details=details)
+    if code == "QueueNotFound":
+        return ConfigurationError(f"{action}: the queue does not exist; check {COMPLETION_QUEUE}", details=details)
     if status in (401, 403):
-        return StorageAccessDeniedError(f"{action}: storage refused this app's identity (HTTP {status}): {reason}")
-    return StorageError(f"{action} failed: {type(exc).__name__}: {reason}")
+        return StorageAccessDeniedError(f"{action}: storage refused this app's identity ({answered})",
+                                        details=details)
+    if status is not None and 400 <= status < 500 and status not in _TRANSIENT_4XX:
+        return StorageRefusedError(f"{action}: storage refused the request ({answered})", details=details)
+    return StorageError(f"{action} failed: {answered}", details=details)
 
 
 def read_json(container: ContainerClient, name: str) -> dict | None:
@@ -213,7 +262,15 @@ def write_text(container: ContainerClient, name: str, text: str, content_type: s
 
 
 def delete_if_exists(container: ContainerClient, name: str) -> None:
-    from azure.core.exceptions import ResourceNotFoundError
+    """Delete blob ``name``; one that is already gone is no failure (a retried delete finds it gone).
 
-    with suppress(ResourceNotFoundError):
-        container.delete_blob(name)
+    Any other failure is typed by ``storage_error``, so a caller (``DELETE`` of a job, the door clearing an
+    error record) answers it like every storage failure instead of letting an untyped ``AzureError`` out.
+    """
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    try:
+        with suppress(ResourceNotFoundError):
+            container.delete_blob(name)
+    except AzureError as exc:
+        raise storage_error(f"deleting {name}", exc) from None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import azure.functions as func
 import jiwer
 import pytest
 
+from shared.errors import ConfigurationError, InternalError
 from tests import speech_audio
+from tests.app_functions import api
 from tests.app_functions import call_http as call
 from tests.app_functions import post_transcription as post
 
@@ -49,10 +52,63 @@ def test_bad_requests_get_a_json_error(body, params, status, code, said):
     assert error["code"] == code and said in error["message"]
 
 
+def test_a_content_length_of_unicode_digits_is_ignored_not_a_crash():
+    response = post(b"this is not audio at all, just some text", {"content-length": "\u00b2"})  # "²".isdigit()
+    assert response.status_code == 415 and json.loads(response.get_body())["error"]["code"] == "unsupported_audio"
+
+
+def test_an_unexpected_failure_is_the_one_json_error_and_its_traceback_is_logged(monkeypatch, caplog):
+    from shared.api import jobs
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug near https://10.0.0.4:10000/jobs?sig=secret")
+
+    monkeypatch.setattr(jobs, "list_jobs", broken)
+    with caplog.at_level(logging.ERROR, logger="shared.api.responses"):
+        response = api("GET", "/api/transcriptions")
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == InternalError.code and "sig=" not in error["message"] and "10.0.0.4" not in error["message"]
+    assert any(r.exc_info and "bug near" in str(r.exc_info[1]) for r in caplog.records)  # the log has the cause
+
+
+@pytest.mark.parametrize("setting", [("AudioStorage", "not a connection string"),
+                                     ("AudioStorage__blobServiceUri", "https://")])
+def test_a_malformed_storage_setting_is_a_configuration_error_and_health_says_so(monkeypatch, setting):
+    monkeypatch.delenv("AudioStorage__blobServiceUri")
+    monkeypatch.setenv(*setting)
+    response = api("GET", "/api/transcriptions")
+    assert response.status_code == 500
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == ConfigurationError.code and "AudioStorage" in error["message"]
+    health = call("health", func.HttpRequest("GET", "http://localhost/api/health", body=b""))
+    assert health.status_code == 503
+    (problem,) = json.loads(health.get_body())["problems"]
+    assert problem.startswith("configuration_error: ") and "AudioStorage" in problem
+
+
+def test_accept_q_values_are_honoured_and_a_short_job_reports_its_length_done(three_sentences_wav):
+    from shared.blob_door import handle_blob
+    from tests.conftest import host_blob_client
+
+    created = post(three_sentences_wav.read_bytes(), {"prefer": "respond-async"})
+    job = json.loads(created.get_body())
+    handle_blob(host_blob_client("audio-in", f"jobs/{job['id']}.wav"))
+    status = json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())
+    progress = status["progress"]
+    assert status["status"] == "succeeded" and progress["seconds_done"] == progress["seconds_total"] > 0
+    url = f"/api/transcriptions/{job['id']}/transcript"
+    for accept, content_type in [("application/json;q=0.5, text/vtt", "text/vtt"),
+                                 ("text/vtt;q=0.1, application/x-subrip;q=0.9", "application/x-subrip"),
+                                 ("application/json;q=0, */*", "text/plain")]:
+        response = api("GET", url, headers={"accept": accept})
+        assert (response.status_code, response.mimetype) == (200, content_type), accept
+    assert api("GET", url, headers={"accept": "text/vtt;q=0"}).status_code == 406
+
+
 def test_a_bad_format_is_the_same_error_on_every_route():
     """One taxonomy: ``?format=pdf`` is ``invalid_request`` on POST and on GET .../transcript alike."""
     from shared.jobs.names import new_job_id
-    from tests.app_functions import api
 
     posted = json.loads(post(b"RIFF", format="pdf").get_body())["error"]
     fetched = json.loads(api("GET", f"/api/transcriptions/{new_job_id()}/transcript?format=pdf").get_body())["error"]

@@ -80,6 +80,42 @@ def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(s
     assert service.get_container_client("transcripts").get_blob_client(f"{name}.json").exists()
 
 
+def token_failure(stack, mode: str):
+    """The error a fresh credential's Speech token fetch ends with while the endpoint answers ``mode``."""
+    from shared.credentials import new_credential
+    from tests.faults import identity_healed, timed
+
+    with identity_healed(stack, SPEECH), new_credential(Settings.from_env()) as credential:
+        stack.spoil_tokens(SPEECH, mode, count=5)
+        return timed(lambda: credential.get_token(SPEECH_SCOPE)).error
+
+
+@pytest.mark.parametrize("mode", ["status-404", "status-410"])
+def test_an_identity_endpoint_answering_404_or_410_is_unavailable_not_a_refusal(stack, mode):
+    """IMDS answers 404 and 410 while it is being updated; azure-identity retries them, and so do we."""
+    error = token_failure(stack, mode)
+    assert (error.code, error.transient) == ("identity_unavailable", True), error
+    assert mode.removeprefix("status-") in error.message
+
+
+def test_a_connection_blip_then_a_refusal_is_a_refusal(stack, monkeypatch):
+    """The fetch is classified by its last attempt: a refused connection, retried, then 403, is a 403."""
+    import requests
+
+    send, attempts = requests.adapters.HTTPAdapter.send, []
+
+    def blip_once(self, request, *args, **kwargs):
+        attempts.append(request.url)
+        if len(attempts) == 1:
+            raise requests.exceptions.ConnectionError("injected: connection refused")
+        return send(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", blip_once)
+    error = token_failure(stack, "status-403")
+    assert len(attempts) == 2, attempts  # the blip was retried, and the retry was refused
+    assert (error.code, error.transient) == ("authentication_failed", False), error
+
+
 def test_each_invocation_asks_for_one_token_per_resource(stack, service, three_sentences_wav):
     audio = three_sentences_wav.read_bytes()
     for _ in range(2):

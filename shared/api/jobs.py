@@ -153,9 +153,10 @@ def list_transcriptions(req: func.HttpRequest, settings: Settings) -> func.HttpR
 
 
 def _top(raw: str | None) -> int:
+    """``?top=`` as a page size. ASCII digits only: ``str.isdigit`` also takes ``²``, which ``int`` refuses."""
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidJobQueryError(f"top must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 

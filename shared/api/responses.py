@@ -1,7 +1,9 @@
 """The one response shape of every route: JSON bodies, JSON errors, settings loaded once per request.
 
-An error is always ``{"error": {"code", "message", "sdk_error_code"?, "details"?}}`` with the status
-code its class in ``shared.errors`` names, so the same fault answers the same way on every route.
+An error is always ``{"error": {"code", "message", "sdk_error_code"?}}`` (``TranscriptionError.public_dict``:
+never the ``details``, which stay in the log) with the status code its class in ``shared.errors`` names,
+so the same fault answers the same way on every route. A failure no class names (a bug) is no exception
+to that: it answers 500 ``internal_error`` in the same shape, and its traceback goes to the log.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.errors import TranscriptionError
+from shared.errors import InternalError, TranscriptionError
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,17 +48,24 @@ def text_response(text: str, content_type: str) -> func.HttpResponse:
 
 
 def route(handler: Handler) -> Callable[[func.HttpRequest], func.HttpResponse]:
-    """Load the settings once for the request, run ``handler``, answer any typed error as JSON.
+    """Load the settings once for the request, run ``handler``, answer any error as JSON.
 
-    A bad setting is a ``ConfigurationError`` like any other: 500 with the setting's name.
+    A bad setting is a ``ConfigurationError`` like any other: 500 with the setting's name. Anything
+    untyped is logged with its traceback and answered 500 ``internal_error``, never the host's bare 500
+    (whose body is not the one error shape) and never the exception's text (it may name internals).
     """
     @functools.wraps(handler)
     def answer(req: func.HttpRequest) -> func.HttpResponse:
+        path = urlsplit(req.url).path
         try:
             return handler(req, Settings.from_env())
         except TranscriptionError as error:
-            log.warning("%s %s: %s: %s%s", req.method, urlsplit(req.url).path, error.code, error.message,
+            log.warning("%s %s: %s: %s%s", req.method, path, error.code, error.message,
                         f" ({error.details})" if error.details else "")
             return error_response(error)
+        except Exception:  # noqa: BLE001 - the one JSON shape even for a bug; the traceback is logged
+            log.exception("%s %s: an unexpected failure", req.method, path)
+            return error_response(InternalError(f"{req.method} {path} failed unexpectedly; the service's log "
+                                                f"has the cause"))
 
     return answer

@@ -24,7 +24,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
         settings = Settings.from_env()
     except ConfigurationError as error:
-        return json_response({"status": "misconfigured", "problems": [error.message], "error": error.public_dict()},
+        return json_response({"status": "misconfigured", "problems": [problem(error)], "error": error.public_dict()},
                              503)
     problems = storage_problems(settings)
     body = {"status": "misconfigured" if problems else "ok", "problems": problems, "settings": settings.describe()}
@@ -34,14 +34,19 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 def storage_problems(settings: Settings) -> list[str]:
     """What is wrong with the storage the settings name, one sentence each (empty: nothing)."""
     if settings.storage is None:
-        return ["storage connection settings are missing"]
+        return [problem(ConfigurationError("storage connection settings are missing"))]
     from shared import storage
 
     try:
         with storage.connect(settings) as clients:
             return storage.missing_resources(clients, settings)
-    except TranscriptionError as error:
-        return [f"{error.code}: {error.public_dict()['message']}"]
+    except TranscriptionError as error:  # a malformed connection string too (a ConfigurationError)
+        return [problem(error)]
+
+
+def problem(error: TranscriptionError) -> str:
+    """One line of ``problems``: the error's code and its public message, the same for every problem."""
+    return f"{error.code}: {error.public_dict()['message']}"
 
 
 def openapi(req: func.HttpRequest) -> func.HttpResponse:

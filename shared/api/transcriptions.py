@@ -36,7 +36,7 @@ def create_transcription(req: func.HttpRequest, settings: Settings) -> func.Http
     output = format_parameter(req)
     options = query_options(req, settings)
     declared = req.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.http_max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > settings.http_max_bytes:  # "²" is a digit
         raise _too_large(int(declared), settings)
     body = req.get_body()
     if not body:

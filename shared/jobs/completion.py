@@ -16,7 +16,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from shared.errors import TranscriptionError
+from shared.errors import JobExpiredError, TranscriptionError, public_message
 from shared.jobs.model import EXPIRED, FAILED, QUEUED, SUCCEEDED, Job, age_seconds, iso, utc_now
 from shared.jobs.names import parse_job_id
 from shared.jobs.store import JobStore, update
@@ -81,9 +81,9 @@ def expire_job(store: JobStore, job_id: str, ttl_minutes: float, *, now: datetim
     def final(job: Job, stamp: str) -> Job | None:
         if job.status != QUEUED:
             return None
-        message = f"no audio arrived within {ttl_minutes:g} minutes of the job's creation (JOB_QUEUED_TTL_MINUTES)"
-        return replace(job, status=EXPIRED, finished_at=stamp, updated_at=stamp,
-                       error={"code": "expired", "message": message})
+        expired = JobExpiredError(f"no audio arrived within {ttl_minutes:g} minutes of the job's creation "
+                                  f"(JOB_QUEUED_TTL_MINUTES)")
+        return replace(job, status=EXPIRED, finished_at=stamp, updated_at=stamp, error=_error_body(expired))
 
     return _end(store, job_id, final, now)
 
@@ -154,6 +154,11 @@ def _mark_completion(store: JobStore, job_id: str, claim: str, completion: dict[
 
 
 def _error_body(error: TranscriptionError | Mapping[str, str]) -> dict[str, str]:
+    """The error a job's status document keeps: its public form, since ``GET`` returns the document as is.
+
+    The operator's full record (``details``, the raw message) is the recording's ``.error.json`` and the log.
+    """
     if isinstance(error, TranscriptionError):
-        return {"code": error.code, "message": error.message}
-    return {"code": str(error.get("code", "transcription_failed")), "message": str(error.get("message", ""))}
+        return error.public_dict()
+    return {"code": str(error.get("code", "transcription_failed")),
+            "message": public_message(str(error.get("message", "")))}
