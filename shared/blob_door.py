@@ -166,7 +166,7 @@ class _Delivery:
         else:
             given = {key.lower(): value for key, value in (props.metadata or {}).items()}
             options = parse_text({key: value for key, value in given.items() if key in OPTION_NAMES},
-                                 self.settings.recognition)
+                                 self.settings.recognition, percent_encoded=True)
         options.check_channels(self.settings.channel_mode)
         return options
 

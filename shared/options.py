@@ -21,7 +21,7 @@ option                     rule
 ``phrases``                at most 500 phrases of 1-100 characters (a phrase list: names, jargon)
 ``phrase_weight``          0-2, how strongly the phrase list biases recognition (service default 1)
 ``custom_endpoint_id``     a custom speech model's endpoint id; with several languages, one per locale:
-                           ``de-DE=<id>,en-US=<id>``
+                           ``de-DE=<id>,en-US=<id>`` (each locale once, each one of the ``languages``)
 ``words``                  ``true``: every segment gets its words with times and confidence
 ``profanity``              ``masked`` (the service's default), ``removed`` or ``raw``
 ``segmentation_silence_ms``  100-5000: the pause that ends a phrase
@@ -46,9 +46,15 @@ MAX_PHRASES, MAX_PHRASE_CHARS = 500, 100
 MAX_PHRASE_WEIGHT = 2.0
 SEGMENTATION_MS = (100, 5000)
 PROFANITY_MODES = ("masked", "removed", "raw")
-MAX_CHANNEL_NAMES, MAX_CHANNEL_NAME_CHARS = 4, 24
+#: ``CHANNEL_MODE=separate`` transcribes at most this many channels one by one (more are mixed), so no
+#: more can be named. The rule lives here, not in ``shared.audio``, which loads PyAV on import: the
+#: settings import this module on every cold start, and ``shared.audio`` can import it from here.
+MAX_SEPARATE_CHANNELS = 4
+MAX_CHANNEL_NAMES, MAX_CHANNEL_NAME_CHARS = MAX_SEPARATE_CHANNELS, 24
 _ENDPOINT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_CHANNEL_NAME = re.compile(r"^[\w .'-]{1,24}$")
+_CHANNEL_NAME = re.compile(rf"^[\w .'-]{{1,{MAX_CHANNEL_NAME_CHARS}}}$")
+#: The options given as lists; in text, comma-separated.
+_LISTS = ("languages", "phrases", "channel_names")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
@@ -90,38 +96,46 @@ class RecognitionOptions:
 OPTION_NAMES = tuple(f.name for f in fields(RecognitionOptions) if f.name != "custom_endpoint_ids")
 
 
-def parse_text(values: Mapping[str, str], base: RecognitionOptions) -> RecognitionOptions:
+def parse_text(values: Mapping[str, str], base: RecognitionOptions, *,
+               percent_encoded: bool = False) -> RecognitionOptions:
     """Options given as text (a query string, blob metadata, flags), over ``base``; keys are option names.
 
-    Lists are comma-separated; blob metadata may percent-encode what is not ASCII (``Z%C3%BCrich``).
+    Lists are comma-separated. Blob metadata is ASCII only, so it percent-encodes the rest
+    (``Z%C3%BCrich``; a comma inside a phrase as ``%2C``): it says ``percent_encoded=True``, and each
+    item is decoded after the split. Text that is already plain (an HTTP query the host decoded, flags,
+    app settings) is not decoded again: ``50%25`` would become ``50%``.
     """
-    given = {key.lower(): unquote(str(value)).strip() for key, value in values.items()}
-    _refuse_unknown(given)
+    decode = unquote if percent_encoded else str
+    given = {key.lower(): str(value) for key, value in values.items()}
+    refuse_unknown(given)
     changes: dict[str, object] = {}
-    for name, text in given.items():
+    for name, raw in given.items():
+        if name in _LISTS:
+            items = (decode(part).strip() for part in raw.split(","))
+            changes[name] = tuple(item for item in items if item)
+            continue
+        text = decode(raw).strip()
         if name == "custom_endpoint_id":
-            changes.update(_endpoint_ids(text))
+            changes.update(endpoint_fields(text))
         elif name in ("words", "diarization"):
             changes[name] = _flag(name, text)
         elif name in ("phrase_weight", "segmentation_silence_ms"):
             changes[name] = _number(name, text)
-        elif name == "profanity":
+        else:  # profanity
             changes[name] = text.lower()
-        else:  # languages, phrases, channel_names
-            changes[name] = tuple(part.strip() for part in text.split(",") if part.strip())
-    return validated(replace(base, **changes))
+    return _over(base, changes)
 
 
 def parse_document(document: object, base: RecognitionOptions) -> RecognitionOptions:
     """Options given as JSON (``{"languages": ["en-US", "de-DE"], "words": true}``), over ``base``."""
     if not isinstance(document, Mapping):
         raise InvalidOptionsError("options: must be a JSON object of option names and values")
-    _refuse_unknown(document)
+    refuse_unknown(document)
     changes: dict[str, object] = {}
     for name, value in document.items():
         if name == "custom_endpoint_id":
-            changes.update(_endpoint_ids(value))
-        elif name in ("languages", "phrases", "channel_names"):
+            changes.update(endpoint_fields(value))
+        elif name in _LISTS:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise InvalidOptionsError(f"{name}: must be a list of strings")
             changes[name] = tuple(item.strip() for item in value)
@@ -133,6 +147,28 @@ def parse_document(document: object, base: RecognitionOptions) -> RecognitionOpt
             changes[name] = None if value is None else _number(name, value)  # null: the service's default
         else:  # profanity
             changes[name] = str(value).lower()
+    return _over(base, changes)
+
+
+def endpoints_by_locale(options: RecognitionOptions) -> tuple[tuple[str, str], ...]:
+    """Every custom model with the locale it is for: a bare id is the model of the one language."""
+    if options.custom_endpoint_id:
+        return ((options.languages[0], options.custom_endpoint_id),)
+    return options.custom_endpoint_ids
+
+
+def _over(base: RecognitionOptions, changes: dict[str, object]) -> RecognitionOptions:
+    """``base`` with a door's ``changes``, validated.
+
+    A default custom model is the model of a default language. A door that lists other languages and
+    names no model has not asked for the defaults' models of languages it no longer lists: those are
+    dropped, not refused (it never sent them) and not applied to another language (an English model on
+    German audio). A model the caller gives is refused when its locale is not one of the languages.
+    """
+    if "languages" in changes and "custom_endpoint_id" not in changes:
+        listed = {canonical_locale(value) for value in changes["languages"]}
+        kept = tuple(pair for pair in endpoints_by_locale(base) if canonical_locale(pair[0]) in listed)
+        changes = {**changes, "custom_endpoint_id": None, "custom_endpoint_ids": kept}
     return validated(replace(base, **changes))
 
 
@@ -180,19 +216,21 @@ def _check_phrases(phrases: tuple[str, ...], weight: float | None) -> None:
 
 
 def _check_endpoints(options: RecognitionOptions, languages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    ids = []
+    ids: dict[str, str] = {}
     for locale, endpoint in options.custom_endpoint_ids:
         canonical = canonical_locale(locale)
         if canonical not in languages:
             raise InvalidOptionsError(f"custom_endpoint_id: {locale!r} is not one of the languages")
-        ids.append((canonical, endpoint))
-    for endpoint in [options.custom_endpoint_id, *(e for _, e in ids)]:
+        if canonical in ids:
+            raise InvalidOptionsError(f"custom_endpoint_id: one id per locale, {canonical} is given twice")
+        ids[canonical] = endpoint
+    for endpoint in [options.custom_endpoint_id, *ids.values()]:
         if endpoint is not None and not _ENDPOINT_ID.match(endpoint):
             raise InvalidOptionsError(f"custom_endpoint_id: an endpoint id of letters, digits and -, not {endpoint!r}")
     if options.custom_endpoint_id and len(languages) > 1:
         raise InvalidOptionsError("custom_endpoint_id: with several languages give one per locale, "
                                   "e.g. de-DE=<id>,en-US=<id>")
-    return tuple(ids)
+    return tuple(ids.items())
 
 
 def _check_channel_names(names: tuple[str, ...]) -> None:
@@ -204,8 +242,9 @@ def _check_channel_names(names: tuple[str, ...]) -> None:
                                       f"or . ' -, not {name[:30]!r}")
 
 
-def _endpoint_ids(value: object) -> dict[str, object]:
-    """``id`` or ``locale=id,...`` (text), or ``{"de-DE": "id"}`` (JSON) → the two option fields."""
+def endpoint_fields(value: object) -> dict[str, object]:
+    """``id`` or ``locale=id,...`` (text), or ``{"de-DE": "id"}`` (JSON, as ``to_dict`` writes it) → the two
+    option fields, ``custom_endpoint_id`` and ``custom_endpoint_ids``, not yet validated."""
     if isinstance(value, Mapping):
         return {"custom_endpoint_id": None, "custom_endpoint_ids": tuple((str(k), str(v)) for k, v in value.items())}
     text = str(value or "").strip()
@@ -237,7 +276,9 @@ def _number(name: str, value: object) -> float:
     return number
 
 
-def _refuse_unknown(given: Mapping[str, object]) -> None:
-    unknown = sorted(set(given) - set(OPTION_NAMES))
+def refuse_unknown(given: Mapping[str, object], also: tuple[str, ...] = ()) -> None:
+    """A name that is neither an option nor one of ``also`` (a door's own parameters) is refused, not ignored:
+    a misspelt option (``language=``) silently ignored would transcribe the recording the default way."""
+    unknown = sorted(set(given) - set(OPTION_NAMES) - set(also))
     if unknown:
         raise InvalidOptionsError(f"{unknown[0][:40]}: not an option (the options are {', '.join(OPTION_NAMES)})")

@@ -22,7 +22,7 @@ from shared.errors import AudioTooLargeError, TranscriptionError
 from shared.options import RecognitionOptions
 from shared.retry_policy import start_retry_delay
 from shared.settings import Settings
-from shared.transcript import AudioInfo, Segment, Transcript
+from shared.transcript import AudioInfo, Segment, Transcript, main_language
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, obj
         info = _audio_info(found, round(decoder.seconds_decoded, 3), decoder.channel_mode)
         warnings = decoder.warnings() + notes
     total = time.monotonic() - started
-    return Transcript(source=source, language=options.languages[0], audio=info, segments=segments,
+    return Transcript(source=source, language=main_language(segments, options.languages[0]), audio=info,
+                      segments=segments,
                       timings={"token_seconds": round(token_seconds, 3), "total_seconds": round(total, 3)},
                       warnings=warnings, options=options)
 

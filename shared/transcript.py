@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
-from shared.options import RecognitionOptions
+from shared.options import OPTION_NAMES, RecognitionOptions, endpoint_fields
 
 SCHEMA = "stt-transcript/1"
 #: Raised when fields are added (never for anything else: fields are not renamed or retyped).
@@ -195,6 +195,16 @@ def language_shares(segments: Iterable[Segment]) -> list[LanguageShare]:
     return sorted(shares, key=lambda found: (-found.share, found.language))
 
 
+def main_language(segments: Iterable[Segment], fallback: str) -> str:
+    """The transcript's one ``language``: the detected language with the largest share of the speech.
+
+    Not the first candidate: a recording asked for as ``en-US,de-DE`` that was all German is German.
+    ``fallback`` (the first of the languages asked for) when no segment has a detected language.
+    """
+    shares = language_shares(segments)
+    return shares[0].language if shares else fallback
+
+
 def _segment_dict(segment: Segment) -> dict[str, object]:
     """A segment as JSON: the fields every segment has, and the optional ones only when they are known."""
     body: dict[str, object] = {"speaker": segment.speaker, "start": segment.start, "end": segment.end,
@@ -229,13 +239,10 @@ def _options_from_dict(body: object) -> RecognitionOptions | None:
     """
     if not isinstance(body, Mapping):
         return None
-    names = {f.name for f in fields(RecognitionOptions)} - {"custom_endpoint_ids"}
     values = {key: tuple(value) if isinstance(value, list) else value
-              for key, value in body.items() if key in names}
-    endpoints = values.get("custom_endpoint_id")
-    if isinstance(endpoints, Mapping):  # one custom model per locale: to_dict writes {locale: id}
-        values["custom_endpoint_id"] = None
-        values["custom_endpoint_ids"] = tuple((str(k), str(v)) for k, v in endpoints.items())
+              for key, value in body.items() if key in OPTION_NAMES}
+    if "custom_endpoint_id" in values:  # an id, or {locale: id}: read as every door reads it
+        values.update(endpoint_fields(values["custom_endpoint_id"]))
     return RecognitionOptions(**values)
 
 

@@ -133,11 +133,12 @@ def test_a_session_with_no_recognised_speech_is_a_transcript_with_a_warning(stac
     assert doc["segments"] == [] and doc["warnings"] == ["no speech was recognised"]
 
 
-#: Every option that makes SDK objects of its own: a phrase list (a PhraseListGrammar), several languages
-#: (an AutoDetectSourceLanguageConfig) with per-locale custom models (a SourceLanguageConfig each); words too.
-EVERY_OPTION = {"languages": ("en-US", "de-DE", "es-ES"), "phrases": ("Zorvex", "Quillana"), "phrase_weight": 1.5,
-                "custom_endpoint_ids": (("de-DE", "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"),), "words": True,
-                "profanity": "raw", "segmentation_silence_ms": 800, "diarization": False}
+#: Every option, as a request's query gives it; those that make SDK objects of their own: a phrase list (a
+#: PhraseListGrammar), several languages (an AutoDetectSourceLanguageConfig) with a per-locale custom model
+#: (a SourceLanguageConfig each); words too.
+EVERY_OPTION = {"languages": "en-US,de-DE,es-ES", "phrases": "Zorvex,Quillana", "phrase_weight": "1.5",
+                "custom_endpoint_id": "de-DE=0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5", "words": "true",
+                "profanity": "raw", "segmentation_silence_ms": "800", "diarization": "false"}
 EVERY_SDK_CLASS = {"SpeechConfig", "AudioConfig", "PullAudioInputStream", "ConversationTranscriber", "Connection",
                    "PhraseListGrammar", "AutoDetectSourceLanguageConfig", "SourceLanguageConfig"}
 
@@ -146,14 +147,14 @@ def recognise_with_every_option(path) -> list:
     """One sentence through ``shared.speech.recognise`` with ``EVERY_OPTION``, a fresh token and decoder."""
     from shared.audio import AudioDecoder
     from shared.credentials import fetch_token
-    from shared.options import RecognitionOptions, validated
+    from shared.options import parse_text
     from shared.settings import Settings
     from shared.speech import recognise
 
     settings = Settings.from_env()
+    options = parse_text(EVERY_OPTION, settings.recognition, percent_encoded=False)
     with path.open("rb") as stream, AudioDecoder(stream) as decoder:
-        return recognise(settings, fetch_token(settings), decoder.readers,
-                         options=validated(RecognitionOptions(**EVERY_OPTION)))
+        return recognise(settings, fetch_token(settings), decoder.readers, options=options)
 
 
 def wait_until_released(alive: weakref.WeakSet, seconds: float = 10.0) -> list[str]:
@@ -164,16 +165,21 @@ def wait_until_released(alive: weakref.WeakSet, seconds: float = 10.0) -> list[s
     return [type(o).__name__ for o in alive]
 
 
-def test_a_session_with_every_option_releases_every_sdk_object(stack, tracked, tmp_path):
+def test_an_invocation_with_every_option_fetches_one_token_and_releases_every_sdk_object(stack, tracked, tmp_path):
+    """Through the HTTP door, as a user asks for them: the options reach the session and nothing outlives it."""
     alive, created = tracked
-    sentence = speech_audio.speak("Please ask Zorvex to call me.", tmp_path / "sentence.wav")
-    segments = recognise_with_every_option(sentence)
+    sentence = speech_audio.speak("Please ask Zorvex to call me.", tmp_path / "sentence.wav").read_bytes()
+    before = stack.token_requests().get(SPEECH, 0)
+    response = post(sentence, **EVERY_OPTION)
 
-    assert segments and segments[0].language == "en-US" and segments[0].words, segments
-    assert {s.speaker for s in segments} == {"Speaker-1"}
-    assert set(created) >= EVERY_SDK_CLASS, created
+    assert response.status_code == 200, response.get_body()
+    assert stack.token_requests().get(SPEECH, 0) - before == 1
+    segments = json.loads(response.get_body())["segments"]
+    assert segments and segments[0]["language"] == "en-US" and segments[0]["words"], segments
+    assert {s["speaker"] for s in segments} == {"Speaker-1"}
+    assert set(created) >= EVERY_SDK_CLASS | {"ManagedIdentityCredential"}, created
     assert created.count("SourceLanguageConfig") == 3  # one per candidate, with or without a custom model
-    # The session is stopped and released on its helper thread, which recognise() joins (bounded):
+    # The session is stopped and released on its helper thread, which the invocation joins (bounded):
     assert [type(o).__name__ for o in alive] == []
 
 
@@ -192,7 +198,6 @@ def test_a_session_that_fails_while_opening_releases_what_it_made(stack, tracked
         recognise_with_every_option(sentence)
 
     assert set(created) >= EVERY_SDK_CLASS - {"Connection"}, created
-    # Callers keep errors (a channel's thread hands it over, a retry loop logs it): its traceback must not
-    # keep what the failed calls had in their frames.
-    assert raised.value.__traceback__ is not None
-    assert wait_until_released(alive) == []
+    # Callers keep errors (a channel's thread hands it over, a retry loop logs it): ``raised`` still holds
+    # this one, and its traceback must not keep what the failed calls had in their frames.
+    assert wait_until_released(alive) == [], raised.value

@@ -12,10 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import azure.functions as func
 import pytest
 
+from shared.api.request_options import query_options
 from shared.blob_door import handle_blob
+from shared.cli.transcribe import _options as cli_options
+from shared.cli.transcribe import _parser as cli_parser
 from shared.errors import ConfigurationError, InvalidOptionsError
+from shared.jobs.names import JOBS_PREFIX
 from shared.options import RecognitionOptions, parse_document, parse_text
 from shared.settings import Settings
 from tests.app_functions import api, post_transcription
@@ -25,6 +30,7 @@ from tests.faults import SPEECH_RESOURCE
 
 REPO = Path(__file__).resolve().parent.parent
 ELEVEN = "en-US,de-DE,es-ES,fr-FR,it-IT,pt-BR,ja-JP,ko-KR,zh-CN,ru-RU,nl-NL"
+ENV = {"SPEECH_ENDPOINT": "ws://127.0.0.1:5000"}
 
 #: (options as text, the option the error must name, a word of the rule it must state)
 BAD = [
@@ -38,6 +44,8 @@ BAD = [
     ({"segmentation_silence_ms": "50"}, "segmentation_silence_ms", "100 to 5000"),
     ({"words": "sometimes"}, "words", "true or false"),
     ({"languages": "en-US,de-DE", "custom_endpoint_id": "abc"}, "custom_endpoint_id", "one per locale"),
+    ({"languages": "en-US,de-DE", "custom_endpoint_id": "en-US=a,en-us=b"}, "custom_endpoint_id", "given twice"),
+    ({"custom_endpoint_id": "de-DE=abc"}, "custom_endpoint_id", "not one of the languages"),
     ({"langauges": "en-US"}, "langauges", "not an option"),
 ]
 
@@ -64,8 +72,45 @@ def test_the_json_form_reads_back_as_the_same_options():
     assert parse_document(json.loads(json.dumps(options.to_dict())), RecognitionOptions()) == options
 
 
+def test_a_default_custom_model_goes_with_its_language_and_never_blocks_another():
+    """The default model is SPEECH_LANGUAGE's: not sent with German audio, no 400 for an option never sent."""
+    english = Settings.from_env({**ENV, "SPEECH_CUSTOM_ENDPOINT_ID": "abc"}).recognition
+    assert (english.custom_endpoint_id, english.custom_endpoint_ids) == (None, (("en-US", "abc"),))
+    assert parse_text({"words": "true"}, english).custom_endpoint_ids == (("en-US", "abc"),)
+    assert parse_text({"languages": "de-DE"}, english).custom_endpoint_ids == ()
+    assert parse_text({"languages": "de-DE,fr-FR"}, english).custom_endpoint_ids == ()
+    assert parse_text({"languages": "de-DE", "custom_endpoint_id": "xyz"}, english).custom_endpoint_id == "xyz"
+    both = Settings.from_env({**ENV, "SPEECH_LANGUAGE": "de-DE,en-US",
+                              "SPEECH_CUSTOM_ENDPOINT_ID": "de-DE=abc,en-US=def"}).recognition
+    assert parse_document({"languages": ["en-us"]}, both).custom_endpoint_ids == (("en-US", "def"),)
+    with pytest.raises(InvalidOptionsError, match="'fr-FR' is not one of the languages"):  # the caller's own
+        parse_text({"languages": "de-DE", "custom_endpoint_id": "de-DE=abc,fr-FR=xyz"}, english)
+    with pytest.raises(ConfigurationError, match="SPEECH_CUSTOM_ENDPOINT_ID: .*one id per locale"):
+        Settings.from_env({**ENV, "SPEECH_LANGUAGE": "de-DE,en-US", "SPEECH_CUSTOM_ENDPOINT_ID": "de-DE=a,de-de=b"})
+
+
+def test_blob_metadata_is_percent_decoded_and_an_already_decoded_query_is_not():
+    """Metadata is ASCII, so it percent-encodes (a comma inside a phrase too); the host decoded the query."""
+    metadata = parse_text({"phrases": "Z%C3%BCrich,Contoso%2C Ltd"}, RecognitionOptions(), percent_encoded=True)
+    assert metadata.phrases == ("Zürich", "Contoso, Ltd")
+    request = func.HttpRequest("POST", "http://localhost/api/transcriptions", body=b"",
+                               params={"phrases": "50%25 off,Zorvex"})
+    assert query_options(request, Settings.from_env(ENV)).phrases == ("50%25 off", "Zorvex")
+
+
+def test_the_command_line_keeps_each_phrase_file_line_whole_and_can_turn_words_off(tmp_path):
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_text("Contoso, Ltd\n\n  50%25 off \nZorvex\n", encoding="utf-8")
+    words_on = Settings.from_env({**ENV, "SPEECH_WORDS": "true"})
+    options = cli_options(cli_parser().parse_args(["x.wav", "--phrases", f"@{phrases}", "--no-words"]), words_on)
+    assert options.phrases == ("Contoso, Ltd", "50%25 off", "Zorvex") and options.words is False
+    assert cli_options(cli_parser().parse_args(["x.wav"]), words_on).words is True
+    assert cli_options(cli_parser().parse_args(["x.wav", "--words"]), Settings.from_env(ENV)).words is True
+    assert cli_options(cli_parser().parse_args(["x.wav", "--no-diarization"]), words_on).diarization is False
+
+
 def test_app_settings_give_the_defaults_and_a_bad_one_names_the_setting():
-    base = {"SPEECH_ENDPOINT": "ws://127.0.0.1:5000"}
+    base = ENV
     settings = Settings.from_env({**base, "SPEECH_LANGUAGE": "en-US,es-ES", "SPEECH_WORDS": "true",
                                   "SPEECH_PHRASES": "Zorvex,Quillana", "SPEECH_PROFANITY": "removed"})
     assert settings.recognition == RecognitionOptions(languages=("en-US", "es-ES"), phrases=("Zorvex", "Quillana"),
@@ -86,11 +131,45 @@ def test_http_refuses_a_bad_option_with_400_before_any_token(stack, three_senten
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
 
 
-def test_an_upload_with_bad_options_is_refused_and_makes_no_job(stack):
+def job_blobs(service) -> set[str]:
+    """Every job's blobs: audio in the input container, status documents (and results) in the output one."""
+    return {f"{container}/{blob.name}" for container in ("audio-in", "transcripts")
+            for blob in service.get_container_client(container).list_blobs(name_starts_with=JOBS_PREFIX)}
+
+
+def test_an_upload_with_bad_options_is_refused_and_makes_no_job(stack, service):
+    before = job_blobs(service)
     body = json.dumps({"filename": "call.wav", "options": {"languages": ["en-US", "xx-YY"]}}).encode()
     response = api("POST", "/api/uploads", body, {"content-type": "application/json"})
     assert response.status_code == 400
     assert json.loads(response.get_body())["error"]["code"] == "invalid_options"
+    assert job_blobs(service) == before  # no status document, no audio name reserved
+
+
+def test_http_refuses_channel_names_with_mixed_channels_before_any_token(stack, monkeypatch, three_sentences_wav):
+    monkeypatch.setenv("CHANNEL_MODE", "mix")
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    response = post_transcription(three_sentences_wav.read_bytes(), channel_names="Agent,Customer")
+    assert response.status_code == 400
+    error = json.loads(response.get_body())["error"]
+    assert error["code"] == "invalid_options" and error["message"].startswith("channel_names: only with")
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
+
+
+def test_channel_names_on_a_dropped_mixed_recording_are_a_permanent_error_before_any_token(
+        stack, service, monkeypatch, three_sentences_wav):
+    monkeypatch.setenv("CHANNEL_MODE", "mix")
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    blob = service.get_container_client("audio-in").get_blob_client(name)
+    blob.set_blob_metadata({"channel_names": "Agent,Customer"})
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    assert handle_blob(host_blob_client("audio-in", name)).status == "failed"
+    record = json.loads(results(service, name)[".error.json"])
+    assert (record["code"], record["transient"]) == ("invalid_options", False)
+    assert record["message"].startswith("channel_names: only with"), record
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
+    assert blob.download_blob().readall() == data
 
 
 def test_bad_metadata_on_a_dropped_recording_is_a_permanent_error_before_any_token(stack, service,

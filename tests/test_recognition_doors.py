@@ -89,14 +89,27 @@ def test_a_phrase_list_makes_made_up_names_recognisable(stack, tmp_path):
 def test_words_come_back_inside_their_segments(stack, service, three_sentences_wav):
     name = upload(service, three_sentences_wav.read_bytes())
     service.get_container_client("audio-in").get_blob_client(name).set_blob_metadata({"words": "true"})
-    handle_blob(host_blob_client("audio-in", name))
-    for segment in json.loads(results(service, name)[".json"])["segments"]:
+    assert handle_blob(host_blob_client("audio-in", name)).status == "transcribed"
+    segments = json.loads(results(service, name)[".json"])["segments"]
+    assert len(segments) == 3, [s["text"] for s in segments]  # one per sentence: the loop below checks each
+    for segment in segments:
         words = segment["words"]
         starts = [w["start"] for w in words]
         assert starts == sorted(starts) and all(w["start"] <= w["end"] for w in words)
         assert all(segment["start"] <= w["start"] and w["end"] <= segment["end"] for w in words)
         assert all(0 <= w["confidence"] <= 1 for w in words)
         assert normalise(" ".join(w["text"] for w in words)) == normalise(segment["text"])
+
+
+def test_the_transcript_language_is_the_one_mostly_spoken(stack, tmp_path):
+    """All German, asked for as ``en-US,de-DE``: the transcript is German, not the first candidate."""
+    voice, locale, text = MULTILINGUAL[1]
+    audio = speech_audio.speak(text, tmp_path / "german.wav", voice=voice, words_per_minute=140).read_bytes()
+    response = post_transcription(audio, languages=f"en-US,{locale}")
+    assert response.status_code == 200, response.get_body()
+    transcript = json.loads(response.get_body())
+    assert transcript["languages"][0]["language"] == locale, transcript["segments"]
+    assert transcript["language"] == locale
 
 
 def test_no_token_is_fetched_for_an_open_speech_host(stack, tmp_path, three_sentences_wav):

@@ -10,6 +10,7 @@ one sentence where one will do.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from shared.audio import AudioDecoder
 from shared.credentials import fetch_token
-from shared.options import RecognitionOptions, validated
+from shared.options import RecognitionOptions, parse_text, validated
 from shared.settings import Settings
 from shared.transcript import Segment
 from tests import speech_audio
@@ -90,7 +91,34 @@ def assert_words_inside(segment: Segment) -> None:
     assert " ".join(w.text for w in segment.words) == words(segment.text), segment
 
 
-# --------------------------------------------------------------------------------------------
+# -- without a session ---------------------------------------------------------------------------
+
+
+def test_a_default_custom_model_is_not_sent_with_another_language() -> None:
+    """SPEECH_CUSTOM_ENDPOINT_ID is SPEECH_LANGUAGE's model: a German request gets no English model."""
+    from shared.speech.config import speech_config
+
+    settings = Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:5000", "SPEECH_CUSTOM_ENDPOINT_ID": ENDPOINT_ID})
+    german = parse_text({"languages": "de-DE"}, settings.recognition, percent_encoded=False)
+    assert speech_config(settings, "", german).endpoint_id == ""
+    assert speech_config(settings, "", None).endpoint_id == ENDPOINT_ID
+
+
+def test_odd_tick_counts_are_left_out_and_words_come_in_time_order() -> None:
+    """Ticks as text that are not a number (``--5``, ``²``) drop that word or duration, never the result."""
+    from shared.speech.segments import SegmentFields, segment_from_result
+
+    sent = [{"Word": "b", "Offset": "20000000", "Duration": 5_000_000, "Confidence": 0.9},
+            {"Word": "a", "Offset": 10_000_000, "Duration": "--5", "Confidence": 0.8},
+            {"Word": "x", "Offset": "²"}, {"Word": "y", "Offset": "--5"}, {"Word": "c", "Offset": " +30000000 "}]
+    result = SimpleNamespace(offset=0, duration=40_000_000, text="a b c", speaker_id="Guest-1",
+                             json=json.dumps({"Offset": 0, "NBest": [{"Confidence": 0.85, "Words": sent}]}))
+    segment = segment_from_result(result, SegmentFields(words=True))
+    assert [(w.text, w.start, w.end) for w in segment.words] == [("a", 1.0, 1.0), ("b", 2.0, 2.5), ("c", 3.0, 3.0)]
+    assert segment.confidence == 0.85
+
+
+# -- through the emulator ------------------------------------------------------------------------
 
 
 def test_no_options_is_the_app_language_and_the_service_defaults(stack, audio) -> None:

@@ -20,7 +20,7 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS31Validator
 
 from shared.options import RecognitionOptions
-from shared.transcript import SCHEMA_REVISION, AudioInfo, Segment, Transcript, Word, language_shares
+from shared.transcript import SCHEMA_REVISION, AudioInfo, Segment, Transcript, Word, language_shares, main_language
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -178,6 +178,14 @@ def test_language_shares_count_segments_when_none_has_a_length():
                 Segment("B", 3.0, 3.0, "c", language="en-US"), Segment("B", 3.0, 9.0, "d")]
     assert [(f.language, f.seconds, round(f.share, 4)) for f in language_shares(segments)] == [
         ("de-DE", 0.0, 0.6667), ("en-US", 0.0, 0.3333)]
+
+
+def test_the_main_language_is_the_largest_share_not_the_first_candidate():
+    german = [Segment("A", 0.0, 1.0, "Ja.", language="de-DE"), Segment("B", 1.0, 4.0, "Hello.", language="en-US"),
+              Segment("A", 4.0, 9.0, "Guten Morgen.", language="de-DE")]
+    assert main_language(german, "en-US") == "de-DE"
+    assert main_language([Segment("A", 0.0, 1.0, "hello")], "en-US") == "en-US"  # nothing identified
+    assert main_language([], "fr-FR") == "fr-FR"
 
 
 def test_no_identification_gives_no_languages():

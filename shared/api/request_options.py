@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.errors import InvalidOptionsError
-from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
+from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text, refuse_unknown
 from shared.settings import Settings
 
 #: Query parameters that are not options.
@@ -20,9 +19,8 @@ _OTHER_PARAMETERS = ("format", "code")
 def query_options(req: func.HttpRequest, settings: Settings) -> RecognitionOptions:
     """The app's default options, overridden by the request's query; ``InvalidOptionsError`` (400)."""
     given = {name.lower(): value for name, value in req.params.items()}
-    unknown = sorted(set(given) - set(OPTION_NAMES) - set(_OTHER_PARAMETERS))
-    if unknown:
-        raise InvalidOptionsError(f"{unknown[0][:40]}: not an option (the options are {', '.join(OPTION_NAMES)})")
+    refuse_unknown(given, also=_OTHER_PARAMETERS)
+    # The host has percent-decoded the query already: decoded again, "50%25" would be "50%".
     options = parse_text({name: value for name, value in given.items() if name in OPTION_NAMES},
                          settings.recognition)
     options.check_channels(settings.channel_mode)

@@ -29,6 +29,7 @@ from shared.audio.outputs import Output, PcmReader, waits_for_others
 from shared.audio.pcm import BYTES_PER_SECOND, SAMPLE_RATE, Resampler
 from shared.audio.source import Source
 from shared.errors import AudioTooLargeError, UnsupportedAudioError
+from shared.options import MAX_SEPARATE_CHANNELS
 
 if TYPE_CHECKING:
     import av
@@ -38,8 +39,6 @@ MIN_SECONDS = 0.3
 #: Damaged packets are skipped, with a warning; this much damage in a row means the rest is not audio.
 MAX_LOST_SECONDS_IN_A_ROW = 10.0
 MAX_BAD_PACKETS_IN_A_ROW = 500  # for packets whose length cannot be told
-#: ``CHANNEL_MODE=separate`` runs one session per channel; more channels than this are mixed instead.
-MAX_SEPARATE_CHANNELS = 4
 
 
 class AudioDecoder:

@@ -1,16 +1,18 @@
 """Transcribe a local recording through the same code the functions run; print the transcript.
 
     python -m shared.transcribe FILE [--endpoint URL] [--channels mix|separate] [--format json|txt|srt|vtt]
-        [--languages en-US,de-DE] [--phrases "A,B" | @FILE] [--phrase-weight W] [--words]
+        [--languages en-US,de-DE] [--phrases "A,B" | @FILE] [--phrase-weight W] [--words | --no-words]
         [--profanity masked|removed|raw] [--custom-endpoint-id ID] [--segmentation-silence-ms MS]
-        [--channel-names Agent,Customer] [--no-diarization]
+        [--channel-names Agent,Customer] [--diarization | --no-diarization]
 
 What a user runs to check their Speech setup before deploying, or to transcribe one file by hand. The
 file goes through ``shared.pipeline.transcribe_audio`` exactly as a blob or an HTTP body does: the
 same decoder, the same limits, one token fetched through ``shared.credentials`` (managed identity by default:
-point ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER`` at the local stack, or set
-``TOKEN_CREDENTIAL=azurecli`` to use your ``az login`` against Azure), one disposed Speech session.
-Settings come from the environment like the app's; the options override them.
+point ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER`` at the local stack, set ``TOKEN_CREDENTIAL=azurecli``
+to use your ``az login`` against Azure, or ``TOKEN_CREDENTIAL=none`` to fetch no token at all for a Speech
+container or the emulator on a ``ws://`` or ``http://`` ``--endpoint``), one disposed Speech session.
+Settings come from the environment like the app's; the options override them (``--no-words`` too,
+over ``SPEECH_WORDS=true``).
 
 Exit status: 0 with the transcript on stdout; 1 with one line ``error: <code>: <message>`` on stderr
 when the input or the service fails; 2 for a bad command line (a bad option: ``error: invalid_options:
@@ -29,7 +31,7 @@ from pathlib import Path
 from shared.cli import print_error
 from shared.errors import InvalidOptionsError, TranscriptionError
 from shared.formats import FORMATS
-from shared.options import RecognitionOptions, parse_text
+from shared.options import PROFANITY_MODES, RecognitionOptions, parse_document, parse_text
 from shared.settings import CHANNEL_MODE, CHANNEL_MODES, SPEECH_ENDPOINT, Settings
 
 
@@ -72,31 +74,47 @@ def _parser() -> argparse.ArgumentParser:
                          "(several: the language of each segment is identified)")
     options.add_argument("--phrases", help='a phrase list: "Zorvex,Quillana", or @FILE with one phrase a line')
     options.add_argument("--phrase-weight", help="0-2, how strongly the phrase list counts")
-    options.add_argument("--words", action="store_true", help="every segment with its words, times, confidence")
-    options.add_argument("--profanity", choices=("masked", "removed", "raw"))
+    options.add_argument("--words", action=argparse.BooleanOptionalAction,
+                         help="every segment with its words, times, confidence (default: SPEECH_WORDS)")
+    options.add_argument("--profanity", choices=PROFANITY_MODES)
     options.add_argument("--custom-endpoint-id", help="a custom model's endpoint id, or de-DE=<id>,en-US=<id>")
     options.add_argument("--segmentation-silence-ms", help="100-5000: the pause that ends a phrase")
     options.add_argument("--channel-names", help="with --channels separate: Agent,Customer")
-    options.add_argument("--no-diarization", action="store_true", help="one speaker for the whole recording")
+    options.add_argument("--diarization", action=argparse.BooleanOptionalAction,
+                         help="--no-diarization: one speaker for the whole recording (default: SPEECH_DIARIZATION)")
     return parser
 
 
 def _options(args: argparse.Namespace, settings: Settings) -> RecognitionOptions:
-    """The flags given, as option text over the settings' defaults (validated by ``shared.options``)."""
-    phrases = args.phrases
-    if phrases and phrases.startswith("@"):
-        try:
-            lines = Path(phrases[1:]).read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise InvalidOptionsError(f"phrases: cannot read {phrases[1:]}: {error.strerror or error}") from None
-        phrases = ",".join(line.strip() for line in lines if line.strip())
-    given = {"languages": args.languages, "phrases": phrases, "phrase_weight": args.phrase_weight,
-             "words": "true" if args.words else None, "profanity": args.profanity,
+    """The flags given, as option text over the settings' defaults (validated by ``shared.options``).
+
+    A phrase file's lines are its phrases as they are (``Contoso, Ltd`` is one): they go as a list, never
+    joined into text that would be split again at its commas.
+    """
+    from_file = args.phrases is not None and args.phrases.startswith("@")
+    given = {"languages": args.languages, "phrases": None if from_file else args.phrases,
+             "phrase_weight": args.phrase_weight, "words": _flag(args.words), "profanity": args.profanity,
              "custom_endpoint_id": args.custom_endpoint_id, "segmentation_silence_ms": args.segmentation_silence_ms,
-             "channel_names": args.channel_names, "diarization": "false" if args.no_diarization else None}
+             "channel_names": args.channel_names, "diarization": _flag(args.diarization)}
     options = parse_text({name: value for name, value in given.items() if value is not None}, settings.recognition)
+    if from_file:
+        options = parse_document({"phrases": _phrase_file(Path(args.phrases[1:]))}, options)
     options.check_channels(settings.channel_mode)
     return options
+
+
+def _flag(value: bool | None) -> str | None:
+    """A ``--flag``/``--no-flag`` as option text; ``None`` when neither was given (the setting stands)."""
+    return None if value is None else str(value).lower()
+
+
+def _phrase_file(path: Path) -> list[str]:
+    """The non-blank lines of a phrase file, one phrase each."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InvalidOptionsError(f"phrases: cannot read {path}: {error.strerror or error}") from None
+    return [line.strip() for line in lines if line.strip()]
 
 
 def transcribe_file(path: Path, settings: Settings, output_format: str = "json",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
 from shared.errors import ConfigurationError, InvalidOptionsError
-from shared.options import RecognitionOptions, parse_text
+from shared.options import RecognitionOptions, endpoints_by_locale, parse_text
+from shared.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS, TIMEOUT_MARGIN_SECONDS
 from shared.settings import names as n
 from shared.settings import values
 
@@ -142,7 +143,12 @@ def _speech(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _recognition(env: Mapping[str, str], channel_mode: str) -> RecognitionOptions:
-    """The default recognition options, each from its setting; a bad one names the setting."""
+    """The default recognition options, each from its setting; a bad one names the setting.
+
+    A bare ``SPEECH_CUSTOM_ENDPOINT_ID`` is kept as the model of ``SPEECH_LANGUAGE``, a (locale, id) pair:
+    a request for other languages then drops it instead of sending German audio to an English model.
+    Setting values are plain text, never percent-encoded.
+    """
     options = RecognitionOptions(languages=(Settings.speech_language,))
     for option, setting in n.OPTION_SETTINGS.items():
         text = env.get(setting, "").strip()
@@ -156,7 +162,7 @@ def _recognition(env: Mapping[str, str], channel_mode: str) -> RecognitionOption
         options.check_channels(channel_mode)
     except InvalidOptionsError as error:
         raise ConfigurationError(f"{n.CHANNEL_NAMES}: {error.message}") from None
-    return options
+    return replace(options, custom_endpoint_id=None, custom_endpoint_ids=endpoints_by_locale(options))
 
 
 def _timeouts(env: Mapping[str, str]) -> dict[str, object]:

@@ -2,8 +2,9 @@
 
 ``recognise(settings, token, readers, on_progress, options)`` is what the pipeline calls: one session for
 the mixed-down audio, or one per channel at the same time when ``CHANNEL_MODE=separate`` gave several
-readers, each applying the recording's ``RecognitionOptions``. It returns the segments, in time order,
-each with the service's confidence, and its words and detected language when those were asked for.
+readers, each applying the recording's ``RecognitionOptions``. It returns the segments, in time order;
+with ``words`` on each carries the service's confidence and its words, with several languages its
+detected language.
 
 - ``session``: ``SpeechSession``, one ``ConversationTranscriber`` session: opens the SDK objects,
   runs until the service has answered for all the audio (with an idle timeout and a deadline), and on
@@ -52,7 +53,8 @@ def recognise(
     with the options' ``channel_names``).
 
     ``on_progress(seconds)`` gets the audio recognised so far (with channels: of the channel furthest
-    behind). ``options=None`` is ``SPEECH_LANGUAGE`` with the service's defaults, as before options existed.
+    behind). ``options=None`` applies the app's defaults, ``settings.recognition`` (the ``SPEECH_*``
+    settings), as the pipeline does for a recording that asks for nothing.
     """
     options = options_or_default(settings, options)
     if len(readers) == 1:

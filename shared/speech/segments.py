@@ -11,6 +11,7 @@ transcript with one field missing is worth more than no transcript.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,9 @@ TICKS_PER_SECOND = 10_000_000
 #: The one label of every segment when diarization is off (``diarization=false``): the transcriber still
 #: tells voices apart (it cannot be told not to), and its labels are replaced by this one.
 SINGLE_SPEAKER = "Speaker-1"
+#: A tick count sent as text: ASCII digits, one optional sign. ``str.isdigit`` would let ``"²"`` through and
+#: ``lstrip("-")`` would let ``"--5"`` through, and ``int()`` raising inside the SDK's callback loses the result.
+_TICKS_TEXT = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,12 @@ def _best(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def _words(found: object, shift: int, start: float, end: float) -> tuple[Word, ...]:
-    """``NBest[0].Words`` as ``Word``s in seconds from the start of the audio (rounded to ms).
+    """``NBest[0].Words`` as ``Word``s in seconds from the start of the audio (rounded to ms), in time order.
 
     Each is kept inside its segment: the service's words lie inside their phrase, and rounding or a
     service that reaches a few ms over must not put one outside it. An entry without a word or an
-    offset is left out rather than guessed.
+    offset is left out rather than guessed. Sorted by start here (stable: equal starts keep the
+    service's order), so monotonic times do not rest on the service sending them in order.
     """
     if not isinstance(found, list):
         return ()
@@ -98,7 +103,7 @@ def _words(found: object, shift: int, start: float, end: float) -> tuple[Word, .
         word_start = min(max(round((offset + shift) / TICKS_PER_SECOND, 3), start), end)
         word_end = min(max(round((offset + shift + duration) / TICKS_PER_SECOND, 3), word_start), end)
         words.append(Word(entry["Word"], word_start, word_end, _probability(entry.get("Confidence"))))
-    return tuple(words)
+    return tuple(sorted(words, key=lambda word: word.start))
 
 
 def _language(result: speechsdk.RecognitionResult, detail: dict[str, Any]) -> str | None:
@@ -116,7 +121,7 @@ def _ticks(value: object, default: int | None = None) -> int | None:
         return default
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _TICKS_TEXT.fullmatch(value.strip()):
         return int(value)
     return default
 

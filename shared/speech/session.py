@@ -52,9 +52,10 @@ class SpeechSession:
 
     ``pcm`` is one ``PcmReader`` (16 kHz mono 16-bit); it is closed with the session.
     ``on_progress(seconds)`` is called from ``run`` whenever the audio recognised so far has grown.
-    ``options`` (``None``: ``SPEECH_LANGUAGE`` and the service's defaults) say how the recording is
-    recognised and what each segment carries: its confidence always, its words when ``words`` is on, its
-    language when several were given; with ``diarization`` off every segment is ``Speaker-1``.
+    ``options`` (``None``: the app's defaults, ``settings.recognition``) say how the recording is
+    recognised and what each segment carries: its confidence and its words when ``words`` is on (the
+    detailed format; without it the service sends no confidence), its language when several were given;
+    with ``diarization`` off every segment is ``Speaker-1``.
     """
 
     def __init__(
