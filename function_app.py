@@ -2,7 +2,7 @@
 
 - ``transcribe_blob``: audio dropped into the input container (Event Grid-sourced blob trigger,
   SDK-type ``BlobClient`` binding so the audio is streamed, not copied into the worker) is
-  transcribed into ``<output container>/<name>.json`` and ``.txt``.
+  transcribed into ``<output container>/<name>.json`` and the other ``OUTPUT_FORMATS`` beside it.
 - ``POST /api/transcriptions``: the request body is the audio; short audio gets its transcript as the
   response, longer audio becomes a job (202) that the blob trigger runs.
 - ``POST /api/uploads``: an upload URL straight into storage for a new job's audio, of any size.

@@ -35,16 +35,28 @@ def deliver_all(names: list[str], invoke: Callable[[str], object], *, parallel: 
         events.put(name)
     done = Delivered()
     lock = threading.Lock()
+    in_flight = 0  # deliveries running now: one of them may still put its event back
 
-    def worker() -> None:
+    def next_event() -> str | None:
+        """The next event to deliver; ``None`` once none is queued and none can come back."""
+        nonlocal in_flight
         while True:
             try:
-                name = events.get_nowait()
+                name = events.get(timeout=0.05)
             except queue.Empty:
-                return
+                with lock:
+                    if in_flight == 0 and events.empty():
+                        return None
+                continue
             with lock:
+                in_flight += 1
                 done.deliveries[name] += 1
-                delivery = done.deliveries[name]
+            return name
+
+    def worker() -> None:
+        nonlocal in_flight
+        while (name := next_event()) is not None:
+            delivery = done.deliveries[name]
             try:
                 invoke(name)
             except Exception as exc:  # noqa: BLE001 - a failed invocation: the host delivers it again
@@ -53,7 +65,10 @@ def deliver_all(names: list[str], invoke: Callable[[str], object], *, parallel: 
                     if delivery >= MAX_DELIVERIES:
                         done.poisoned.append(name)
                     else:
-                        events.put(name)
+                        events.put(name)  # before this delivery stops counting as in flight
+            finally:
+                with lock:
+                    in_flight -= 1
 
     threads = [threading.Thread(target=worker, name=f"host-{i}") for i in range(parallel)]
     for thread in threads:

@@ -5,7 +5,8 @@ The doors, and what they share:
 - ``blob_door``: one recording in the input container → its results beside it (idempotent per ETag, one
   worker at a time via ``claims``, failures recorded in ``results``, retried by the host or the ``sweep``);
 - ``api/``: the HTTP door (``POST /api/transcriptions``, the jobs routes, health, the contract);
-- ``sweep``: the timer run that finishes what no event did (``pending`` says what is left);
+- ``sweep``: the timer run that finishes what no event did (``pending`` says what is left, ``catch_up``
+  runs it through the blob door, as ``python -m shared.backfill`` does);
 - ``cli/``: ``python -m shared.transcribe``, ``shared.backfill``, ``shared.status``.
 
 The one transcription path, and its parts:
@@ -15,7 +16,7 @@ The one transcription path, and its parts:
 - ``speech/``: one Speech SDK session with every SDK object disposed; ``options`` applied;
 - ``credentials``: a credential per invocation, a token per invocation, none kept; ``deadlines``: every
   network wait bounded by a wall-clock deadline;
-- ``transcript``, ``subtitles``, ``formats``: the result model and the formats it is written in.
+- ``transcript``, ``subtitles``, ``word_cues``, ``formats``: the result model and the formats it is written in.
 
 Around them: ``jobs/`` (status documents for long audio), ``storage`` and ``blob_reader`` (per-invocation
 clients, ranged reads pinned to an ETag), ``settings/`` (app settings, read once per invocation),

@@ -31,12 +31,20 @@ from typing import TYPE_CHECKING
 from shared import storage
 from shared.blob_reader import BlobReader
 from shared.claims import claim
-from shared.errors import ConfigurationError, TranscriptionError
+from shared.errors import ConfigurationError, JobFinishedError, TranscriptionError
 from shared.invocation_log import InvocationRecord
 from shared.jobs.tracker import JobTracker
 from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
 from shared.pipeline import transcribe_audio
-from shared.results import Tries, previous_tries, record_error, result_names, write_results
+from shared.results import (
+    Tries,
+    previous_tries,
+    record_error,
+    result_names,
+    same_version,
+    transcribed_version,
+    write_results,
+)
 from shared.retry_policy import MAX_DELIVERIES
 from shared.settings import Settings
 from shared.transcript import Transcript
@@ -93,14 +101,14 @@ def _handle(blob: BlobClient, settings: Settings | None, via: str, record: Invoc
     # Every storage call goes through this invocation's own clients (one token, closed at the end).
     # The binding's client is used for its container and blob names only: the blob extension builds
     # it with a credential of its own that is never closed, so it is never asked to fetch a token.
-    with storage.connect(settings) as clients:
-        try:
+    try:
+        with storage.connect(settings) as clients:
             return _Delivery(clients, blob.container_name, name, settings, via, record).run()
-        except TranscriptionError as error:  # before anything could be recorded: storage or a setting
-            if error.transient and via == EVENT:
-                raise
-            log.error("%s: %s: %s (nothing written; tried again later)", name, error.code, error.message)
-            return BlobOutcome("failed", name, error=error)
+    except TranscriptionError as error:  # before anything could be recorded: storage or a setting
+        if error.transient and via == EVENT:
+            raise
+        log.error("%s: %s: %s (nothing written; tried again later)", name, error.code, error.message)
+        return BlobOutcome("failed", name, error=error)
 
 
 class _Delivery:
@@ -120,31 +128,29 @@ class _Delivery:
         if props is None:  # deleted since its event was sent: a stale error record goes too
             storage.delete_if_exists(self.out, self.names["error"])
             return BlobOutcome("skipped", self.name)
-        if self._already_done(props.etag):  # also proves the output container is there
+        if transcribed_version(self.out, self.names, props.etag):  # also proves the output container is there
             log.info("%s (etag %s) already transcribed; skipping the redelivered event", self.name, props.etag)
             if self.job:
                 self.job.succeeded(self.written)  # no change if it already was; finishes it if a crash came between
+            storage.delete_if_exists(self.out, self.names["error"])  # left by a failure after the results
             return BlobOutcome("skipped", self.name)
         with claim(self.out, self.name) as mine:
             if not mine:
                 log.info("%s is being transcribed by another worker; skipping", self.name)
                 return BlobOutcome("skipped", self.name)
-            if self.job and not self.job.start():
+            if transcribed_version(self.out, self.names, props.etag):  # by the claim's holder, just now
                 return BlobOutcome("skipped", self.name)
-            return self._attempt(props)
+            tries = previous_tries(self.out, self.names["error"], props.etag).next(by_event=self.via == EVENT)
+            self.record.attempt = tries.attempt
+            try:
+                if self.job and not self.job.start():
+                    return self._job_already_finished(props.etag, tries)
+                return self._attempt(props, tries.attempt)
+            except TranscriptionError as error:  # a try that failed, at any step: recorded and counted
+                return self._failed(error, props.etag, tries.failed(error))
 
-    def _already_done(self, etag: str) -> bool:
-        """Whether the transcript stored for this blob was made from this very version of it."""
-        done = storage.read_json(self.out, self.names["json"])
-        return bool(done) and done.get("source", {}).get("etag") == etag
-
-    def _attempt(self, props: BlobProperties) -> BlobOutcome:
-        tries = previous_tries(self.out, self.names["error"], props.etag).next(by_event=self.via == EVENT)
-        self.record.attempt = tries.attempt
-        try:
-            transcript = self._transcribe(props, tries.attempt, self._options(props))
-        except TranscriptionError as error:
-            return self._failed(error, props.etag, tries.failed(error))
+    def _attempt(self, props: BlobProperties, attempt: int) -> BlobOutcome:
+        transcript = self._transcribe(props, attempt, self._options(props))
         write_results(self.out, transcript, self.written)
         storage.delete_if_exists(self.out, self.names["error"])
         log.info("%s: %d segments, %d speakers, %.1f s of audio", self.name, len(transcript.segments),
@@ -154,6 +160,19 @@ class _Delivery:
         self.record.audio_seconds = transcript.audio.duration_seconds
         self.record.token_ms = round(1000 * transcript.timings.get("token_seconds", 0.0), 1)
         return BlobOutcome("transcribed", self.name, transcript=transcript)
+
+    def _job_already_finished(self, etag: str, tries: Tries) -> BlobOutcome:
+        """A job's audio that came (again) after its job ended: recorded as not transcribed, once.
+
+        A permanent record, so the listing stops counting the recording as pending and no sweep tries
+        it for ever; left alone when this very version already has one (the failure that ended the job).
+        """
+        previous = storage.read_json(self.out, self.names["error"])
+        if previous is None or not same_version(previous.get("etag"), etag):
+            error = JobFinishedError(f"job {self.job.job_id} is already {self.job.status}; this upload of its "
+                                     "audio was not transcribed (create a new job)")
+            record_error(self.out, self.names["error"], error, etag=etag, tries=tries.failed(error))
+        return BlobOutcome("skipped", self.name)
 
     def _options(self, props: BlobProperties) -> RecognitionOptions:
         """What this recording asks for: its job's ``options``, else its blob metadata, over the app's defaults.

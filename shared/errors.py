@@ -3,17 +3,35 @@
 A *permanent* error will fail again on retry with the same input (bad audio, bad settings, refused
 credentials): the blob path records it and does not retry. A *transient* error may pass on retry
 (throttling, a dropped connection, an identity endpoint that did not answer in time): the blob path
-re-raises it so the Functions host retries the event.
+records it and re-raises it so the Functions host delivers the event again, until the host's last
+delivery; from then on the sweep retries it (``shared.blob_door``, ``shared.sweep``).
 """
 
 from __future__ import annotations
 
 import re
 
-#: What must not reach an HTTP client from an internal message: a URL's query string (it can carry a
-#: fault switch, a SAS or a connection id) and 32-hex-digit ids (the SDK's connection ids).
-_QUERY = re.compile(r"(\b(?:https?|wss?)://[^\s?#'\"]+)[?#][^\s'\"]*")
+#: What must not reach an HTTP client from an internal message: a URL (its host names an internal
+#: endpoint, its query can carry a fault switch, a SAS or a connection id), a host and port or an IP
+#: address (urllib3 writes ``host='10.0.0.4', port=443``), and 32-hex-digit ids (the SDK's connection ids).
+_URL = re.compile(r"\b(?:https?|wss?)://[^\s'\"<>]+")
+_POOL = re.compile(r"host='[^']*', port=\d+")
+_QUERY = re.compile(r"\?[\w.%-]+=[^\s'\")]*")  # a path's query, as in "with url: /c/b.wav?comp=block"
+_HOST_PORT = re.compile(r"\b(?:localhost|[\w-]+(?:\.[\w-]+)+):\d{1,5}\b")
+_IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 _HEX_ID = re.compile(r"\b[0-9a-fA-F]{32}\b")
+
+
+def public_message(message: str) -> str:
+    """``message`` as an HTTP client may see it: endpoints, addresses and connection ids replaced.
+
+    A message is written for the operator and may quote a library's exception; whatever it quotes,
+    the client is told what failed, not where. The full text stays in the logs and ``.error.json``.
+    """
+    for pattern, stand_in in ((_URL, "<endpoint>"), (_POOL, "<endpoint>"), (_HOST_PORT, "<endpoint>"),
+                              (_IP, "<address>"), (_QUERY, ""), (_HEX_ID, "<id>")):
+        message = pattern.sub(stand_in, message)
+    return message
 
 
 class TranscriptionError(Exception):
@@ -238,3 +256,13 @@ class InvalidOptionsError(TranscriptionError):
 
     code = "invalid_options"
     http_status = 400
+
+
+class JobFinishedError(TranscriptionError):
+    """A job's audio arrived after its job had ended (expired, or uploaded again after it finished).
+
+    Permanent: the job's outcome stands, and a new job is the way to transcribe the audio.
+    """
+
+    code = "job_finished"
+    http_status = 409

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import storage
-from shared.results import result_names
+from shared.results import bare_etag, result_names, same_version
 from shared.settings import Settings
 
 TRANSCRIBED, FAILED, RETRYING, WAITING = "transcribed", "failed", "retrying", "waiting"
@@ -86,10 +86,10 @@ def counts(recordings: list[Recording]) -> dict[str, int]:
 
 def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
     names = result_names(blob.name)
-    etag = _bare(blob.etag)
+    etag = bare_etag(blob.etag)
     done = results.get(names["json"])
     error = _last_error(results.get(names["error"]), etag)
-    if done is not None and _bare(done.get("etag", etag)) == etag:  # a transcript without metadata predates it
+    if done is not None and same_version(done.get("etag"), etag):
         state = TRANSCRIBED
     elif error is None:
         state = WAITING
@@ -98,14 +98,9 @@ def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
     return Recording(blob.name, etag, blob.last_modified, state, error)
 
 
-def _bare(etag: str) -> str:
-    """An ETag without its quotes: a listing gives it bare, the blob's properties quoted."""
-    return (etag or "").strip('"')
-
-
 def _last_error(metadata: dict[str, str] | None, etag: str) -> LastError | None:
     """The error record's metadata, if it is about version ``etag`` (older records: a transient error)."""
-    if metadata is None or _bare(metadata.get("etag", etag)) != etag:
+    if metadata is None or not same_version(metadata.get("etag"), etag):
         return None
     try:
         at = datetime.fromisoformat(metadata["at"]) if metadata.get("at") else None

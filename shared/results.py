@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from shared import storage
-from shared.errors import StorageError, ThrottledError, TranscriptionError
+from shared.errors import ThrottledError, TranscriptionError
 from shared.formats import FORMATS
 from shared.transcript import Transcript
 
@@ -32,6 +32,29 @@ def result_names(blob_name: str) -> dict[str, str]:
     """Where the results for an input blob go in the output container: one name per format, and the error."""
     return {**{name: f"{blob_name}.{fmt.extension}" for name, fmt in FORMATS.items()},
             "error": f"{blob_name}{ERROR_SUFFIX}"}
+
+
+def bare_etag(etag: str | None) -> str:
+    """An ETag without its quotes: a listing gives it bare, a blob's properties quoted."""
+    return (etag or "").strip('"')
+
+
+def same_version(recorded: str | None, etag: str) -> bool:
+    """Whether a result that records ``recorded`` is about version ``etag`` of its recording.
+
+    The one rule for the door, the listing and the sweep alike. A result with no ETag predates the
+    field and is taken to be about the current version.
+    """
+    return recorded is None or bare_etag(recorded) == bare_etag(etag)
+
+
+def transcribed_version(out: ContainerClient, names: dict[str, str], etag: str) -> bool:
+    """Whether ``<name>.json`` exists and was made from this very version of the recording.
+
+    Reads the document, so a missing output container is found here, before any Speech session.
+    """
+    done = storage.read_json(out, names["json"])
+    return done is not None and same_version(done.get("source", {}).get("etag"), etag)
 
 
 def write_results(out: ContainerClient, transcript: Transcript, names: dict[str, str]) -> None:
@@ -71,15 +94,16 @@ class Tries:
 
 def previous_tries(out: ContainerClient, error_name: str, etag: str) -> Tries:
     """What the error record counts for this very version of the blob (nothing for a new version)."""
-    previous = storage.read_json(out, error_name) or {}
-    if previous.get("etag") != etag:
+    previous = storage.read_json(out, error_name)
+    if previous is None or not same_version(previous.get("etag"), etag):
         return Tries()
     attempt = int(previous.get("attempt", 0))
     return Tries(attempt, int(previous.get("deliveries", attempt)), int(previous.get("faults", attempt)))
 
 
 def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, etag: str, tries: Tries) -> None:
-    """Write the error record ``name``; a failure to write it is logged, the original error matters more.
+    """Write the error record ``name``; a failure to write it (storage or its identity) is logged, the
+    original error matters more.
 
     Its metadata repeats what a listing needs (``shared.pending``): the code, whether it was transient,
     the counts and when, so finding what to retry reads no document.
@@ -97,8 +121,8 @@ def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, 
                 "faults": str(tries.faults), "etag": _metadata_text(etag), "at": body["at"]}
     try:
         storage.write_text(out, name, json.dumps(body, indent=2), "application/json", metadata=metadata)
-    except StorageError as exc:
-        log.error("could not write %s: %s", name, exc)
+    except TranscriptionError as exc:
+        log.error("could not write %s: %s: %s", name, exc.code, exc.message)
 
 
 def _metadata_text(value: str) -> str:

@@ -21,6 +21,14 @@ import random
 #: (``tests/test_bindings.py`` ties the two).
 MAX_DELIVERIES = 5
 
+#: ``host.json``'s ``functionTimeout`` (4 h 30 min) in seconds: the host ends any invocation then, so the
+#: settings must never let one need longer (``shared.settings`` checks; ``tests/test_bindings.py`` ties the two).
+FUNCTION_TIMEOUT_SECONDS = 16200.0
+#: What an invocation keeps unused before ``functionTimeout``: writing its results, collecting, its log line.
+TIMEOUT_MARGIN_SECONDS = 300.0
+#: A sweep run starts no new transcription after this long; running ones finish, inside the same timeout.
+SWEEP_RUN_SECONDS = 600.0
+
 #: The first retry of a refused session start waits up to this long (then 2x, 4x, ... up to the cap).
 START_RETRY_BASE_SECONDS = 0.5
 #: The longest single wait between two starts: short against a session, so a freed slot is soon taken.

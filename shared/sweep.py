@@ -13,40 +13,41 @@ delivery is handed over here rather than poisoned (``shared.blob_door``). Each r
    since its last try (or its upload, if it was never tried: its event may still be on its way), so a
    recording is never tried in a tight loop. The door's claim (``shared.claims``) means two sweeps, or a
    sweep and a late event, never transcribe one recording twice;
-4. expires jobs still ``queued`` past ``JOB_QUEUED_TTL_MINUTES`` whose audio never arrived;
+4. expires jobs still ``queued`` past ``JOB_QUEUED_TTL_MINUTES`` whose audio never arrived, and sends
+   the completion messages of finished jobs whose send failed (their transcript is done, so no try
+   would send it);
 5. says what it did in one log line.
 
-No new work starts after ``SWEEP_RUN_SECONDS``; what is left is the next run's.
-``python -m shared.backfill`` stays the operator's command: it runs the same door over every pending
-recording at once, due or not.
+Step 3 is ``shared.catch_up``, the runner of the operator's ``python -m shared.backfill`` too (which
+takes every pending recording, due or not, one at a time). No new work starts after
+``SWEEP_RUN_SECONDS``; what is left is the next run's. A run lasts as long as its longest try, and
+timers run one at a time per app, so the next run waits for it: the events, not the sweep, carry the
+normal load.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from shared import storage
-from shared.blob_door import RETRY, BlobOutcome, handle_blob
+from shared.blob_door import BlobOutcome
+from shared.catch_up import catch_up
 from shared.claims import claim
 from shared.errors import RetriesExhaustedError, TranscriptionError
-from shared.jobs.completion import finish_job
+from shared.jobs.completion import finish_job, send_unsent
 from shared.jobs.expiry import expire_stale_jobs
+from shared.jobs.listing import unsent_completions
 from shared.jobs.names import job_id_from_blob_name
 from shared.jobs.store import store_for
 from shared.pending import Recording, scan
-from shared.results import Tries, record_error, result_names
-from shared.retry_policy import sweep_delay_seconds
+from shared.results import Tries, record_error, result_names, transcribed_version
+from shared.retry_policy import SWEEP_RUN_SECONDS, sweep_delay_seconds
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-#: A run starts no new transcription after this long; running ones finish.
-SWEEP_RUN_SECONDS = 600.0
-
 
 @dataclass
 class SweepReport:
@@ -58,12 +59,14 @@ class SweepReport:
     given_up: int = 0
     left: int = 0
     expired_jobs: int = 0
+    completions_sent: int = 0
     seconds: float = 0.0
 
     def line(self) -> str:
         return (f"sweep: {self.pending} pending, {self.due} due: {self.outcomes['transcribed']} transcribed, "
                 f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.left} left for the "
-                f"next run; {self.given_up} given up; {self.expired_jobs} job(s) expired; {self.seconds:.1f} s")
+                f"next run; {self.given_up} given up; {self.expired_jobs} job(s) expired, "
+                f"{self.completions_sent} completion message(s) sent late; {self.seconds:.1f} s")
 
 
 def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, prefix: str | None = None,
@@ -78,10 +81,15 @@ def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, 
     exhausted = [r for r in recordings if r.error is not None and r.error.faults >= settings.max_attempts]
     for recording in exhausted:
         report.given_up += _give_up(settings, recording)
-    due = [r for r in recordings if r not in exhausted and is_due(r, now)]
+    due = [r.name for r in recordings if r not in exhausted and is_due(r, now)]
     report.due = len(due)
-    report.left = _transcribe(settings, due, report.outcomes, started + run_seconds)
-    report.expired_jobs = _expire_jobs(settings, now)
+
+    def count(_name: str, outcome: BlobOutcome) -> None:
+        report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
+
+    report.left = catch_up(settings, due, concurrency=settings.sweep_concurrency, stop_at=started + run_seconds,
+                           on_outcome=count)
+    report.expired_jobs, report.completions_sent = _jobs(settings, now)
     report.seconds = time.monotonic() - started
     log.info(report.line())
     return report
@@ -95,56 +103,50 @@ def is_due(recording: Recording, now: datetime) -> bool:
     return last is None or now >= last + timedelta(seconds=sweep_delay_seconds(attempt))
 
 
-def _transcribe(settings: Settings, due: list[Recording], outcomes: dict[str, int], stop_at: float) -> int:
-    """Run the door over ``due``, ``SWEEP_CONCURRENCY`` at a time, until ``stop_at``; how many were left."""
-    todo = list(reversed(due))
-    with storage.blob_service(settings) as service, ThreadPoolExecutor(settings.sweep_concurrency) as pool:
-        inputs = service.get_container_client(settings.input_container)
-        running: set[Future[BlobOutcome]] = set()
-        while todo or running:
-            while todo and len(running) < settings.sweep_concurrency and time.monotonic() < stop_at:
-                blob = inputs.get_blob_client(todo.pop().name)
-                running.add(pool.submit(handle_blob, blob, settings, via=RETRY))
-            if not running:
-                break
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                try:
-                    status = future.result().status
-                except Exception:  # a bug in one recording's try must not end the others'
-                    log.exception("sweep: a retry failed unexpectedly")
-                    status = "failed"
-                outcomes[status] = outcomes.get(status, 0) + 1
-    return len(todo)
-
-
 def _give_up(settings: Settings, recording: Recording) -> int:
-    """Record a recording's tries as exhausted (permanent); 1 if this run did it, 0 if someone was at it."""
+    """Record a recording's tries as exhausted (permanent); 1 if this run did it, 0 if not (someone was at
+    it, it was just done, or storage failed: the next run tries again)."""
     last = recording.error
     error = RetriesExhaustedError(f"gave up after {last.faults} failed tries (MAX_ATTEMPTS={settings.max_attempts}); "
                                   f"the last failed with {last.code}")
-    with storage.connect(settings) as clients:
-        out = clients.blobs.get_container_client(settings.output_container)
-        names = result_names(recording.name)
-        with claim(out, recording.name) as mine:
-            if not mine or storage.read_json(out, names["json"]):  # someone is at it, or just did it
-                return 0
-            tries = Tries(last.attempt, last.attempt, last.faults)
-            record_error(out, names["error"], error, etag=f'"{recording.etag}"', tries=tries)
-            job_id = job_id_from_blob_name(recording.name)
-            if job_id is not None:
-                try:
-                    finish_job(store_for(clients, settings), job_id, error=error)
-                except TranscriptionError as exc:  # no status document, say: the record above is what counts
-                    log.warning("job %s: not marked failed: %s", job_id, exc.message)
+    try:
+        with storage.connect(settings) as clients:
+            out = clients.blobs.get_container_client(settings.output_container)
+            names = result_names(recording.name)
+            with claim(out, recording.name) as mine:
+                if not mine or transcribed_version(out, names, recording.etag):
+                    return 0
+                tries = Tries(last.attempt, last.attempt, last.faults)
+                record_error(out, names["error"], error, etag=f'"{recording.etag}"', tries=tries)
+                _fail_job(clients, settings, recording.name, error)
+    except TranscriptionError as exc:
+        log.warning("sweep: %s not given up yet: %s: %s", recording.name, exc.code, exc.message)
+        return 0
     log.warning("%s: %s", recording.name, error.message)
     return 1
 
 
-def _expire_jobs(settings: Settings, now: datetime) -> int:
+def _fail_job(clients: storage.StorageClients, settings: Settings, name: str, error: TranscriptionError) -> None:
+    """Fail the job whose audio ``name`` is, if it is one; the error record already written is what counts."""
+    job_id = job_id_from_blob_name(name)
+    if job_id is None:
+        return
+    try:
+        finish_job(store_for(clients, settings), job_id, error=error)
+    except TranscriptionError as exc:  # no status document, or its message unsent (sent by a later run)
+        log.warning("job %s: %s: %s", job_id, exc.code, exc.message)
+
+
+def _jobs(settings: Settings, now: datetime) -> tuple[int, int]:
+    """Expire the jobs whose audio never came, and send the completion messages a failed send left; how many
+    of each. The recordings were the point of the run: a storage failure here waits for the next."""
     try:
         with storage.connect(settings) as clients:
-            return len(expire_stale_jobs(store_for(clients, settings), settings.job_queued_ttl_minutes, now=now))
-    except TranscriptionError as error:  # the recordings were the point of the run; jobs wait for the next
-        log.warning("sweep: jobs not checked for expiry: %s: %s", error.code, error.message)
-        return 0
+            store = store_for(clients, settings)
+            expired = len(expire_stale_jobs(store, settings.job_queued_ttl_minutes, now=now))
+            sent = sum(send_unsent(store, job_id, now=now) for job_id in unsent_completions(store)) \
+                if store.completions is not None else 0
+            return expired, sent
+    except TranscriptionError as error:
+        log.warning("sweep: jobs not checked for expiry or unsent completions: %s: %s", error.code, error.message)
+        return 0, 0

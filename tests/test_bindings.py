@@ -97,22 +97,28 @@ def test_the_blob_door_counts_deliveries_as_the_host_does():
 
 
 def test_an_invocation_that_uses_its_whole_retry_budget_and_deadline_still_ends_before_the_host_kills_it():
-    """``functionTimeout`` must outlast the longest invocation the defaults allow: the start retries, then a
-    session at its deadline (a 240-minute recording at real-time pace)."""
+    """``functionTimeout`` must outlast the longest invocation the settings allow: the sweep's last start, the
+    start retries, then a session at its deadline (a 240-minute recording at real-time pace)."""
     import json
 
+    import pytest
+
+    from shared.errors import ConfigurationError
+    from shared.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS
     from shared.settings import Settings
-    from shared.sweep import SWEEP_RUN_SECONDS
     from tests.app_functions import OPENAPI
 
     hours, minutes, seconds = json.loads((OPENAPI.parent / "host.json").read_text())["functionTimeout"].split(":")
-    function_timeout = int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+    assert int(hours) * 3600 + int(minutes) * 60 + int(seconds) == FUNCTION_TIMEOUT_SECONDS
     defaults = Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:1"})
     assert defaults.transcription_deadline_seconds >= defaults.max_audio_minutes * 60
     longest = defaults.speech_start_retry_seconds + defaults.transcription_deadline_seconds
-    assert longest + 300 <= function_timeout  # a blob invocation, with 5 minutes to spare
-    # the sweep runs its recordings inside one timer invocation: its last start must leave the same room
-    assert SWEEP_RUN_SECONDS + longest + 300 <= function_timeout
+    # a blob invocation, with 5 minutes to spare; the sweep's recordings run inside one timer invocation
+    assert SWEEP_RUN_SECONDS + longest + 300 <= FUNCTION_TIMEOUT_SECONDS
+    # and no setting can take that room away: the host would kill the invocation before it recorded anything
+    for setting, value in (("SPEECH_START_RETRY_SECONDS", "900"), ("TRANSCRIPTION_DEADLINE_SECONDS", "15600")):
+        with pytest.raises(ConfigurationError, match=f"{setting}.*functionTimeout"):
+            Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:1", setting: value})
 
 
 def test_the_example_local_settings_name_every_setting_a_binding_reads():

@@ -35,8 +35,8 @@ from bench.capacity.sizing import deployment_for_quota, sweep_concurrency_for_qu
 from bench.capacity.sweep import Sweep
 from shared import pending, retry_policy
 from shared.claims import LEASE_SECONDS
+from shared.retry_policy import SWEEP_RUN_SECONDS
 from shared.settings import Settings
-from shared.sweep import SWEEP_RUN_SECONDS
 from shared.sweep import is_due as product_is_due
 
 #: Twice real time: no recording of the mix runs into the session deadline, so each test sees one effect.

@@ -38,6 +38,11 @@ def sweep(folder: str, minutes_later: float):
     return run_sweep(Settings.from_env(), now=later(minutes_later), prefix=f"{folder}/")
 
 
+def sweep_job(job_id: str, minutes_later: float):
+    """A sweep that sees one job's audio only (``jobs/<id>.<ext>``)."""
+    return run_sweep(Settings.from_env(), now=later(minutes_later), prefix=f"jobs/{job_id}.")
+
+
 @pytest.fixture
 def own_containers(stack, service, monkeypatch):
     """An input and an output container of this test's own: a whole sweep sees only what the test made."""
@@ -111,20 +116,97 @@ def test_two_sweeps_at_once_transcribe_a_recording_once(stack, service, three_se
     assert ".json" in results(service, name)
 
 
-def test_a_recording_that_keeps_failing_is_given_up_and_its_job_fails(stack, service, monkeypatch, folder):
-    name = upload(service, b"\x00", folder=folder)
-    out = service.get_container_client("transcripts")
+def test_a_recording_that_keeps_failing_is_given_up_and_its_job_fails(stack, service, monkeypatch):
+    job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}', {"content-type": "application/json"}
+                         ).get_body())
+    name = f"jobs/{job['id']}.wav"
+    service.get_container_client("audio-in").upload_blob(name, b"\x00")  # its event is lost
     etag = service.get_container_client("audio-in").get_blob_client(name).get_blob_properties().etag
     from shared.errors import ServiceError
     from shared.results import Tries, record_error
 
-    record_error(out, f"{name}.error.json", ServiceError("the service failed"), etag=etag, tries=Tries(20, 5, 20))
-    monkeypatch.setenv("MAX_ATTEMPTS", "20")
-    report = sweep(folder, 600)
+    record_error(service.get_container_client("transcripts"), f"{name}.error.json", ServiceError("the service failed"),
+                 etag=etag, tries=Tries(3, 3, 3))
+    monkeypatch.setenv("MAX_ATTEMPTS", "3")
+    report = sweep_job(job['id'], 600)
     assert (report.given_up, report.due) == (1, 0)
     record = json.loads(results(service, name)[".error.json"])
     assert (record["code"], record["transient"]) == ("retries_exhausted", False)
-    assert sweep(folder, 1200).pending == 0  # given up: nothing retries it in a loop
+    failed = json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "retries_exhausted")
+    assert sweep_job(job['id'], 1200).pending == 0  # given up: nothing retries it in a loop
+
+
+def test_a_recording_finished_by_the_claims_last_holder_is_not_transcribed_again(
+        stack, service, monkeypatch, three_sentences_wav, folder):
+    """The claim keeps two workers apart at one moment; the check after it keeps them apart one after the
+    other: a worker that found no transcript, then got the claim just released by one that wrote it."""
+    import shared.blob_door
+
+    name = upload(service, three_sentences_wav.read_bytes(), folder=folder)
+    real_claim, raced = shared.blob_door.claim, []
+
+    def claim_after_another_worker_finished(out, blob_name):
+        if not raced:  # the first claim: the other worker runs from start to end just before it
+            raced.append("racing")
+            raced[0] = handle_blob(host_blob_client("audio-in", name)).status
+        return real_claim(out, blob_name)
+
+    monkeypatch.setattr(shared.blob_door, "claim", claim_after_another_worker_finished)
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    assert handle_blob(host_blob_client("audio-in", name)).status == "skipped"
+    assert raced == ["transcribed"]
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) - before == 1  # one session, not two
+
+
+def test_a_jobs_audio_uploaded_again_after_the_job_ended_is_recorded_once_and_never_pending(
+        stack, service, three_sentences_wav):
+    job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}', {"content-type": "application/json"}
+                         ).get_body())
+    name = f"jobs/{job['id']}.wav"
+    inputs = service.get_container_client("audio-in")
+    inputs.upload_blob(name, three_sentences_wav.read_bytes())
+    assert handle_blob(host_blob_client("audio-in", name)).status == "transcribed"
+    first = results(service, name)[".json"]
+    inputs.upload_blob(name, three_sentences_wav.read_bytes(), overwrite=True)  # the client's PUT, retried
+    assert handle_blob(host_blob_client("audio-in", name)).status == "skipped"
+    record = json.loads(results(service, name)[".error.json"])
+    assert (record["code"], record["transient"]) == ("job_finished", False)
+    assert sweep_job(job['id'], 600).pending == 0  # not left for the sweep to try for ever
+    assert json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())["status"] == "succeeded"
+    assert results(service, name)[".json"] == first  # the job's outcome stands
+
+
+def test_a_completion_message_whose_send_failed_is_sent_by_the_sweep(stack, service, monkeypatch,
+                                                                     three_sentences_wav):
+    from azure.storage.queue import TextBase64DecodePolicy
+
+    queue_name = f"late-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("COMPLETION_QUEUE", queue_name)  # not made yet: the send fails
+    job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}', {"content-type": "application/json"}
+                         ).get_body())
+    name = f"jobs/{job['id']}.wav"
+    service.get_container_client("audio-in").upload_blob(name, three_sentences_wav.read_bytes())
+    assert handle_blob(host_blob_client("audio-in", name)).status == "transcribed"
+    assert json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())["status"] == "succeeded"
+    assert ".error.json" not in results(service, name)  # the transcription did not fail: only its message
+
+    queues = stack.queue_service()
+    queues.create_queue(queue_name)
+    report = sweep_job(job['id'], 10)
+    assert report.completions_sent >= 1
+    client = queues.get_queue_client(queue_name, message_decode_policy=TextBase64DecodePolicy())
+    messages = [json.loads(m.content) for m in client.peek_messages(max_messages=32)]
+    assert [m["status"] for m in messages if m["id"] == job["id"]] == ["succeeded"]
+    assert sweep_job(job['id'], 20).completions_sent == 0  # sent once
+    queues.close()
+
+
+def test_a_job_may_not_expire_before_its_upload_url_lapses():
+    from shared.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="JOB_QUEUED_TTL_MINUTES must be at least 15"):
+        Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:1", "JOB_QUEUED_TTL_MINUTES": "5"})
 
 
 def test_a_job_whose_audio_never_came_expires_and_one_whose_event_was_lost_is_transcribed(

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from shared import retry_policy
 from shared.claims import LEASE_SECONDS
+from shared.retry_policy import SWEEP_RUN_SECONDS
 from shared.settings import Settings
-from shared.sweep import SWEEP_RUN_SECONDS
 
 #: Bumped whenever the model's rules change, so a saved run says which rules made it. 2: the recovery
 #: design as implemented (the sweep's listing, due rule, run budget and concurrency; the door's
@@ -91,7 +91,7 @@ class Assumptions:
     start_budget_s: float = _settings_default("speech_start_retry_seconds")
     #: ``SWEEP_SCHEDULE`` default (``0 */5 * * * *``), as a period.
     sweep_period_s: float = schedule_period_s(Settings.sweep_schedule)
-    #: ``shared.sweep.SWEEP_RUN_SECONDS``: a sweep run starts no new recording after this much of its run.
+    #: ``shared.retry_policy.SWEEP_RUN_SECONDS``: a sweep run starts no new recording after this much of its run.
     sweep_run_budget_s: float = SWEEP_RUN_SECONDS
     #: ``MAX_ATTEMPTS``: faults (failed tries other than throttling) before the sweep gives a recording up.
     max_attempts: int = int(Settings.max_attempts)

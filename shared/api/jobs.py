@@ -31,13 +31,9 @@ from shared.jobs.names import audio_extension, parse_job_id
 from shared.jobs.store import JobStore, create_job, get_job, store_for
 from shared.jobs.views import API_BASE, job_location, public_view
 from shared.options import RecognitionOptions
-from shared.settings import Settings
+from shared.settings import UPLOAD_URL_MINUTES, Settings
 
 log = logging.getLogger(__name__)
-
-#: How long an upload URL is valid.
-UPLOAD_URL_MINUTES = 15
-
 
 @contextmanager
 def job_store(settings: Settings) -> Iterator[JobStore]:

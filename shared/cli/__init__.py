@@ -1,6 +1,7 @@
-"""The project's commands: ``python -m shared.transcribe`` (one local file) and ``python -m shared.backfill``
-(every recording in the input container that has no transcript). Each runs the same code the functions
-run; ``shared/transcribe.py`` and ``shared/backfill.py`` are their ``-m`` entry points."""
+"""The project's commands: ``python -m shared.transcribe`` (one local file), ``python -m shared.backfill``
+(every recording in the input container that still needs a transcript) and ``python -m shared.status``
+(recordings by state, jobs by status). Each runs the same code the functions run; ``shared/transcribe.py``,
+``shared/backfill.py`` and ``shared/status.py`` are their ``-m`` entry points."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""Transcribe every blob in the input container that has no transcript yet.
+"""Transcribe every blob in the input container that still needs a transcript.
 
 What an operator runs after an outage (events lost or exhausted their retries), and what
 ``make run`` uses locally where no Functions host runs. It calls the blob function's own handler for
@@ -6,7 +6,8 @@ each blob: one transcription path, not a second host.
 
     python -m shared.backfill [--prefix jobs/] [--dry-run]
 
-Which blobs count as pending is ``shared.pending``'s answer.
+Which blobs count as pending is ``shared.pending``'s answer (never tried, or failed transiently:
+a permanent failure waits until its blob is replaced); ``shared.catch_up`` runs them, one at a time.
 
 Exit status: 0 when every blob ended transcribed or skipped, 1 when any failed, 2 when the settings
 or the storage cannot be used (one line on stderr: ``error: <code>: <message>``).
@@ -19,8 +20,8 @@ import logging
 import sys
 from typing import TextIO
 
-from shared import storage
-from shared.blob_door import RETRY, handle_blob
+from shared.blob_door import BlobOutcome
+from shared.catch_up import catch_up
 from shared.cli import print_error
 from shared.errors import TranscriptionError
 from shared.pending import pending
@@ -28,23 +29,25 @@ from shared.settings import Settings
 
 
 def run(settings: Settings, names: list[str], out: TextIO | None = None) -> int:
-    """Run the blob handler over ``names``, a progress line each; returns how many failed."""
+    """Run the blob door over ``names`` (``shared.catch_up``), a progress line each; how many failed."""
     out = out or sys.stdout
-    failed = 0
-    with storage.blob_service(settings) as service:
-        inputs = service.get_container_client(settings.input_container)
-        for i, name in enumerate(names, 1):
-            outcome = handle_blob(inputs.get_blob_client(name), settings, via=RETRY)
-            error = outcome.error
-            if error is None:
-                status = outcome.status
-            elif error.transient:  # recorded in .error.json: the sweep, or a later run, tries again
-                status = f"failed (transient, run again later): {error.code}: {error.message}"
-            else:
-                status = f"failed: {error.code}"
-            failed += outcome.status == "failed"
-            print(f"[{i}/{len(names)}] {name}: {status}", file=out, flush=True)
-    return failed
+    ended: list[BlobOutcome] = []
+
+    def progress(name: str, outcome: BlobOutcome) -> None:
+        ended.append(outcome)
+        print(f"[{len(ended)}/{len(names)}] {name}: {_status(outcome)}", file=out, flush=True)
+
+    catch_up(settings, names, on_outcome=progress)
+    return sum(outcome.status == "failed" for outcome in ended)
+
+
+def _status(outcome: BlobOutcome) -> str:
+    error = outcome.error
+    if error is None:
+        return outcome.status
+    if error.transient:  # recorded in .error.json: the sweep, or a later run, tries again
+        return f"failed (transient, run again later): {error.code}: {error.message}"
+    return f"failed: {error.code}"
 
 
 def main(argv: list[str] | None = None) -> int:

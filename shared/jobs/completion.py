@@ -111,6 +111,16 @@ def _end(store: JobStore, job_id: str, final: Callable[[Job, str], Job | None], 
     return Finish(_send_completion(store, job, claim, now), won, True)
 
 
+def send_unsent(store: JobStore, job_id: str, *, now: datetime | None = None) -> bool:
+    """Send a finished job's completion message that was never sent; whether this call sent it.
+
+    For the sweep: the path that ended the job may have failed to send it (and the transcript, being
+    done, is never tried again), or its sender died holding the claim (taken over once it is older
+    than ``COMPLETION_CLAIM_SECONDS``). Raises ``StorageError`` when the send fails again.
+    """
+    return _end(store, job_id, lambda _job, _stamp: None, now).notified
+
+
 def _claim_completion(store: JobStore, job: Job, claim: str, now: datetime | None) -> tuple[Job, bool]:
     """Take the job's unsent completion message for this caller, if no live sender holds it."""
     def change(current: Job) -> Job | None:

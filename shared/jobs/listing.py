@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 
 from shared.errors import InvalidJobQueryError, JobStateError
-from shared.jobs.model import STATUSES, iso
+from shared.jobs.model import QUEUED, STATUSES, iso
 from shared.jobs.names import (
     JOBS_PREFIX,
     is_job_id,
@@ -107,17 +108,31 @@ def _summary(blob, status: str | None, after: str | None) -> JobSummary | None:
 
 def count_jobs(store: JobStore) -> dict[str, int]:
     """How many jobs are in each status (every status named, zeros included), from one listing."""
+    found = dict.fromkeys(STATUSES, 0)
+    for _job_id, metadata in _every_status(store, "counting jobs"):
+        status = metadata.get("status", "")
+        found[status] = found.get(status, 0) + 1
+    return found
+
+
+def unsent_completions(store: JobStore) -> list[str]:
+    """The finished jobs whose completion message is not recorded as sent (its send failed or its
+    sender died), from one listing; ``shared.jobs.completion.send_unsent`` sends each."""
+    return [job_id for job_id, metadata in _every_status(store, "listing unsent completions")
+            if metadata.get("completion") in ("claimed", "unsent") and metadata.get("status") != QUEUED]
+
+
+def _every_status(store: JobStore, action: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Every job's id and status-blob metadata, oldest first, in as few list requests as storage allows."""
     from azure.core.exceptions import AzureError
 
-    found = dict.fromkeys(STATUSES, 0)
     try:
         for blob in store.results.list_blobs(name_starts_with=JOBS_PREFIX, include=["metadata"]):
-            if job_id_from_status_name(blob.name) is not None:
-                status = (blob.metadata or {}).get("status", "")
-                found[status] = found.get(status, 0) + 1
+            job_id = job_id_from_status_name(blob.name)
+            if job_id is not None:
+                yield job_id, blob.metadata or {}
     except AzureError as exc:
-        raise storage_error("counting jobs", exc) from None
-    return found
+        raise storage_error(action, exc) from None
 
 
 def delete_job(store: JobStore, job_id: str) -> None:

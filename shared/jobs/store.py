@@ -148,7 +148,8 @@ def write(store: JobStore, job: Job, *, create: bool = False) -> Job:
     """Write the document: ``create`` only if absent, otherwise only over the ETag it was read with.
 
     Raises ``ResourceExistsError`` / ``ResourceModifiedError`` on a lost race, for the caller to decide.
-    The status and times also go into the blob's metadata, so a listing needs no document reads.
+    The status, times and completion state also go into the blob's metadata, so a listing needs no
+    document reads.
     """
     from azure.core import MatchConditions
     from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError
@@ -158,6 +159,8 @@ def write(store: JobStore, job: Job, *, create: bool = False) -> Job:
     metadata = {"status": job.status, "created_at": job.created_at}
     if job.finished_at:
         metadata["finished_at"] = job.finished_at
+    if job.completion:  # the sweep finds unsent completion messages from the listing
+        metadata["completion"] = str(job.completion.get("state", ""))
     condition = {} if create else {"etag": job.etag, "match_condition": MatchConditions.IfNotModified}
     try:
         written = store.results.get_blob_client(name).upload_blob(

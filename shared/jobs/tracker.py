@@ -16,7 +16,7 @@ from shared import storage
 from shared.errors import JobNotFoundError, TranscriptionError
 from shared.jobs.completion import finish_job
 from shared.jobs.names import job_id_from_blob_name
-from shared.jobs.store import JobStore, report_progress, start_job, store_for
+from shared.jobs.store import JobStore, get_job, report_progress, start_job, store_for
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,9 @@ class JobTracker:
         self.interval = interval
         self._lock = threading.Lock()
         self._last = time.monotonic()
-        #: The options the job asked for, once ``start`` has read its document.
+        #: The options the job asked for, and its status, once ``start`` has read its document.
         self.options: dict[str, object] | None = None
+        self.status: str | None = None
 
     @classmethod
     def for_blob(cls, clients: storage.StorageClients, settings: Settings, name: str) -> JobTracker | None:
@@ -50,6 +51,7 @@ class JobTracker:
             log.warning("job %s has no status document; transcribing its audio as a plain blob", self.job_id)
             self.store = None
             return True
+        self.status = job.status
         if job.terminal:
             log.info("job %s already %s; skipping the redelivered event", self.job_id, job.status)
             return False
@@ -69,7 +71,12 @@ class JobTracker:
             log.warning("job %s: progress not recorded: %s", self.job_id, exc.message)
 
     def succeeded(self, results: dict[str, str], audio_seconds: float | None = None) -> None:
-        """Finish the job with its results (and send its completion message once)."""
+        """Finish the job with its results (and send its completion message once).
+
+        Raises when the job could not be marked ``succeeded`` (the door records it, the host delivers
+        again). A job that *is* marked but whose message failed to send is not a failed transcription:
+        its message stays ``unsent`` and the sweep sends it (``shared.jobs.completion.send_unsent``).
+        """
         if self.store is None:
             return
         try:
@@ -78,6 +85,18 @@ class JobTracker:
             log.info("job %s was deleted while it ran; removing its results", self.job_id)
             for name in results.values():
                 storage.delete_if_exists(self.store.results, name)
+        except TranscriptionError as error:
+            if not self._finished():
+                raise
+            log.warning("job %s succeeded; its completion message is left for the sweep: %s", self.job_id,
+                        error.message)
+
+    def _finished(self) -> bool:
+        """Whether the job's document says it has ended (read again after a failed finish)."""
+        try:
+            return get_job(self.store, self.job_id).terminal
+        except TranscriptionError:
+            return False
 
     def failed(self, error: TranscriptionError) -> None:
         """Finish the job as failed; the original error matters more than a failure to record it."""

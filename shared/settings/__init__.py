@@ -11,7 +11,7 @@ from shared.settings.names import *  # noqa: F403 - every setting name is this p
 from shared.settings.names import APP_SETTING_NAMES, REQUIRED_SETTINGS, identity_connection
 
 #: What ``shared.settings.model`` provides, loaded on first use.
-_MODEL_NAMES = ("CHANNEL_MODES", "TOKEN_CREDENTIALS", "Settings", "StorageSettings")
+_MODEL_NAMES = ("CHANNEL_MODES", "TOKEN_CREDENTIALS", "UPLOAD_URL_MINUTES", "Settings", "StorageSettings")
 
 __all__ = ["APP_SETTING_NAMES", "REQUIRED_SETTINGS", "identity_connection", *_MODEL_NAMES]
 

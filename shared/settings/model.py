@@ -31,6 +31,8 @@ CHANNEL_MODES = ("mix", "separate")
 MAX_HTTP_BODY_BYTES = 100 * 1024 * 1024
 #: An HTTP request must end within the platform's 230 s.
 HTTP_REQUEST_SECONDS = 230.0
+#: How long an upload URL of ``POST /api/uploads`` is valid; a job may not expire before it has lapsed.
+UPLOAD_URL_MINUTES = 15.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Settings:
     storage_timeout_seconds: float = 30.0
     speech_idle_timeout_seconds: float = 60.0
     #: 4 h 10 min: a 240-minute recording at real-time pace, plus room; with the start retries
-    #: (``speech_start_retry_seconds``) and the sweep's last start (``shared.sweep.SWEEP_RUN_SECONDS``) it
+    #: (``speech_start_retry_seconds``) and the sweep's last start (``shared.retry_policy.SWEEP_RUN_SECONDS``) it
     #: still ends 5 minutes inside host.json's 4 h 30 min ``functionTimeout`` (tests/test_bindings.py).
     transcription_deadline_seconds: float = 15000.0
     speech_send_fast: bool = True
@@ -97,7 +99,9 @@ class Settings:
         env = os.environ if env is None else env
         speech = _speech(env)
         recognition = _recognition(env, speech["channel_mode"])
-        return cls(**speech, **_timeouts(env), **_limits(env), **_outputs(env), **_recovery(env),
+        timeouts, recovery = _timeouts(env), _recovery(env)
+        _check_fits_function_timeout(timeouts, recovery)
+        return cls(**speech, **timeouts, **_limits(env), **_outputs(env), **recovery,
                    speech_language=recognition.languages[0], recognition=recognition, storage=_storage(env))
 
     def describe(self) -> dict[str, object]:
@@ -211,8 +215,19 @@ def _recovery(env: Mapping[str, str]) -> dict[str, object]:
         "sweep_concurrency": values.whole_number(env, n.SWEEP_CONCURRENCY, Settings.sweep_concurrency, most=64),
         "max_attempts": values.whole_number(env, n.MAX_ATTEMPTS, Settings.max_attempts, most=1000),
         "job_queued_ttl_minutes": values.number(env, n.JOB_QUEUED_TTL_MINUTES, Settings.job_queued_ttl_minutes,
-                                                most=30 * 24 * 60),
+                                                most=30 * 24 * 60, least=UPLOAD_URL_MINUTES),
     }
+
+
+def _check_fits_function_timeout(timeouts: Mapping[str, object], recovery: Mapping[str, object]) -> None:
+    """The longest invocation the settings allow (the sweep's last start, the start retries, then a session
+    at its deadline) must end inside ``functionTimeout``, or the host would kill it half-way, unrecorded."""
+    retries, deadline = recovery["speech_start_retry_seconds"], timeouts["transcription_deadline_seconds"]
+    room = FUNCTION_TIMEOUT_SECONDS - SWEEP_RUN_SECONDS - TIMEOUT_MARGIN_SECONDS
+    if retries + deadline > room:
+        raise ConfigurationError(
+            f"{n.SPEECH_START_RETRY_SECONDS} ({retries:g}) + {n.TRANSCRIPTION_DEADLINE_SECONDS} ({deadline:g}) must "
+            f"be at most {room:g} s: host.json's functionTimeout is {FUNCTION_TIMEOUT_SECONDS:g} s")
 
 
 def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:

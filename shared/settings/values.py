@@ -26,8 +26,8 @@ def required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def number(env: Mapping[str, str], name: str, default: float, *, most: float) -> float:
-    """A finite number in ``(0, most]``, or ``default`` when the setting is absent or blank."""
+def number(env: Mapping[str, str], name: str, default: float, *, most: float, least: float = 0.0) -> float:
+    """A finite number in ``(0, most]`` (and at least ``least``), or ``default`` when absent or blank."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -37,6 +37,8 @@ def number(env: Mapping[str, str], name: str, default: float, *, most: float) ->
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
     if not math.isfinite(value) or not 0 < value <= most:
         raise ConfigurationError(f"{name} must be a number above 0 and at most {most:g}, got {raw!r}")
+    if value < least:
+        raise ConfigurationError(f"{name} must be at least {least:g}, got {raw!r}")
     return value
 
 
