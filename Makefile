@@ -51,7 +51,7 @@ test: install lint
 	$(PY) -m pytest
 
 # Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. On 2 cores
-# the memory run (BENCH_N invocations x 3 variants) takes 20-35 minutes, the peak runs (PEAK_FILES:
+# the memory run (BENCH_N invocations x 4 variants) takes 30-50 minutes, the peak runs (PEAK_FILES:
 # FORMAT:MINUTES, each format's short file first) 30-40 minutes. PEAK_SETTINGS passes app settings to
 # the peak runs, e.g. PEAK_SETTINGS="--setting SPEECH_SEND_FAST=false".
 BENCH_N ?= 500
