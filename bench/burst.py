@@ -24,18 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import (
-    OUT,
-    SHORT_AUDIO,
-    SHORT_SECONDS,
-    BlobRef,
-    input_container,
-    machine,
-    markdown_table,
-    save_report,
-    upload_copies,
-    wav_clip,
-)
+from bench import harness
 from local_stack.host import deliver_all
 from local_stack.stack import ready_stack
 
@@ -51,14 +40,14 @@ def one_quota(stack, quota: int, recordings: int, parallel: int, log_dir: Path) 
     from shared.settings import Settings
     from speech_emulator.process import emulator_stats
 
-    names = upload_copies(stack, wav_clip(SHORT_AUDIO, SHORT_SECONDS), f"bench-burst-{uuid.uuid4().hex[:8]}",
-                          recordings)
+    audio = harness.wav_clip(harness.SHORT_AUDIO, harness.SHORT_SECONDS)
+    names = harness.upload_copies(stack, audio, f"bench-burst-{uuid.uuid4().hex[:8]}", recordings)
     log_path = log_dir / f"emulator-quota-{quota}.log"
     with stack.quota_emulator(quota, log_path) as url:
         os.environ["SPEECH_ENDPOINT"] = url
         try:
             started = time.monotonic()
-            delivered = deliver_all(names, lambda name: handle_blob(BlobRef(input_container(), name)),
+            delivered = deliver_all(names, lambda name: handle_blob(harness.BlobRef(harness.input_container(), name)),
                                     parallel=parallel)
             wall = time.monotonic() - started
             stats = emulator_stats(url)
@@ -82,15 +71,15 @@ def run(stack, quotas: tuple[int, ...], recordings: int, parallel: int, out: Pat
         for quota in quotas:
             rows.append(one_quota(stack, quota, recordings, parallel, Path(logs)))
             echo(f"quota {quota}: {rows[-1]['wall_seconds']} s against an ideal of {rows[-1]['ideal_seconds']} s")
-    report = {"machine": machine(), "rows": rows}
+    report = {"machine": harness.machine(), "rows": rows}
     echo(table(report))
     if out is not None:
-        save_report(report, out / "burst.json", echo=echo)
+        harness.save_report(report, out / "burst.json", echo=echo)
     return report
 
 
 def table(report: dict) -> str:
-    return markdown_table(
+    return harness.markdown_table(
         ["quota", "recordings", "wall (s)", "ideal (s)", "ratio", "peak sessions", "refused upgrades",
          "deliveries mean / max", "poisoned", "transcribed"],
         [[r["quota"], r["recordings"], r["wall_seconds"], r["ideal_seconds"], r["ratio"], r["peak_sessions"],
@@ -103,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recordings", type=int, default=120)
     parser.add_argument("--quotas", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--parallel", type=int, default=8, help="invocations at once (the host's concurrency)")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=harness.OUT)
     args = parser.parse_args(argv)
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:

@@ -22,25 +22,11 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import (
-    OUT,
-    SAMPLES,
-    BlobRef,
-    input_container,
-    machine,
-    markdown_table,
-    peak_rss_bytes,
-    rss_bytes,
-    run_child,
-    save_report,
-    upload_copies,
-    wav_clip,
-    write_json,
-)
+from bench import harness
 from local_stack.stack import ready_stack
 
 #: The speech each invocation transcribes, looped to ``--seconds``.
-SPEECH = SAMPLES / "help-desk-call.wav"
+SPEECH = harness.SAMPLES / "help-desk-call.wav"
 DEFAULT_LEVELS = (1, 4, 8)
 
 
@@ -64,12 +50,12 @@ def child(names: list[str]) -> dict:
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
     from shared.blob_door import handle_blob
 
-    before = rss_bytes()
+    before = harness.rss_bytes()
     start, statuses = threading.Barrier(len(names)), []
 
     def invoke(name: str) -> None:
         start.wait()
-        statuses.append(handle_blob(BlobRef(input_container(), name)).status)
+        statuses.append(handle_blob(harness.BlobRef(harness.input_container(), name)).status)
 
     started = time.monotonic()
     threads = [threading.Thread(target=invoke, args=(name,)) for name in names]
@@ -78,31 +64,31 @@ def child(names: list[str]) -> dict:
     for thread in threads:
         thread.join()
     return {"sessions": len(names), "statuses": statuses, "seconds": round(time.monotonic() - started, 1),
-            "rss_before_mib": round(before / 2**20, 1), "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
-            "rss_after_mib": round(rss_bytes() / 2**20, 1)}
+            "rss_before_mib": round(before / 2**20, 1), "peak_rss_mib": round(harness.peak_rss_bytes() / 2**20, 1),
+            "rss_after_mib": round(harness.rss_bytes() / 2**20, 1)}
 
 
 def run(stack, levels: tuple[int, ...], seconds: float, out: Path | None, echo=print) -> dict:
     """Measure every level in a fresh process; the report (also saved to ``out``)."""
-    audio = looped_wav(seconds) if seconds else wav_clip(SPEECH, None)
+    audio = looped_wav(seconds) if seconds else harness.wav_clip(SPEECH, None)
     rows = []
     for level in levels:
-        names = upload_copies(stack, audio, f"bench-concurrency-{uuid.uuid4().hex[:8]}", level)
-        rows.append(run_child("bench.concurrency", ["--child", *names], timeout=600 + 60 * level))
+        names = harness.upload_copies(stack, audio, f"bench-concurrency-{uuid.uuid4().hex[:8]}", level)
+        rows.append(harness.run_child("bench.concurrency", ["--child", *names], timeout=600 + 60 * level))
         echo(f"{level} at once: peak {rows[-1]['peak_rss_mib']} MiB in {rows[-1]['seconds']} s")
     single = rows[0]["peak_rss_mib"]
     for row in rows:
         extra = row["sessions"] - rows[0]["sessions"]
         row["per_extra_session_mib"] = round((row["peak_rss_mib"] - single) / extra, 1) if extra else None
-    report = {"machine": machine(), "audio_seconds": seconds, "rows": rows}
+    report = {"machine": harness.machine(), "audio_seconds": seconds, "rows": rows}
     echo(table(report))
     if out is not None:
-        save_report(report, out / "concurrency.json", echo=echo)
+        harness.save_report(report, out / "concurrency.json", echo=echo)
     return report
 
 
 def table(report: dict) -> str:
-    return markdown_table(
+    return harness.markdown_table(
         ["sessions at once", "RSS before (MiB)", "peak RSS (MiB)", "per extra session (MiB)", "wall (s)"],
         [[r["sessions"], r["rss_before_mib"], r["peak_rss_mib"], r["per_extra_session_mib"] or "", r["seconds"]]
          for r in report["rows"]])
@@ -112,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.concurrency", description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=list(DEFAULT_LEVELS))
     parser.add_argument("--seconds", type=float, default=120.0, help="audio per invocation (0: the sample as is)")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=harness.OUT)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        write_json(args.json, child(args.child))
+        harness.write_json(args.json, child(args.child))
         return 0
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:

@@ -30,23 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import (
-    OUT,
-    SHORT_AUDIO,
-    SHORT_SECONDS,
-    BlobRef,
-    input_container,
-    machine,
-    markdown_table,
-    replot,
-    rss_bytes,
-    run_child,
-    save_report,
-    slope_per_step,
-    upload_copies,
-    wav_clip,
-    write_json,
-)
+from bench import harness
 from local_stack.stack import ready_stack
 from shared.settings.names import SPEECH_PHRASE_WEIGHT, SPEECH_PHRASES, SPEECH_WORDS
 
@@ -65,27 +49,27 @@ OPTIONS_ON = {SPEECH_WORDS: "true", SPEECH_PHRASES: "Zorvex,Quillana,Contoso,Fab
 WARM_UP_FRACTION = 0.2
 
 
-def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = SHORT_AUDIO,
-        seconds: float | None = SHORT_SECONDS, out: Path | None = OUT, echo=print) -> dict:
+def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = harness.SHORT_AUDIO,
+        seconds: float | None = harness.SHORT_SECONDS, out: Path | None = harness.OUT, echo=print) -> dict:
     """Run each variant in its own process against ``stack``; return (and optionally save) the figures."""
-    data = wav_clip(audio, seconds)
+    data = harness.wav_clip(audio, seconds)
     run_id = uuid.uuid4().hex[:8]
-    measured_on = machine()  # before the runs: the load average says how busy the machine was
+    measured_on = harness.machine()  # before the runs: the load average says how busy the machine was
     results: dict[str, dict] = {}
     for variant in variants:
         prefix = f"bench-memory/{run_id}/{variant}"
-        upload_copies(stack, data, prefix, n)
+        harness.upload_copies(stack, data, prefix, n)
         echo(f"variant {variant} ({VARIANTS[variant]}): {n} invocations ...")
         started = time.monotonic()
-        child = run_child("bench.memory", ["--child", variant, "--prefix", prefix, "--n", str(n)],
-                          timeout=120 + 60 * n, env=OPTIONS_ON if variant == "e" else None)
+        child = harness.run_child("bench.memory", ["--child", variant, "--prefix", prefix, "--n", str(n)],
+                                  timeout=120 + 60 * n, env=OPTIONS_ON if variant == "e" else None)
         results[variant] = {**child, **summarise(child["samples"]), "wall_seconds": round(time.monotonic() - started)}
     audio_name = audio.name if seconds is None else f"first {seconds:g} s of {audio.name}"
     report = {"n": n, "audio": audio_name, "machine": measured_on, "variants": results,
-              "load_average_after": machine()["load_average_1_5_15"]}
+              "load_average_after": harness.machine()["load_average_1_5_15"]}
     echo(table(report))
     if out is not None:
-        save_report(report, out / "memory.json", plot, echo)
+        harness.save_report(report, out / "memory.json", plot, echo)
     return report
 
 
@@ -93,7 +77,7 @@ def summarise(samples: list[dict]) -> dict:
     rss = [s["rss"] for s in samples]
     seconds = sorted(s["seconds"] for s in samples)
     return {
-        "slope_kib_per_invocation": round(slope_per_step(rss, skip_fraction=WARM_UP_FRACTION) / 1024, 2),
+        "slope_kib_per_invocation": round(harness.slope_per_step(rss, skip_fraction=WARM_UP_FRACTION) / 1024, 2),
         "rss_first_mib": round(rss[0] / 2**20, 1),
         "rss_end_mib": round(rss[-1] / 2**20, 1),
         "rss_max_mib": round(max(rss) / 2**20, 1),
@@ -117,7 +101,7 @@ def table(report: dict) -> str:
         ])
     header = ["variant", "slope KiB/inv (last 80 %)", "RSS before MiB", "after 1st MiB", f"after {report['n']} MiB",
               "threads end / max", "open fds end / max", "median s/inv", "failed"]
-    return markdown_table(header, rows)
+    return harness.markdown_table(header, rows)
 
 
 def plot(report: dict, path: Path) -> None:
@@ -155,7 +139,7 @@ def child(variant: str, prefix: str, n: int) -> dict:
     from shared import blob_door
 
     process = psutil.Process()
-    container = input_container()
+    container = harness.input_container()
     patch = contextlib.nullcontext()
     if variant in "bd":
         from bench import seed_pattern
@@ -164,11 +148,11 @@ def child(variant: str, prefix: str, n: int) -> dict:
     if variant == "d":
         gc.disable()
     samples = []
-    baseline = rss_bytes()
+    baseline = harness.rss_bytes()
     with patch as seed:
         for i in range(n):
             started = time.perf_counter()
-            outcome = blob_door.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"),
+            outcome = blob_door.handle_blob(harness.BlobRef(container, f"{prefix}/{i:05d}.wav"),
                                             collect_garbage=variant in "ae")
             seconds = time.perf_counter() - started
             samples.append({"rss": process.memory_info().rss, "threads": process.num_threads(),
@@ -194,21 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=500, help="invocations per variant (default 500)")
     parser.add_argument("--variants", default=DEFAULT_VARIANTS,
                         help=f"which of {''.join(VARIANTS)} to run (default {DEFAULT_VARIANTS})")
-    parser.add_argument("--audio", type=Path, default=SHORT_AUDIO,
+    parser.add_argument("--audio", type=Path, default=harness.SHORT_AUDIO,
                         help="a 16-bit PCM WAV (default samples/welcome.wav)")
-    parser.add_argument("--seconds", type=float, default=SHORT_SECONDS,
-                        help=f"use the first SECONDS of it (default {SHORT_SECONDS}; 0 = all)")
-    parser.add_argument("--out", type=Path, default=OUT, help="where memory.json and memory.png go")
+    parser.add_argument("--seconds", type=float, default=harness.SHORT_SECONDS,
+                        help=f"use the first SECONDS of it (default {harness.SHORT_SECONDS}; 0 = all)")
+    parser.add_argument("--out", type=Path, default=harness.OUT, help="where memory.json and memory.png go")
     parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved memory.json")
     parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        write_json(args.json, child(args.child, args.prefix, args.n))
+        harness.write_json(args.json, child(args.child, args.prefix, args.n))
         return 0
     if args.plot:
-        replot(args.plot, table, plot)
+        harness.replot(args.plot, table, plot)
         return 0
     if set(args.variants) - set(VARIANTS):
         parser.error(f"--variants takes letters from {''.join(VARIANTS)}")

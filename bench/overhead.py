@@ -30,20 +30,7 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.harness import (
-    OUT,
-    SHORT_AUDIO,
-    SHORT_SECONDS,
-    BlobRef,
-    input_container,
-    machine,
-    markdown_table,
-    run_child,
-    save_report,
-    upload_copies,
-    wav_clip,
-    write_json,
-)
+from bench import harness
 from local_stack.stack import ready_stack
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -61,21 +48,21 @@ PIECES = {
 SHIPPED = ("token_mi", "storage_token_mi", "sdk_setup_teardown", "session_close", "gc_after_invocation")
 
 
-def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | None = OUT, echo=print) -> dict:
+def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | None = harness.OUT, echo=print) -> dict:
     """Upload the audio for the real invocations, measure in a child process, print and save."""
     invocations = runs if invocations is None else invocations
     prefix = f"bench-overhead/{uuid.uuid4().hex[:8]}"
-    upload_copies(stack, wav_clip(SHORT_AUDIO, SHORT_SECONDS), prefix, 2 * invocations)
+    harness.upload_copies(stack, harness.wav_clip(harness.SHORT_AUDIO, harness.SHORT_SECONDS), prefix, 2 * invocations)
     echo(f"overhead: {runs} runs of each piece, 2 x {invocations} real invocations ...")
-    child = run_child("bench.overhead", ["--child", "--runs", str(runs), "--invocations", str(invocations),
-                                         "--prefix", prefix], timeout=600 + 30 * (runs + 2 * invocations))
-    report = {"runs": runs, "invocations": invocations, "machine": machine(), "pieces": summarise(child["samples"]),
-              "frozen_objects": child["frozen_objects"]}
+    child = harness.run_child("bench.overhead", ["--child", "--runs", str(runs), "--invocations", str(invocations),
+                                                 "--prefix", prefix], timeout=600 + 30 * (runs + 2 * invocations))
+    report = {"runs": runs, "invocations": invocations, "machine": harness.machine(),
+              "pieces": summarise(child["samples"]), "frozen_objects": child["frozen_objects"]}
     shipped = sum(report["pieces"][p]["median_ms"] for p in SHIPPED)
     report["shipped_total_median_ms"] = round(shipped, 2)
     echo(table(report))
     if out is not None:
-        save_report(report, out / "overhead.json", echo=echo)
+        harness.save_report(report, out / "overhead.json", echo=echo)
     return report
 
 
@@ -97,7 +84,7 @@ def table(report: dict) -> str:
     rows = [[PIECES[p], s["n"], f"{s['median_ms']:.1f}", f"{s['p90_ms']:.1f}", f"{s['min_ms']:.1f}"]
             for p, s in report["pieces"].items()]
     rows.append(["**sum of the shipped pieces (a)**", "", f"**{report['shipped_total_median_ms']:.1f}**", "", ""])
-    return (markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
+    return (harness.markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
             + f"\n\nobjects frozen at import (function_app's gc.freeze()): {report['frozen_objects']}")
 
 
@@ -147,12 +134,12 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
         timed("session_close", lambda: original_close(self))
 
     SpeechSession.close = timed_close
-    container = input_container()
+    container = harness.input_container()
     try:
         for i in range(2 * invocations):
             if i == invocations:
                 gc.unfreeze()  # the second half: every object in every collection, as without function_app's freeze
-            outcome = blob_door.handle_blob(BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=False)
+            outcome = blob_door.handle_blob(harness.BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=False)
             if outcome.status != "transcribed":
                 raise RuntimeError(f"invocation {i}: {outcome}")
             timed("gc_after_invocation" if i < invocations else "gc_unfrozen", gc.collect)
@@ -166,13 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200, help="runs of each isolated piece (default 200)")
     parser.add_argument("--invocations", type=int, help="real invocations for each GC figure, frozen and not "
                         "(default: --runs)")
-    parser.add_argument("--out", type=Path, default=OUT, help="where overhead.json goes")
+    parser.add_argument("--out", type=Path, default=harness.OUT, help="where overhead.json goes")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        write_json(args.json, child(args.runs, args.invocations, args.prefix))
+        harness.write_json(args.json, child(args.runs, args.invocations, args.prefix))
         return 0
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:

@@ -27,25 +27,12 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import (
-    OUT,
-    SAMPLES,
-    BlobRef,
-    input_container,
-    machine,
-    markdown_table,
-    peak_rss_bytes,
-    replot,
-    rss_bytes,
-    run_child,
-    save_report,
-    write_json,
-)
+from bench import harness
 from local_stack.stack import ready_stack
 
 DEFAULT_MAKES = ("wav:1", "wav:5", "wav:30")
 #: The committed speech concatenated into long recordings, with this much silence between copies.
-SOURCES = (SAMPLES / "help-desk-call.wav", SAMPLES / "welcome.wav")
+SOURCES = (harness.SAMPLES / "help-desk-call.wav", harness.SAMPLES / "welcome.wav")
 GAP_SECONDS = 0.8
 
 
@@ -132,7 +119,7 @@ def made_file(spec: str, folder: Path) -> Path:
     return path
 
 
-def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = OUT,
+def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = harness.OUT,
         echo=print) -> dict:
     """Transcribe each file in its own process (``settings`` in its environment); print and save a table."""
     run_id = uuid.uuid4().hex[:8]
@@ -140,20 +127,20 @@ def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out
     for path in files:
         name = f"bench-peak/{run_id}/{path.name}"
         with stack.blob_service() as service, path.open("rb") as data:
-            service.get_container_client(input_container()).upload_blob(name, data, overwrite=True)
+            service.get_container_client(harness.input_container()).upload_blob(name, data, overwrite=True)
         echo(f"{path.name} ({path.stat().st_size / 2**20:.1f} MiB): transcribing ...")
-        child = run_child("bench.peak_rss", ["--child", name], timeout=4 * 3600, env=settings)
+        child = harness.run_child("bench.peak_rss", ["--child", name], timeout=4 * 3600, env=settings)
         echo(f"{path.name}: decoding only ...")
-        decoded = run_child("bench.peak_rss", ["--decode-child", name], timeout=4 * 3600, env=settings)
+        decoded = harness.run_child("bench.peak_rss", ["--decode-child", name], timeout=4 * 3600, env=settings)
         rows.append({"file": path.name, "bytes": path.stat().st_size, **child, "decode": decoded})
     first_of_format: dict[str, float] = {}
     for row in rows:  # each format against its own first (shortest) file: 2 h mp3 / 1 min mp3
         reference = first_of_format.setdefault(Path(row["file"]).suffix, row["peak_rss_mib"])
         row["ratio_to_first"] = round(row["peak_rss_mib"] / reference, 3)
-    report = {"machine": machine(), "settings": settings or {}, "rows": rows}
+    report = {"machine": harness.machine(), "settings": settings or {}, "rows": rows}
     echo(table(report))
     if out is not None:
-        save_report(report, out / "peak_rss.json", plot, echo)
+        harness.save_report(report, out / "peak_rss.json", plot, echo)
     return report
 
 
@@ -166,7 +153,7 @@ def table(report: dict) -> str:
     header = ["file", "MiB", "audio min", "RSS before MiB", "peak RSS MiB", "peak − before MiB",
               "peak / first of its format", "invocation s", "fetched / size (requests)", "decode speed",
               "decode-only peak MiB", "status"]
-    return markdown_table(header, rows)
+    return harness.markdown_table(header, rows)
 
 
 def plot(report: dict, path: Path) -> None:
@@ -214,19 +201,19 @@ def child(blob_name: str) -> dict:
     from shared.errors import TranscriptionError
 
     readers = _count_blob_reads(blob_door)
-    before = rss_bytes()
+    before = harness.rss_bytes()
     sampled = [before]
     stop = threading.Event()
 
     def sample() -> None:  # a cross-check of the high-water mark, and the curve for anyone who wants it
         while not stop.wait(0.05):
-            sampled.append(rss_bytes())
+            sampled.append(harness.rss_bytes())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.monotonic()
     try:
-        outcome = blob_door.handle_blob(BlobRef(input_container(), blob_name))
+        outcome = blob_door.handle_blob(harness.BlobRef(harness.input_container(), blob_name))
         status = outcome.status if outcome.error is None else f"failed: {outcome.error.code}"
         transcript = outcome.transcript
     except TranscriptionError as error:  # transient: the host would retry; here it is the row's result
@@ -242,7 +229,7 @@ def child(blob_name: str) -> dict:
         "segments": len(transcript.segments) if transcript else 0,
         "seconds": round(seconds, 1),
         "rss_before_mib": round(before / 2**20, 1),
-        "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
+        "peak_rss_mib": round(harness.peak_rss_bytes() / 2**20, 1),
         "sampled_max_mib": round(max(sampled) / 2**20, 1),
         "rss_curve_mib": curve,
         "requests": sum(r.requests for r in readers),
@@ -260,9 +247,9 @@ def decode_child(blob_name: str) -> dict:
 
     allocator.return_large_buffers_to_os()  # as transcribe_audio does
     settings = Settings.from_env()
-    before = rss_bytes()
+    before = harness.rss_bytes()
     with storage.connect(settings) as clients:
-        blob = clients.blobs.get_blob_client(input_container(), blob_name)
+        blob = clients.blobs.get_blob_client(harness.input_container(), blob_name)
         props = blob.get_blob_properties()
         reader = BlobReader(blob, etag=props.etag, size=props.size)
         started = time.monotonic()
@@ -275,7 +262,7 @@ def decode_child(blob_name: str) -> dict:
         "fetched_ratio": round(reader.bytes_fetched / props.size, 4),
         "requests": reader.requests,
         "rss_before_mib": round(before / 2**20, 1),
-        "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
+        "peak_rss_mib": round(harness.peak_rss_bytes() / 2**20, 1),
         "found": f"{decoded.found.container}/{decoded.found.codec}",
     }
 
@@ -289,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                         help="an app setting (environment variable) for the measured processes, "
                              "e.g. SPEECH_SEND_FAST=false")
-    parser.add_argument("--out", type=Path, default=OUT, help="where peak_rss.json and generated audio go")
+    parser.add_argument("--out", type=Path, default=harness.OUT, help="where peak_rss.json and generated audio go")
     parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
     parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved peak_rss.json")
     parser.add_argument("--decode-child", metavar="BLOB", help=argparse.SUPPRESS)
@@ -299,13 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     if len(settings) != len(args.setting):
         parser.error("--setting takes NAME=VALUE")
     if args.child:
-        write_json(args.json, child(args.child))
+        harness.write_json(args.json, child(args.child))
         return 0
     if args.decode_child:
-        write_json(args.json, decode_child(args.decode_child))
+        harness.write_json(args.json, decode_child(args.decode_child))
         return 0
     if args.plot:
-        replot(args.plot, table, plot)
+        harness.replot(args.plot, table, plot)
         return 0
     makes = args.make or ([] if args.files else list(DEFAULT_MAKES))
     try:

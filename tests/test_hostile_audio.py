@@ -133,7 +133,9 @@ def test_hostile_blobs_end_in_an_error_document_or_a_transcript_and_the_audio_st
     inputs = service.get_container_client("audio-in")
     outputs = service.get_container_client("transcripts")
 
-    @settings(max_examples=5, deadline=None, database=None)
+    # The same 5 each run (the decoder tests above stay random): each example here is a real invocation,
+    # and one random draw took 106 s of a fresh-clone run where these 5 usually take ~3 s.
+    @settings(max_examples=5, deadline=None, database=None, derandomize=True)
     @given(data=hostile_blobs(format_files))
     def run(data: bytes) -> None:
         name = f"hostile/{uuid.uuid4().hex[:12]}.bin"

@@ -22,19 +22,14 @@ from shared.speech.session import SpeechSession
 from shared.transcript import Segment
 
 
-def channel_label(reader: PcmReader, options: RecognitionOptions | None) -> str:
+def channel_label(reader: PcmReader, options: RecognitionOptions) -> str:
     """The speaker label of a channel's segments: its name if the options give one, else ``Channel-N``."""
-    names = options.channel_names if options is not None else ()
+    names = options.channel_names
     return names[reader.index] if reader.index < len(names) else reader.label
 
 
-def recognise_channels(
-    settings: Settings,
-    token: str,
-    readers: list[PcmReader],
-    on_progress: Callable[[float], None] | None = None,
-    options: RecognitionOptions | None = None,
-) -> list[Segment]:
+def recognise_channels(settings: Settings, token: str, readers: list[PcmReader],
+                       on_progress: Callable[[float], None] | None, options: RecognitionOptions) -> list[Segment]:
     """One session per reader, all at once, each with ``options``; the segments of all channels in time order.
 
     If one fails, the decoder is closed, so the others' audio ends and they finish at once; then the
