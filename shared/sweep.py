@@ -41,13 +41,14 @@ from shared.jobs.completion import finish_job, send_unsent
 from shared.jobs.expiry import expire_stale_jobs
 from shared.jobs.listing import unsent_completions
 from shared.jobs.names import job_id_from_blob_name
-from shared.jobs.store import store_for
+from shared.jobs.store import JobStore, store_for
 from shared.pending import Recording, scan
 from shared.results import Tries, record_error, result_names, transcribed_version
 from shared.retry_policy import SWEEP_RUN_SECONDS, sweep_delay_seconds
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class SweepReport:
@@ -144,9 +145,20 @@ def _jobs(settings: Settings, now: datetime) -> tuple[int, int]:
         with storage.connect(settings) as clients:
             store = store_for(clients, settings)
             expired = len(expire_stale_jobs(store, settings.job_queued_ttl_minutes, now=now))
-            sent = sum(send_unsent(store, job_id, now=now) for job_id in unsent_completions(store)) \
-                if store.completions is not None else 0
-            return expired, sent
+            return expired, _send_unsent(store, now)
     except TranscriptionError as error:
         log.warning("sweep: jobs not checked for expiry or unsent completions: %s: %s", error.code, error.message)
         return 0, 0
+
+
+def _send_unsent(store: JobStore, now: datetime) -> int:
+    """Send every finished job's unsent completion message; how many went. One failed send spoils no other."""
+    if store.completions is None:
+        return 0
+    sent = 0
+    for job_id in unsent_completions(store):
+        try:
+            sent += send_unsent(store, job_id, now=now)
+        except TranscriptionError as error:  # still unsent: the next run tries again
+            log.warning("job %s: completion message not sent: %s: %s", job_id, error.code, error.message)
+    return sent

@@ -116,7 +116,7 @@ def send_unsent(store: JobStore, job_id: str, *, now: datetime | None = None) ->
 
     For the sweep: the path that ended the job may have failed to send it (and the transcript, being
     done, is never tried again), or its sender died holding the claim (taken over once it is older
-    than ``COMPLETION_CLAIM_SECONDS``). Raises ``StorageError`` when the send fails again.
+    than ``COMPLETION_CLAIM_SECONDS``). Raises the send's typed error when it fails again (still unsent).
     """
     return _end(store, job_id, lambda _job, _stamp: None, now).notified
 

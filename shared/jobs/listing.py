@@ -123,7 +123,7 @@ def unsent_completions(store: JobStore) -> list[str]:
 
 
 def _every_status(store: JobStore, action: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """Every job's id and status-blob metadata, oldest first, in as few list requests as storage allows."""
+    """Every job's id and status-blob metadata, in listing order, in as few list requests as storage allows."""
     from azure.core.exceptions import AzureError
 
     try:
