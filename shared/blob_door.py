@@ -41,7 +41,6 @@ from shared.results import (
     previous_tries,
     record_error,
     result_names,
-    same_version,
     transcribed_version,
     write_results,
 )
@@ -165,10 +164,10 @@ class _Delivery:
         """A job's audio that came (again) after its job ended: recorded as not transcribed, once.
 
         A permanent record, so the listing stops counting the recording as pending and no sweep tries
-        it for ever; left alone when this very version already has one (the failure that ended the job).
+        it for ever; left alone when this very version already has one (the failure that ended the job):
+        ``tries`` counts the tries that record holds, so a first try means there is none.
         """
-        previous = storage.read_json(self.out, self.names["error"])
-        if previous is None or not same_version(previous.get("etag"), etag):
+        if tries.attempt == 1:
             error = JobFinishedError(f"job {self.job.job_id} is already {self.job.status}; this upload of its "
                                      "audio was not transcribed (create a new job)")
             record_error(self.out, self.names["error"], error, etag=etag, tries=tries.failed(error))
@@ -180,14 +179,12 @@ class _Delivery:
         Metadata names that are not options are the user's own and are left alone; a bad option value
         is the permanent ``invalid_options``, recorded before any token is fetched.
         """
+        mode = self.settings.channel_mode
         if self.job is not None and self.job.options is not None:
-            options = parse_document(self.job.options, self.settings.recognition)
-        else:
-            given = {key.lower(): value for key, value in (props.metadata or {}).items()}
-            options = parse_text({key: value for key, value in given.items() if key in OPTION_NAMES},
-                                 self.settings.recognition, percent_encoded=True)
-        options.check_channels(self.settings.channel_mode)
-        return options
+            return parse_document(self.job.options, self.settings.recognition, channel_mode=mode)
+        given = {key.lower(): value for key, value in (props.metadata or {}).items()}
+        return parse_text({key: value for key, value in given.items() if key in OPTION_NAMES},
+                          self.settings.recognition, percent_encoded=True, channel_mode=mode)
 
     def _transcribe(self, props: BlobProperties, attempt: int, options: RecognitionOptions) -> Transcript:
         """The transcription itself, read through ranged downloads pinned to the ETag."""

@@ -96,14 +96,15 @@ class RecognitionOptions:
 OPTION_NAMES = tuple(f.name for f in fields(RecognitionOptions) if f.name != "custom_endpoint_ids")
 
 
-def parse_text(values: Mapping[str, str], base: RecognitionOptions, *,
-               percent_encoded: bool = False) -> RecognitionOptions:
+def parse_text(values: Mapping[str, str], base: RecognitionOptions, *, percent_encoded: bool = False,
+               channel_mode: str | None = None) -> RecognitionOptions:
     """Options given as text (a query string, blob metadata, flags), over ``base``; keys are option names.
 
     Lists are comma-separated. Blob metadata is ASCII only, so it percent-encodes the rest
     (``Z%C3%BCrich``; a comma inside a phrase as ``%2C``): it says ``percent_encoded=True``, and each
     item is decoded after the split. Text that is already plain (an HTTP query the host decoded, flags,
-    app settings) is not decoded again: ``50%25`` would become ``50%``.
+    app settings) is not decoded again: ``50%25`` would become ``50%``. Every door passes the app's
+    ``channel_mode``, so ``channel_names`` with a mix is refused in the same step (``_over``).
     """
     decode = unquote if percent_encoded else str
     given = {key.lower(): str(value) for key, value in values.items()}
@@ -123,10 +124,11 @@ def parse_text(values: Mapping[str, str], base: RecognitionOptions, *,
             changes[name] = _number(name, text)
         else:  # profanity
             changes[name] = text.lower()
-    return _over(base, changes)
+    return _over(base, changes, channel_mode)
 
 
-def parse_document(document: object, base: RecognitionOptions) -> RecognitionOptions:
+def parse_document(document: object, base: RecognitionOptions, *,
+                   channel_mode: str | None = None) -> RecognitionOptions:
     """Options given as JSON (``{"languages": ["en-US", "de-DE"], "words": true}``), over ``base``."""
     if not isinstance(document, Mapping):
         raise InvalidOptionsError("options: must be a JSON object of option names and values")
@@ -147,7 +149,7 @@ def parse_document(document: object, base: RecognitionOptions) -> RecognitionOpt
             changes[name] = None if value is None else _number(name, value)  # null: the service's default
         else:  # profanity
             changes[name] = str(value).lower()
-    return _over(base, changes)
+    return _over(base, changes, channel_mode)
 
 
 def endpoints_by_locale(options: RecognitionOptions) -> tuple[tuple[str, str], ...]:
@@ -157,8 +159,9 @@ def endpoints_by_locale(options: RecognitionOptions) -> tuple[tuple[str, str], .
     return options.custom_endpoint_ids
 
 
-def _over(base: RecognitionOptions, changes: dict[str, object]) -> RecognitionOptions:
-    """``base`` with a door's ``changes``, validated.
+def _over(base: RecognitionOptions, changes: dict[str, object], channel_mode: str | None) -> RecognitionOptions:
+    """``base`` with a door's ``changes``, validated; with the app's ``channel_mode`` (every door gives it),
+    ``channel_names`` are checked against it too.
 
     A default custom model is the model of a default language. A door that lists other languages and
     names no model has not asked for the defaults' models of languages it no longer lists: those are
@@ -169,7 +172,10 @@ def _over(base: RecognitionOptions, changes: dict[str, object]) -> RecognitionOp
         listed = {canonical_locale(value) for value in changes["languages"]}
         kept = tuple(pair for pair in endpoints_by_locale(base) if canonical_locale(pair[0]) in listed)
         changes = {**changes, "custom_endpoint_id": None, "custom_endpoint_ids": kept}
-    return validated(replace(base, **changes))
+    options = validated(replace(base, **changes))
+    if channel_mode is not None:
+        options.check_channels(channel_mode)
+    return options
 
 
 def validated(options: RecognitionOptions) -> RecognitionOptions:

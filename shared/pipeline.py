@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from shared import allocator
-from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound
+from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound, is_seekable
 from shared.credentials import fetch_token
 from shared.errors import AudioTooLargeError, TranscriptionError
 from shared.options import RecognitionOptions
@@ -83,7 +83,7 @@ class _Audio:
 
     def reopen(self) -> bool:
         """Start the audio over for another session; ``False`` when the stream cannot go back."""
-        if not _stream_seekable(self._stream):
+        if not is_seekable(self._stream):
             return False
         self.decoder.close()
         self._stream.seek(0)
@@ -142,13 +142,6 @@ def _check_size(stream: BinaryIO, limit: int) -> None:
     size = _stream_size(stream)
     if size is not None and size > limit:
         raise AudioTooLargeError(f"the audio is {size} bytes; the limit is {limit} bytes (MAX_AUDIO_BYTES)")
-
-
-def _stream_seekable(stream: BinaryIO) -> bool:
-    try:
-        return bool(stream.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 def _stream_size(stream: BinaryIO) -> int | None:

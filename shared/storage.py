@@ -200,8 +200,7 @@ def storage_error(action: str, exc: Exception) -> TranscriptionError:
     ports, URLs with their query) goes into ``details``, which only the logs and ``.error.json`` show.
     """
     status = getattr(exc, "status_code", None)
-    raw_code = getattr(exc, "error_code", None)
-    code = str(getattr(raw_code, "value", raw_code) or "")  # StorageErrorCode is an Enum: its value, not its name
+    code = _error_code(exc)
     details = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     answered = f"HTTP {status}{f' {code}' if code else ''}" if status else type(exc).__name__
     if code == "ContainerNotFound":
@@ -217,6 +216,20 @@ def storage_error(action: str, exc: Exception) -> TranscriptionError:
     return StorageError(f"{action} failed: {answered}", details=details)
 
 
+def _error_code(exc: Exception) -> str:
+    """Storage's error code of a failed call (``ContainerNotFound``, ...), or ``""``.
+
+    ``StorageErrorCode`` is an Enum: its value, not its name.
+    """
+    raw = getattr(exc, "error_code", None)
+    return str(getattr(raw, "value", raw) or "")
+
+
+def container_missing(exc: Exception) -> bool:
+    """Whether a not-found answer is about the container, not the blob: a setting naming the wrong one."""
+    return _error_code(exc) == "ContainerNotFound"
+
+
 def read_json(container: ContainerClient, name: str) -> dict | None:
     """The JSON document at ``name``, or ``None`` when there is none."""
     from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -224,7 +237,7 @@ def read_json(container: ContainerClient, name: str) -> dict | None:
     try:
         return json.loads(container.download_blob(name).readall())
     except ResourceNotFoundError as exc:
-        if getattr(exc, "error_code", None) == "ContainerNotFound":
+        if container_missing(exc):
             raise storage_error(f"reading {name}", exc) from None
         return None
     except ValueError:
@@ -261,8 +274,9 @@ def write_text(container: ContainerClient, name: str, text: str, content_type: s
         raise storage_error(f"writing {name}", exc) from None
 
 
-def delete_if_exists(container: ContainerClient, name: str) -> None:
-    """Delete blob ``name``; one that is already gone is no failure (a retried delete finds it gone).
+def delete_if_exists(container: ContainerClient, name: str, **options: object) -> None:
+    """Delete blob ``name`` (``options`` go to ``delete_blob``, e.g. ``delete_snapshots``); one that is
+    already gone is no failure (a retried delete finds it gone).
 
     Any other failure is typed by ``storage_error``, so a caller (``DELETE`` of a job, the door clearing an
     error record) answers it like every storage failure instead of letting an untyped ``AzureError`` out.
@@ -271,6 +285,6 @@ def delete_if_exists(container: ContainerClient, name: str) -> None:
 
     try:
         with suppress(ResourceNotFoundError):
-            container.delete_blob(name)
+            container.delete_blob(name, **options)
     except AzureError as exc:
         raise storage_error(f"deleting {name}", exc) from None

@@ -65,8 +65,9 @@ def speaker_label(speaker: str) -> str:
     return label[:SPEAKER_CHARS]
 
 
-def srt_prefix(speaker: str) -> str:
-    return f"[{speaker_label(speaker)}] "
+def _srt_prefix(label: str) -> str:
+    """How SubRip names a cue's speaker (a cue's ``speaker`` is already its label), before its first line."""
+    return f"[{label}] "
 
 
 def cues(transcript: Transcript, *, first_line_reserve: Callable[[str], int] = lambda _speaker: 0) -> list[Cue]:
@@ -102,8 +103,8 @@ def cues(transcript: Transcript, *, first_line_reserve: Callable[[str], int] = l
 def to_srt(transcript: Transcript) -> str:
     """SubRip: numbered cues, ``HH:MM:SS,mmm``, speaker as a ``[label] `` prefix on every cue."""
     blocks = []
-    for number, cue in enumerate(cues(transcript, first_line_reserve=lambda label: len(f"[{label}] ")), start=1):
-        text = "\n".join((f"[{cue.speaker}] {cue.lines[0]}", *cue.lines[1:]))
+    for number, cue in enumerate(cues(transcript, first_line_reserve=lambda label: len(_srt_prefix(label))), start=1):
+        text = "\n".join((_srt_prefix(cue.speaker) + cue.lines[0], *cue.lines[1:]))
         blocks.append(f"{number}\n{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}\n{text}\n\n")
     return "".join(blocks)
 

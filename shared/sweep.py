@@ -37,12 +37,12 @@ from shared.blob_door import BlobOutcome
 from shared.catch_up import catch_up
 from shared.claims import claim
 from shared.errors import RetriesExhaustedError, TranscriptionError
-from shared.jobs.completion import finish_job, send_unsent
+from shared.jobs.completion import send_unsent
 from shared.jobs.expiry import expire_stale_jobs
 from shared.jobs.listing import unsent_completions
-from shared.jobs.names import job_id_from_blob_name
 from shared.jobs.store import JobStore, store_for
-from shared.pending import Recording, scan
+from shared.jobs.tracker import JobTracker
+from shared.pending import Recording, pending_recordings
 from shared.results import Tries, record_error, result_names, transcribed_version
 from shared.retry_policy import SWEEP_RUN_SECONDS, sweep_delay_seconds
 from shared.settings import Settings
@@ -77,7 +77,7 @@ def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, 
     settings = settings or Settings.from_env()
     now = now or datetime.now(UTC)
     report = SweepReport()
-    recordings = [r for r in scan(settings, prefix) if r.pending]
+    recordings = pending_recordings(settings, prefix)
     report.pending = len(recordings)
     exhausted = [r for r in recordings if r.error is not None and r.error.faults >= settings.max_attempts]
     for recording in exhausted:
@@ -119,23 +119,14 @@ def _give_up(settings: Settings, recording: Recording) -> int:
                     return 0
                 tries = Tries(last.attempt, last.attempt, last.faults)
                 record_error(out, names["error"], error, etag=f'"{recording.etag}"', tries=tries)
-                _fail_job(clients, settings, recording.name, error)
+                job = JobTracker.for_blob(clients, settings, recording.name)
+                if job is not None:  # its audio's record above is what counts if the job cannot be marked
+                    job.failed(error)
     except TranscriptionError as exc:
         log.warning("sweep: %s not given up yet: %s: %s", recording.name, exc.code, exc.message)
         return 0
     log.warning("%s: %s", recording.name, error.message)
     return 1
-
-
-def _fail_job(clients: storage.StorageClients, settings: Settings, name: str, error: TranscriptionError) -> None:
-    """Fail the job whose audio ``name`` is, if it is one; the error record already written is what counts."""
-    job_id = job_id_from_blob_name(name)
-    if job_id is None:
-        return
-    try:
-        finish_job(store_for(clients, settings), job_id, error=error)
-    except TranscriptionError as exc:  # no status document, or its message unsent (sent by a later run)
-        log.warning("job %s: %s: %s", job_id, exc.code, exc.message)
 
 
 def _jobs(settings: Settings, now: datetime) -> tuple[int, int]:

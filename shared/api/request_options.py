@@ -21,14 +21,10 @@ def query_options(req: func.HttpRequest, settings: Settings) -> RecognitionOptio
     given = {name.lower(): value for name, value in req.params.items()}
     refuse_unknown(given, also=_OTHER_PARAMETERS)
     # The host has percent-decoded the query already: decoded again, "50%25" would be "50%".
-    options = parse_text({name: value for name, value in given.items() if name in OPTION_NAMES},
-                         settings.recognition)
-    options.check_channels(settings.channel_mode)
-    return options
+    return parse_text({name: value for name, value in given.items() if name in OPTION_NAMES},
+                      settings.recognition, channel_mode=settings.channel_mode)
 
 
 def document_options(document: object, settings: Settings) -> RecognitionOptions:
     """The app's default options, overridden by a JSON ``options`` object; ``InvalidOptionsError`` (400)."""
-    options = parse_document(document, settings.recognition)
-    options.check_channels(settings.channel_mode)
-    return options
+    return parse_document(document, settings.recognition, channel_mode=settings.channel_mode)

@@ -43,7 +43,7 @@ from shared.audio.decoder import (
 from shared.audio.identify import CONTAINERS, AudioFound, describe_bytes, wav_declared_seconds
 from shared.audio.outputs import CHUNK_BYTES, MAX_AHEAD_BYTES, PcmReader
 from shared.audio.pcm import BYTES_PER_SECOND, SAMPLE_RATE
-from shared.audio.source import HEAD_BYTES
+from shared.audio.source import HEAD_BYTES, is_seekable
 
 __all__ = [
     "BYTES_PER_SECOND",
@@ -62,6 +62,7 @@ __all__ = [
     "PcmReader",
     "decode_all",
     "describe_bytes",
+    "is_seekable",
     "probe",
     "wav_declared_seconds",
 ]

@@ -250,8 +250,7 @@ class AudioDecoder:
         """Release FFmpeg's objects; readers return ``b""`` from now on. Safe to call twice."""
         with self._lock:
             for out in getattr(self, "outputs", []):
-                out.closed = True
-                out.buffer = bytearray()
+                out.close()
             self._demux = None
             self._resampler = None
             self._codec = None

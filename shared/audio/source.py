@@ -39,7 +39,7 @@ class Source:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self.error: BaseException | None = None
-        self._seekable = _seekable(stream)
+        self._seekable = is_seekable(stream)
         try:
             self.head = self._read_head()
             if self._seekable:
@@ -106,7 +106,8 @@ class Source:
             raise exc
 
 
-def _seekable(stream: BinaryIO) -> bool:
+def is_seekable(stream: BinaryIO) -> bool:
+    """Whether the caller's stream can go back (a blob reader, a file, bytes), not only forward."""
     try:
         return bool(stream.seekable()) if hasattr(stream, "seekable") else hasattr(stream, "seek")
     except (OSError, ValueError):

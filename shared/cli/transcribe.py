@@ -96,10 +96,11 @@ def _options(args: argparse.Namespace, settings: Settings) -> RecognitionOptions
              "phrase_weight": args.phrase_weight, "words": _flag(args.words), "profanity": args.profanity,
              "custom_endpoint_id": args.custom_endpoint_id, "segmentation_silence_ms": args.segmentation_silence_ms,
              "channel_names": args.channel_names, "diarization": _flag(args.diarization)}
-    options = parse_text({name: value for name, value in given.items() if value is not None}, settings.recognition)
+    options = parse_text({name: value for name, value in given.items() if value is not None}, settings.recognition,
+                         channel_mode=settings.channel_mode)
     if from_file:
-        options = parse_document({"phrases": _phrase_file(Path(args.phrases[1:]))}, options)
-    options.check_channels(settings.channel_mode)
+        options = parse_document({"phrases": _phrase_file(Path(args.phrases[1:]))}, options,
+                                 channel_mode=settings.channel_mode)
     return options
 
 

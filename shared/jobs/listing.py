@@ -10,7 +10,6 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 
 from shared.errors import InvalidJobQueryError, JobStateError
@@ -26,7 +25,7 @@ from shared.jobs.names import (
 )
 from shared.jobs.store import JobStore, read
 from shared.results import result_names
-from shared.storage import storage_error
+from shared.storage import delete_if_exists, storage_error
 
 #: Jobs per page of ``list_jobs``.
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
@@ -142,20 +141,14 @@ def delete_job(store: JobStore, job_id: str) -> None:
     job's). The status document goes last, so a delete that fails half-way can be repeated. A job is
     what has a status document: without one, ``JobNotFoundError``, and nothing is touched.
     """
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
-
     job = read(store, parse_job_id(job_id))
     audio_name = job.audio.get("name") if isinstance(job.audio, dict) else None
     if job_id_from_blob_name(audio_name) != job.id:  # a hand-edited document must not aim the delete elsewhere
         raise JobStateError(f"job {job.id}'s status document names audio {str(audio_name)[:80]!r}, not its own")
     doomed = [(store.audio, audio_name)] + [(store.results, name) for name in result_names(audio_name).values()]
     doomed.append((store.results, status_blob_name(job.id)))
-    try:
-        for container, name in doomed:
-            with suppress(ResourceNotFoundError):  # never written, or deleted meanwhile: fine
-                container.delete_blob(name, delete_snapshots="include")
-    except AzureError as exc:
-        raise storage_error(f"deleting job {job.id}", exc) from None
+    for container, name in doomed:  # one never written, or deleted meanwhile, is fine
+        delete_if_exists(container, name, delete_snapshots="include")
 
 
 def _encode_page_token(marker: str | None, after: str | None) -> str:

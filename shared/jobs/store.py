@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from shared.errors import JobNotFoundError, JobStateError, StorageError
 from shared.jobs.model import QUEUED, RUNNING, Job, iso, utc_now
 from shared.jobs.names import audio_blob_name, new_job_id, parse_job_id, status_blob_name
-from shared.storage import storage_error
+from shared.storage import container_missing, storage_error
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -130,7 +130,7 @@ def read(store: JobStore, job_id: str) -> Job:
         download = store.results.download_blob(name)
         data = download.readall()
     except ResourceNotFoundError as exc:
-        if getattr(exc, "error_code", None) == "ContainerNotFound":  # a setting names the wrong container
+        if container_missing(exc):  # a setting names the wrong container
             raise storage_error(f"reading {name}", exc) from None
         raise JobNotFoundError(f"no transcription job {job_id!r}") from None
     except AzureError as exc:

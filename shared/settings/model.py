@@ -50,7 +50,6 @@ class Settings:
     """Everything one invocation needs to know, validated."""
 
     speech_endpoint: str
-    speech_language: str = "en-US"
     input_container: str = "audio-in"
     output_container: str = "transcripts"
     azure_client_id: str | None = None
@@ -102,7 +101,12 @@ class Settings:
         timeouts, recovery = _timeouts(env), _recovery(env)
         _check_fits_function_timeout(timeouts, recovery)
         return cls(**speech, **timeouts, **_limits(env), **_outputs(env), **recovery,
-                   speech_language=recognition.languages[0], recognition=recognition, storage=_storage(env))
+                   recognition=recognition, storage=_storage(env))
+
+    @property
+    def speech_language(self) -> str:
+        """``SPEECH_LANGUAGE``: the first of the default languages (``en-US`` unless set)."""
+        return self.recognition.languages[0]
 
     def describe(self) -> dict[str, object]:
         """The configuration state without secrets, for ``GET /api/health`` and logs."""
@@ -153,7 +157,7 @@ def _recognition(env: Mapping[str, str], channel_mode: str) -> RecognitionOption
     a request for other languages then drops it instead of sending German audio to an English model.
     Setting values are plain text, never percent-encoded.
     """
-    options = RecognitionOptions(languages=(Settings.speech_language,))
+    options = RecognitionOptions()  # en-US, the service's defaults
     for option, setting in n.OPTION_SETTINGS.items():
         text = env.get(setting, "").strip()
         if not text:
