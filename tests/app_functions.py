@@ -9,6 +9,7 @@ calls the function with a real ``func.HttpRequest``, and validates the response 
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -82,6 +83,14 @@ def post_transcription(body: bytes, headers: dict[str, str] | None = None, **par
     """``POST /api/transcriptions`` with ``body`` as the audio, as the host would deliver it."""
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return api("POST", f"/api/transcriptions?{query}", body, {"content-type": "audio/wav", **(headers or {})})
+
+
+def new_upload(filename: str = "meeting.wav", options: dict | None = None) -> dict:
+    """``POST /api/uploads`` for a new job (its ``options`` too, when given): the 201 answer's body."""
+    request = {"filename": filename, **({"options": options} if options is not None else {})}
+    response = api("POST", "/api/uploads", json.dumps(request).encode(), {"content-type": "application/json"})
+    assert response.status_code == 201, response.get_body()
+    return json.loads(response.get_body())
 
 
 # -- the contract -------------------------------------------------------------------------------------

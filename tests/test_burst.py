@@ -2,7 +2,7 @@
 
 24 short recordings, each a different sentence, a third of them jobs, land at once. A stand-in of the
 host (``local_stack.host``) delivers their events 8 at a time in one process, redelivers a failed one at once
-and poisons it after ``MAX_DELIVERIES``. The Speech service (a second emulator, ``tests.quota``)
+and poisons it after ``MAX_DELIVERIES``. The Speech service (a second emulator, ``LocalStack.quota_emulator``)
 allows 2 concurrent sessions, then 1 (an F0 resource). Then the sweep runs as its timer would, over
 every one of them, with no backoff holding anything back.
 Every recording must end with its own sentence's transcript, no error record, no job failed and no
@@ -21,7 +21,7 @@ from local_stack.host import deliver_all
 from shared.settings import Settings
 from shared.sweep import run_sweep
 from speech_emulator.process import emulator_stats
-from tests.app_functions import api, user_function
+from tests.app_functions import api, new_upload, user_function
 from tests.blob_io import results, word_error_rate
 from tests.conftest import host_blob_client
 
@@ -35,8 +35,7 @@ def land_all(service, sentences: list[tuple[str, bytes]]) -> tuple[list[str], li
     names, job_ids = [], []
     for i, (_, audio) in enumerate(sentences):
         if i % JOB_EVERY == 0:
-            job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}',
-                                 {"content-type": "application/json"}).get_body())
+            job = new_upload("call.wav")
             name = f"jobs/{job['id']}.wav"
             job_ids.append(job["id"])
         else:

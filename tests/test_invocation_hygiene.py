@@ -72,10 +72,7 @@ def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything
     assert json.loads(response.get_body())["error"]["code"] == "speech_timeout"
     assert elapsed < 2 + STOP_TIMEOUT_SECONDS + 5  # idle timeout + bounded stop + set-up
     # The SDK's own stop of a stalled session takes ~20 s; its objects go as soon as it lets go.
-    deadline = time.monotonic() + 40
-    while list(alive) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert list(alive) == []
+    assert wait_until_released(alive, 40) == []
 
 
 @pytest.mark.parametrize(
@@ -145,16 +142,11 @@ EVERY_SDK_CLASS = {"SpeechConfig", "AudioConfig", "PullAudioInputStream", "Conve
 
 def recognise_with_every_option(path) -> list:
     """One sentence through ``shared.speech.recognise`` with ``EVERY_OPTION``, a fresh token and decoder."""
-    from shared.audio import AudioDecoder
-    from shared.credentials import fetch_token
     from shared.options import parse_text
     from shared.settings import Settings
-    from shared.speech import recognise
+    from tests.test_speech_options import recognise_file
 
-    settings = Settings.from_env()
-    options = parse_text(EVERY_OPTION, settings.recognition, percent_encoded=False)
-    with path.open("rb") as stream, AudioDecoder(stream) as decoder:
-        return recognise(settings, fetch_token(settings), decoder.readers, options=options)
+    return recognise_file(path, parse_text(EVERY_OPTION, Settings.from_env().recognition))
 
 
 def wait_until_released(alive: weakref.WeakSet, seconds: float = 10.0) -> list[str]:

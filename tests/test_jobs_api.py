@@ -27,7 +27,7 @@ from shared.credentials import SPEECH_SCOPE
 from shared.jobs.names import new_job_id
 from shared.settings import Settings
 from tests import speech_audio
-from tests.app_functions import api, user_function
+from tests.app_functions import api, new_upload, user_function
 from tests.conftest import host_blob_client
 
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")
@@ -56,13 +56,6 @@ def body(response) -> dict:
 def run_trigger(audio_name: str):
     """What Event Grid + the host do after a blob lands: call the blob function for it."""
     return user_function("transcribe_blob")(host_blob_client("audio-in", audio_name))
-
-
-def new_upload(filename: str = "meeting.wav") -> dict:
-    response = api("POST", "/api/uploads", json.dumps({"filename": filename}).encode(),
-                   {"content-type": "application/json"})
-    assert response.status_code == 201, response.get_body()
-    return body(response)
 
 
 def audio_name_of(job_id: str) -> str:

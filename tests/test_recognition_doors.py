@@ -21,7 +21,7 @@ import pytest
 from shared.blob_door import handle_blob
 from speech_emulator.process import start_emulator
 from tests import speech_audio
-from tests.app_functions import api, post_transcription
+from tests.app_functions import api, new_upload, post_transcription
 from tests.blob_io import normalise, results, upload, word_error_rate
 from tests.conftest import host_blob_client
 from tests.speech_audio import MULTILINGUAL, NAME_VARIANTS, NAMES, NAMES_SENTENCE
@@ -64,8 +64,7 @@ def test_languages_through_the_http_query(stack, multilingual):
 
 
 def test_languages_through_a_jobs_options(stack, multilingual):
-    body = json.dumps({"filename": "call.wav", "options": {"languages": CANDIDATES.split(",")}}).encode()
-    job = json.loads(api("POST", "/api/uploads", body, {"content-type": "application/json"}).get_body())
+    job = new_upload("call.wav", options={"languages": CANDIDATES.split(",")})
     assert put_blob(job["upload"]["url"], multilingual) == 201
     handle_blob(host_blob_client("audio-in", f"jobs/{job['id']}.wav"))
     transcript = api("GET", f"/api/transcriptions/{job['id']}/transcript?format=json")

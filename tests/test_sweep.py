@@ -19,7 +19,7 @@ from shared.errors import TranscriptionError
 from shared.retry_policy import MAX_DELIVERIES, sweep_delay_seconds
 from shared.settings import Settings
 from shared.sweep import run_sweep
-from tests.app_functions import api, post_transcription
+from tests.app_functions import api, new_upload, post_transcription
 from tests.blob_io import results, upload
 from tests.conftest import host_blob_client
 from tests.faults import SPEECH_RESOURCE
@@ -117,8 +117,7 @@ def test_two_sweeps_at_once_transcribe_a_recording_once(stack, service, three_se
 
 
 def test_a_recording_that_keeps_failing_is_given_up_and_its_job_fails(stack, service, monkeypatch):
-    job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}', {"content-type": "application/json"}
-                         ).get_body())
+    job = new_upload("call.wav")
     name = f"jobs/{job['id']}.wav"
     service.get_container_client("audio-in").upload_blob(name, b"\x00")  # its event is lost
     etag = service.get_container_client("audio-in").get_blob_client(name).get_blob_properties().etag
@@ -161,8 +160,7 @@ def test_a_recording_finished_by_the_claims_last_holder_is_not_transcribed_again
 
 def test_a_jobs_audio_uploaded_again_after_the_job_ended_is_recorded_once_and_never_pending(
         stack, service, three_sentences_wav):
-    job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}', {"content-type": "application/json"}
-                         ).get_body())
+    job = new_upload("call.wav")
     name = f"jobs/{job['id']}.wav"
     inputs = service.get_container_client("audio-in")
     inputs.upload_blob(name, three_sentences_wav.read_bytes())
@@ -183,8 +181,7 @@ def test_a_completion_message_whose_send_failed_is_sent_by_the_sweep(stack, serv
 
     queue_name = f"late-{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("COMPLETION_QUEUE", queue_name)  # not made yet: the send fails
-    job = json.loads(api("POST", "/api/uploads", b'{"filename": "call.wav"}', {"content-type": "application/json"}
-                         ).get_body())
+    job = new_upload("call.wav")
     name = f"jobs/{job['id']}.wav"
     service.get_container_client("audio-in").upload_blob(name, three_sentences_wav.read_bytes())
     assert handle_blob(host_blob_client("audio-in", name)).status == "transcribed"
@@ -211,8 +208,7 @@ def test_a_job_may_not_expire_before_its_upload_url_lapses():
 
 def test_a_job_whose_audio_never_came_expires_and_one_whose_event_was_lost_is_transcribed(
         stack, own_containers, three_sentences_wav):
-    never = json.loads(api("POST", "/api/uploads", b'{"filename": "a.wav"}', {"content-type": "application/json"}
-                           ).get_body())
+    never = new_upload("a.wav")
     lost = json.loads(post_transcription(three_sentences_wav.read_bytes(), {"prefer": "respond-async"}).get_body())
     ttl = Settings.job_queued_ttl_minutes
     first = run_sweep(Settings.from_env(), now=later(ttl - 5))

@@ -1,6 +1,6 @@
 """A session start refused past the Speech quota is retried inside the invocation, within its budget.
 
-The service (a second emulator, ``tests.quota``) allows one session; the test holds that one slot with a
+The service (a second emulator, ``LocalStack.quota_emulator``) allows one session; the test holds that one slot with a
 plain websocket of its own, so every session the app starts is refused with 429 at the upgrade, until
 the test lets go. The invocation must wait (full-jitter backoff, ``shared.retry_policy``) and then
 succeed, with one token for all its tries; with the slot never freed it must give up when
