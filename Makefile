@@ -1,6 +1,11 @@
 # Two commands on a fresh machine: `make run` and `make test`. Everything else is what they call.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The app runs on Python 3.13 (the Functions runtime it is tested in needs it): python3.13 on PATH, else pyenv's.
+PYTHON ?= $(shell for p in python3.13 $$(ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 \
+  2>/dev/null | sort -rV); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && \
+  { command -v "$$p"; break; }; done)
+# checkov runs in a venv of its own, on whatever python3 the machine has.
+CHECKOV_PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
@@ -20,7 +25,8 @@ system:
 	    >/dev/null; }
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed: install it (pyenv install 3.13) or put python3.13 on PATH" >&2; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
@@ -32,7 +38,7 @@ $(AZURITE): tools/azurite/package.json tools/azurite/package-lock.json
 
 # checkov pins many packages of its own: it gets its own venv so it cannot disturb the app's.
 $(CHECKOV_VENV)/.installed:
-	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==$(CHECKOV_VERSION)"
 	touch $@
 

@@ -39,10 +39,11 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     connection=STORAGE_CONNECTION,
     source=func.BlobSource.EVENT_GRID,
 )
-def transcribe_blob(client: blob.BlobClient, context: func.Context | None = None) -> None:
+def transcribe_blob(client: blob.BlobClient, context: func.Context) -> None:
+    # The runtime injects ``context`` only when its annotation is the class itself (a union fails indexing).
     from shared.blob_door import handle_blob
 
-    handle_blob(client, invocation_id=context.invocation_id if context else None)
+    handle_blob(client, invocation_id=context.invocation_id)
 
 
 @app.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import uuid
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -77,6 +79,27 @@ def call_http(name: str, req: func.HttpRequest) -> func.HttpResponse:
     response = user_function(name)(req)
     check_contract(req, response)
     return response
+
+
+class DirectContext(func.Context):
+    """The ``context`` the runtime injects, for tests that call a function directly: a new invocation id each."""
+
+    def __init__(self, function_name: str) -> None:
+        self._invocation_id, self._function_name = str(uuid.uuid4()), function_name
+
+    invocation_id = property(lambda self: self._invocation_id)
+    function_name = property(lambda self: self._function_name)
+    function_directory = property(lambda self: str(OPENAPI.parent))
+    thread_local_storage = property(lambda self: threading.local())
+    trace_context = property(lambda self: None)
+    retry_context = property(lambda self: None)
+
+
+def invoke_blob(container: str, name: str) -> None:
+    """``transcribe_blob`` called directly with the ``BlobClient`` and ``context`` the worker would give it."""
+    from tests.conftest import host_blob_client
+
+    user_function("transcribe_blob")(host_blob_client(container, name), DirectContext("transcribe_blob"))
 
 
 def post_transcription(body: bytes, headers: dict[str, str] | None = None, **params: str) -> func.HttpResponse:

@@ -14,9 +14,8 @@ import pytest
 
 from shared.credentials import SPEECH_SCOPE
 from tests import speech_audio
+from tests.app_functions import invoke_blob
 from tests.app_functions import post_transcription as post
-from tests.app_functions import user_function
-from tests.conftest import host_blob_client
 from tests.test_audio import video_without_audio
 
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")
@@ -113,7 +112,7 @@ def test_a_blob_over_max_audio_bytes_is_refused_permanently_and_kept(stack, serv
     service.get_container_client("audio-in").upload_blob(name, data)
     monkeypatch.setenv("MAX_AUDIO_BYTES", str(len(data) - 1))
 
-    user_function("transcribe_blob")(host_blob_client("audio-in", name))  # returns: not retried
+    invoke_blob("audio-in", name)  # returns: not retried
 
     error = json.loads(service.get_container_client("transcripts").get_blob_client(name + ".error.json")
                        .download_blob().readall())

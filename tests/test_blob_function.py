@@ -12,9 +12,8 @@ import pytest
 
 from shared.credentials import SPEECH_SCOPE
 from tests import speech_audio
-from tests.app_functions import user_function
+from tests.app_functions import invoke_blob
 from tests.blob_io import results, upload, word_error_rate
-from tests.conftest import host_blob_client
 
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity endpoint counts
 
@@ -23,7 +22,7 @@ def test_a_wav_in_the_input_container_becomes_a_transcript(stack, service, three
     name = upload(service, three_sentences_wav.read_bytes())
     before = stack.token_requests().get(SPEECH, 0)
 
-    user_function("transcribe_blob")(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
 
     found = results(service, name)
     assert ".error.json" not in found
@@ -43,7 +42,7 @@ def test_a_wav_in_the_input_container_becomes_a_transcript(stack, service, three
 
 def test_two_voices_come_back_as_two_speakers(service, dialogue_wav):
     name = upload(service, dialogue_wav.read_bytes())
-    user_function("transcribe_blob")(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     doc = json.loads(results(service, name)[".json"])
     assert len(doc["speakers"]) >= 2, doc["segments"]
     assert all(speaker.startswith("Guest-") for speaker in doc["speakers"])
@@ -51,12 +50,11 @@ def test_two_voices_come_back_as_two_speakers(service, dialogue_wav):
 
 def test_a_redelivered_event_does_not_transcribe_twice(stack, service, three_sentences_wav):
     name = upload(service, three_sentences_wav.read_bytes())
-    transcribe_blob = user_function("transcribe_blob")
     before = stack.token_requests().get(SPEECH, 0)
 
-    transcribe_blob(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     first = service.get_container_client("transcripts").get_blob_client(name + ".json").get_blob_properties()
-    transcribe_blob(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     second = service.get_container_client("transcripts").get_blob_client(name + ".json").get_blob_properties()
 
     assert stack.token_requests().get(SPEECH, 0) - before == 1
@@ -65,10 +63,9 @@ def test_a_redelivered_event_does_not_transcribe_twice(stack, service, three_sen
 
 def test_a_replaced_blob_is_transcribed_again(service, three_sentences_wav, dialogue_wav):
     name = upload(service, three_sentences_wav.read_bytes())
-    transcribe_blob = user_function("transcribe_blob")
-    transcribe_blob(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     service.get_container_client("audio-in").upload_blob(name, dialogue_wav.read_bytes(), overwrite=True)
-    transcribe_blob(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     doc = json.loads(results(service, name)[".json"])
     assert "help desk" in doc["text"].lower()
 
@@ -82,7 +79,7 @@ def test_bad_audio_writes_an_error_document_keeps_the_audio_and_is_not_retried(s
     name = upload(service, data)
     before = stack.token_requests().get(SPEECH, 0)
 
-    user_function("transcribe_blob")(host_blob_client("audio-in", name))  # returns: no retry
+    invoke_blob("audio-in", name)  # returns: no retry
 
     found = results(service, name)
     assert ".json" not in found and ".txt" not in found
@@ -99,15 +96,14 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_host_to_retry(stack,
     name = upload(service, three_sentences_wav.read_bytes())
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-429")
     monkeypatch.setenv("SPEECH_START_RETRY_SECONDS", "1")  # the in-invocation retries: see test_throttling
-    transcribe_blob = user_function("transcribe_blob")
     for attempt in (1, 2):
         with pytest.raises(ThrottledError):
-            transcribe_blob(host_blob_client("audio-in", name))
+            invoke_blob("audio-in", name)
         error = json.loads(results(service, name)[".error.json"])
         assert (error["code"], error["attempt"], error["transient"]) == ("throttled", attempt, True)
         assert error["sdk_error_code"] == "TooManyRequests"
 
     monkeypatch.setenv("SPEECH_ENDPOINT", stack.speech_endpoint)
-    transcribe_blob(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     found = results(service, name)
     assert ".json" in found and ".error.json" not in found  # the stale error is cleared on success

@@ -21,9 +21,8 @@ from local_stack.host import deliver_all
 from shared.settings import Settings
 from shared.sweep import run_sweep
 from speech_emulator.process import emulator_stats
-from tests.app_functions import api, new_upload, user_function
+from tests.app_functions import api, invoke_blob, new_upload
 from tests.blob_io import results, word_error_rate
-from tests.conftest import host_blob_client
 
 JOB_EVERY = 3  # every third recording arrives as a job (POST /api/uploads, then its upload)
 
@@ -51,8 +50,7 @@ def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(stack, 
     with stack.quota_emulator(quota, tmp_path / "emulator.log") as url:
         monkeypatch.setenv("SPEECH_ENDPOINT", url)
         names, job_ids = land_all(service, short_sentences)
-        transcribe_blob = user_function("transcribe_blob")
-        delivered = deliver_all(names, lambda name: transcribe_blob(host_blob_client("audio-in", name)), parallel=8)
+        delivered = deliver_all(names, lambda name: invoke_blob("audio-in", name), parallel=8)
         # then the timer's sweep, late enough that no backoff holds anything back, over every recording
         later = datetime.now(UTC) + timedelta(hours=2)
         prefixes = {names[1].split("/")[0] + "/"} | {f"jobs/{job_id}." for job_id in job_ids}

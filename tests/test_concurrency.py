@@ -11,9 +11,8 @@ import json
 import threading
 import uuid
 
-from tests.app_functions import user_function
+from tests.app_functions import invoke_blob
 from tests.blob_io import results, word_error_rate
-from tests.conftest import host_blob_client
 
 AT_ONCE, ROUNDS = 8, 3
 
@@ -34,13 +33,12 @@ def invoke_at_once(service, recordings: list[bytes]) -> list[str]:
     names = [f"{folder}/{i}.wav" for i in range(len(recordings))]
     for name, audio in zip(names, recordings, strict=True):
         inputs.upload_blob(name, audio)
-    transcribe_blob = user_function("transcribe_blob")
     start, failures = threading.Barrier(len(names)), []
 
     def invoke(name: str) -> None:
         start.wait()  # all at once, not one after another
         try:
-            transcribe_blob(host_blob_client("audio-in", name))
+            invoke_blob("audio-in", name)
         except Exception as exc:  # noqa: BLE001 - reported below with the others
             failures.append(f"{name}: {exc!r}")
 

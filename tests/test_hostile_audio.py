@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 
 from shared.audio import decode_all
 from shared.errors import AudioTooLargeError, StorageError, UnsupportedAudioError
-from tests.app_functions import user_function
+from tests.app_functions import invoke_blob
 from tests.audio_formats import FORMATS
-from tests.conftest import host_blob_client
 
 #: Far above the few milliseconds a case takes; only a hang gets near it.
 DEADLINE_SECONDS = 30
@@ -142,7 +141,7 @@ def test_hostile_blobs_end_in_an_error_document_or_a_transcript_and_the_audio_st
         inputs.upload_blob(name, data)
         done: list[object] = []
         worker = threading.Thread(
-            target=lambda: done.append(user_function("transcribe_blob")(host_blob_client("audio-in", name))),
+            target=lambda: done.append(invoke_blob("audio-in", name)),
             daemon=True,
         )
         worker.start()
@@ -166,7 +165,7 @@ def test_a_truncated_recording_through_the_blob_path_is_a_transcript_with_a_warn
     data = data[: len(data) // 2]
     name = f"hostile/{uuid.uuid4().hex[:12]}.mp3"
     service.get_container_client("audio-in").upload_blob(name, data)
-    user_function("transcribe_blob")(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     out = service.get_container_client("transcripts")
     doc = json.loads(out.get_blob_client(name + ".json").download_blob().readall())
     assert doc["warnings"][0].startswith("the file ends early or is damaged: it declares 12.8 s")

@@ -450,7 +450,7 @@ def test_flex_consumption_plan_and_python_runtime():
     assert app["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {"${identityId}": {}}}
 
     config = app["properties"]["functionAppConfig"]
-    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    assert config["runtime"] == {"name": "python", "version": "3.13"}
     assert config["scaleAndConcurrency"] == {
         "instanceMemoryMB": "instanceMemoryMB",
         "maximumInstanceCount": "maximumInstanceCount",

@@ -27,8 +27,7 @@ from shared.credentials import SPEECH_SCOPE
 from shared.jobs.names import new_job_id
 from shared.settings import Settings
 from tests import speech_audio
-from tests.app_functions import api, new_upload, user_function
-from tests.conftest import host_blob_client
+from tests.app_functions import api, invoke_blob, new_upload
 
 SPEECH = SPEECH_SCOPE.removesuffix("/.default")
 
@@ -55,7 +54,7 @@ def body(response) -> dict:
 
 def run_trigger(audio_name: str):
     """What Event Grid + the host do after a blob lands: call the blob function for it."""
-    return user_function("transcribe_blob")(host_blob_client("audio-in", audio_name))
+    return invoke_blob("audio-in", audio_name)
 
 
 def audio_name_of(job_id: str) -> str:

@@ -17,7 +17,7 @@ from shared import storage
 from shared.credentials import SPEECH_SCOPE
 from shared.errors import StorageAccessDeniedError
 from shared.settings import STORAGE_CONNECTION, Settings
-from tests.app_functions import post_transcription, user_function
+from tests.app_functions import invoke_blob, post_transcription
 from tests.blob_io import upload
 from tests.conftest import host_blob_client
 
@@ -72,11 +72,11 @@ def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(s
     name = upload(service, three_sentences_wav.read_bytes(), folder="keyless")
     stack.spoil_tokens(STORAGE, mode)
     with pytest.raises(StorageAccessDeniedError) as refused:
-        user_function("transcribe_blob")(host_blob_client("audio-in", name))
+        invoke_blob("audio-in", name)
     assert "403" in refused.value.message and refused.value.transient
     assert service.get_container_client("audio-in").get_blob_client(name).exists()
     # The next invocation gets a good token from a fresh credential and succeeds.
-    user_function("transcribe_blob")(host_blob_client("audio-in", name))
+    invoke_blob("audio-in", name)
     assert service.get_container_client("transcripts").get_blob_client(f"{name}.json").exists()
 
 
@@ -121,7 +121,7 @@ def test_each_invocation_asks_for_one_token_per_resource(stack, service, three_s
     for _ in range(2):
         name = upload(service, audio, folder="keyless")
         before = stack.token_requests()
-        user_function("transcribe_blob")(host_blob_client("audio-in", name))
+        invoke_blob("audio-in", name)
         after = stack.token_requests()
         assert after.get(SPEECH, 0) - before.get(SPEECH, 0) == 1
         assert after.get(STORAGE, 0) - before.get(STORAGE, 0) == 1

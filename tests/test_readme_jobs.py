@@ -16,9 +16,8 @@ from pathlib import Path
 
 import srt
 
-from tests.app_functions import api
-from tests.conftest import host_blob_client
-from tests.test_jobs_api import http, user_function
+from tests.app_functions import api, invoke_blob
+from tests.test_jobs_api import http
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"<!-- jobs-api-example -->\s*```bash\n(.*?)```\s*<!-- /jobs-api-example -->", re.DOTALL)
@@ -84,7 +83,7 @@ def test_the_readme_jobs_example_runs_in_order_against_the_functions(stack, thre
         if url.startswith("/api/"):
             if "/transcriptions/" in url and not statuses:  # first poll: the trigger has run by now
                 job = files["job.json"]
-                user_function("transcribe_blob")(host_blob_client("audio-in", f"jobs/{job['id']}.m4a"))
+                invoke_blob("audio-in", f"jobs/{job['id']}.m4a")
             response = api(request["method"], url, request["body"], request["headers"])
             assert response.status_code in (200, 201), (line, response.get_body())
             body = response.get_body()
