@@ -11,8 +11,10 @@ FFmpeg's own AMR decoders cannot get past), m4a with the ``moov`` index at the e
 The 8 kHz formats (G.711 mu-law/A-law WAV, AMR-NB) carry telephone-band speech, which the emulator's
 small recogniser (Whisper tiny.en) hears much worse than wideband: the suite's usual espeak-ng voice
 at 150 words/min, as plain 8 kHz PCM, measured WER 27-37 %. They are made from the same sentences
-spoken by the higher voice at 120 words/min (``NARROWBAND_SPEECH``), measured 13-17 %: a recogniser
-limit of the test stack, not of the decoder (the real service is trained on telephone audio).
+spoken by the higher voice at 120 words/min (``NARROWBAND_SPEECH``), measured 17-30 % across the 8 kHz
+codecs and nearby voices and rates (0.17-0.50): a recogniser limit of the test stack, not of the decoder (the
+real service is trained on telephone audio), so they are held to ``wer_bound`` 0.35; a broken decoder gives
+nearly 1.0.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ class Format:
     @property
     def narrowband(self) -> bool:
         return self.rate <= 8000
+
+    @property
+    def wer_bound(self) -> float:
+        """The word error rate its transcript must stay within (see the module docstring for 8 kHz)."""
+        return 0.35 if self.narrowband else 0.25
 
 
 #: How the speech for 8 kHz formats is spoken: (voice, words per minute). See the module docstring.
