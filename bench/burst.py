@@ -3,9 +3,9 @@
     python -m bench.burst [--recordings 120] [--quotas 2 4] [--parallel 8] [--out bench/out]
 
 For each quota Q, a fresh emulator refuses sessions past Q (``LocalStack.quota_emulator``), the
-recordings (each the first phrase of ``samples/welcome.wav``) land at once, and a stand-in of the host
-(``local_stack.host``) delivers their events ``--parallel`` at a time, redelivering a failed one at once
-up to ``MAX_DELIVERIES``. The ideal is the total session time the emulator logged for the sessions that
+recordings (each the first phrase of ``samples/welcome.wav``) land at once, and the host's delivery rules
+(``local_stack.functions_host.deliveries``) deliver their events ``--parallel`` at a time, redelivering a failed
+one at once up to ``MAX_DELIVERIES``. The ideal is the total session time the emulator logged for the sessions that
 transcribed, divided by Q: what a scheduler that kept every slot busy, with no retries, would take. The
 ratio of the burst's wall time to it says what the in-invocation backoff costs (the goal: at most 1.5);
 deliveries per recording say how often the host had to come back.
@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 from bench import harness
-from local_stack.host import deliver_all
+from local_stack.functions_host.deliveries import deliver_all
 from local_stack.stack import ready_stack
 
 _SESSION = re.compile(r"duration=([0-9.]+)s .*outcome=ok")

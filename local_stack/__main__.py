@@ -1,10 +1,10 @@
-"""Run the pipeline locally with no Azure account: ``python -m local_stack run samples/``.
+"""Run the app locally, inside Microsoft's Functions runtime, with no Azure account and no Core Tools.
 
-- ``run DIR``: start Azurite + speech emulator + identity endpoint, upload DIR's audio into the input
-  container, run the blob handler over every blob without a transcript (``shared.backfill``), print
-  the transcripts, stop everything.
-- ``serve``: start the stack and print the app settings that point at it (for ``func start`` users);
-  Ctrl-C stops it.
+- ``serve [--port 7071]``: the stack (Azurite, the speech emulator, the identity endpoint) and the host stand-in:
+  the HTTP routes at ``http://127.0.0.1:<port>/api/<route>``, blob events from the input container, the timer.
+  Prints ``local.settings.json`` with ``"Host": {"LocalHttpPort": <port>}``; runs until SIGINT or SIGTERM.
+- ``run DIR``: the same, then DIR's audio dropped into the input container; prints the transcripts that the
+  runtime's invocations wrote, and stops everything.
 """
 
 from __future__ import annotations
@@ -16,11 +16,19 @@ import sys
 import time
 from pathlib import Path
 
+from local_stack.functions_host import FunctionsHost
+from local_stack.processes import free_port, port_open
 from local_stack.stack import LocalStack, ready_stack
 
 #: What ``run`` uploads from the folder (the pipeline itself finds the format from the content).
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".mov", ".3gp", ".ogg", ".opus", ".oga", ".flac", ".webm",
-                  ".mkv", ".amr", ".awb", ".aac"}
+AUDIO_SUFFIXES = {
+    ".wav", ".mp3", ".m4a", ".mp4", ".mov", ".3gp", ".ogg", ".opus", ".oga", ".flac", ".webm", ".mkv", ".amr",
+    ".awb", ".aac",
+}  # fmt: skip
+#: ``func start``'s port.
+DEFAULT_HTTP_PORT = 7071
+#: How long ``run`` waits for a folder's recordings.
+RUN_TIMEOUT_SECONDS = 900
 
 
 def run(folder: Path) -> int:
@@ -28,9 +36,9 @@ def run(folder: Path) -> int:
     if not files:
         print(f"no audio files in {folder}", file=sys.stderr)
         return 2
-    print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
-    with ready_stack() as stack:
-        return transcribe_folder(stack, files)
+    print("starting Azurite, the speech emulator, the identity endpoint and the Functions host ...", flush=True)
+    with ready_stack() as stack, FunctionsHost(stack, http_port=free_port(), timers=False) as host:
+        return transcribe_folder(stack, host, files)
 
 
 def audio_files(folder: Path) -> list[Path]:
@@ -38,53 +46,70 @@ def audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
 
 
-def transcribe_folder(stack: LocalStack, files: list[Path]) -> int:
-    """Upload ``files`` into the running ``stack``, transcribe every blob without a transcript, print each
-    transcript; 1 when any failed."""
-    from shared.cli.backfill import run as backfill
-    from shared.pending import pending
-    from shared.settings import Settings
-
-    settings = Settings.from_env()
+def transcribe_folder(stack: LocalStack, host: FunctionsHost, files: list[Path]) -> int:
+    """Drop ``files`` into the host's input container, wait for the invocations the events start, print each
+    transcript; 1 when any has none."""
+    inputs, outputs = host.settings["INPUT_CONTAINER"], host.settings["OUTPUT_CONTAINER"]
     with stack.blob_service() as service:
-        inputs = service.get_container_client(settings.input_container)
         for path in files:
-            inputs.upload_blob(path.name, path.read_bytes(), overwrite=True)
-        print(f"uploaded {len(files)} file(s) to {settings.input_container}", flush=True)
-        failed = backfill(settings, pending(settings))
-        outputs = service.get_container_client(settings.output_container)
+            service.get_container_client(inputs).upload_blob(path.name, path.read_bytes(), overwrite=True)
+        print(f"uploaded {len(files)} file(s) to {inputs}; the blob trigger takes it from here", flush=True)
+        finished = host.blob_trigger.wait_for([p.name for p in files], timeout=RUN_TIMEOUT_SECONDS)
+        missing = 0
         for path in files:
-            blob = outputs.get_blob_client(f"{path.name}.txt")
-            print(f"\n=== {settings.output_container}/{path.name}.txt")
-            print(blob.download_blob().readall().decode() if blob.exists() else "(no transcript)", end="")
-    return 1 if failed else 0
+            blob = service.get_container_client(outputs).get_blob_client(f"{path.name}.txt")
+            print(f"\n=== {outputs}/{path.name}.txt")
+            if path.name in finished and blob.exists():
+                print(blob.download_blob().readall().decode(), end="")
+            else:
+                missing += 1
+                print(f"(no transcript: see {outputs}/{path.name}.error.json)")
+    return 1 if missing else 0
 
 
-def serve() -> int:
+def serve(port: int) -> int:
+    if port_open(port):
+        print(f"port {port} is in use: pass --port", file=sys.stderr)
+        return 2
     with LocalStack() as stack:
         stack.create_containers()
-        print(json.dumps({"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", **stack.env}},
-                         indent=2), flush=True)
-        print("local stack running; Ctrl-C to stop", file=sys.stderr, flush=True)
-        try:
-            while all(p.poll() is None for p in stack.processes):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        with FunctionsHost(stack, http_port=port) as host:
+            values = {k: v for k, v in host.settings.items()}
+            print(json.dumps({"IsEncrypted": False, "Values": values, "Host": {"LocalHttpPort": port}}, indent=2))
+            print(functions_listing(host), file=sys.stderr, flush=True)
+            try:
+                while all(p.poll() is None for p in stack.processes) and host.worker_alive():
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
     return 0
+
+
+def functions_listing(host: FunctionsHost) -> str:
+    """What ``func start`` prints once the host is up: each function, and its URL for HTTP ones."""
+    lines = ["Functions:", ""]
+    for function in sorted(host.functions.values(), key=lambda f: f.name):
+        trigger = function.trigger
+        if trigger["type"] == "httpTrigger":
+            methods = ",".join(trigger["methods"])
+            lines.append(f"        {function.name}: [{methods}] {host.url('/api/' + trigger['route'])}")
+        else:
+            lines.append(f"        {function.name}: {trigger['type']}")
+    return "\n".join([*lines, "", "Ctrl-C (or SIGTERM) stops the host and the stack."])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="transcribe a folder of audio through the local stack")
+    run_parser = commands.add_parser("run", help="transcribe a folder of audio through the app in the runtime")
     run_parser.add_argument("folder", type=Path)
-    commands.add_parser("serve", help="start the stack and print its app settings")
+    serve_parser = commands.add_parser("serve", help="run the app in the runtime, with the stack, until stopped")
+    serve_parser.add_argument("--port", type=int, default=DEFAULT_HTTP_PORT, help="LocalHttpPort (default 7071)")
     args = parser.parse_args(argv)
-    # `kill` (SIGTERM) must end the stack's processes too, as Ctrl-C does: without this the interpreter
-    # dies at once and Azurite, the emulator and the identity endpoint live on as orphans.
+    # `kill` (SIGTERM) must end what this started, as Ctrl-C does: without this the interpreter dies at once
+    # and the worker, Azurite, the emulator and the identity endpoint live on as orphans.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    return run(args.folder) if args.command == "run" else serve()
+    return run(args.folder) if args.command == "run" else serve(args.port)
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
