@@ -42,11 +42,13 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==$(CHECKOV_VERSION)"
 	touch $@
 
-# Transcribe samples/ through the real pipeline against the local stack; prints the transcripts.
+# Drop samples/ into the app running inside the Functions runtime (local stack + host stand-in); prints the
+# transcripts its blob trigger wrote.
 run: install
 	$(PY) -m local_stack run samples
 
-# Start the local stack and print local.settings.json values (for `func start` users).
+# The app inside the Functions runtime on http://127.0.0.1:7071/api (as `func start` serves it), with the local
+# stack; prints local.settings.json. Ctrl-C or SIGTERM stops it all.
 serve: install
 	$(PY) -m local_stack serve
 
@@ -65,6 +67,7 @@ PEAK_FILES ?= wav:1 wav:30 wav:120 mp3:1 mp3:120 m4a:1 m4a:120
 PEAK_SETTINGS ?=
 bench: install
 	$(PY) -m bench.cold_import --runs 15
+	$(PY) -m bench.runtime
 	$(PY) -m bench.overhead
 	$(PY) -m bench.peak_rss $(addprefix --make ,$(PEAK_FILES)) $(PEAK_SETTINGS)
 	$(PY) -m bench.memory --n $(BENCH_N)

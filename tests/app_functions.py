@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from functools import cache
 from pathlib import Path
@@ -100,6 +102,27 @@ def invoke_blob(container: str, name: str) -> None:
     from tests.conftest import host_blob_client
 
     user_function("transcribe_blob")(host_blob_client(container, name), DirectContext("transcribe_blob"))
+
+
+def over_http(host, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None):
+    """``method path`` over real HTTP to the host stand-in (the app inside the runtime): the answer as a
+    ``func.HttpResponse``, checked against ``openapi.yaml`` when a function served it."""
+    headers = headers or {}
+    request = urllib.request.Request(host.url(path), data=body or None, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=300) as answer:
+            status, answer_headers, data = answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as error:
+        status, answer_headers, data = error.code, error.headers, error.read()
+    parts = urlsplit(path)
+    response = func.HttpResponse(data, status_code=status, headers=dict(answer_headers),
+                                 mimetype=answer_headers.get_content_type() if data else None)
+    served = host.invoker.http_route(method, parts.path)
+    if served is not None:
+        req = func.HttpRequest(method.upper(), f"http://localhost{parts.path}", body=body, headers=headers,
+                               params=dict(parse_qsl(parts.query)), route_params=served[1])
+        check_contract(req, response)
+    return response
 
 
 def post_transcription(body: bytes, headers: dict[str, str] | None = None, **params: str) -> func.HttpResponse:

@@ -23,6 +23,28 @@ def stack():
         yield running
 
 
+#: The containers the runtime lane's app watches and writes: its own, so the direct-call tests' uploads to
+#: ``audio-in`` never start an invocation behind their back.
+RUNTIME_CONTAINERS = {"INPUT_CONTAINER": "runtime-in", "OUTPUT_CONTAINER": "runtime-out"}
+
+
+@pytest.fixture(scope="session")
+def functions_host(stack):
+    """The app inside Microsoft's Functions runtime (a worker process), behind the host stand-in on a free
+    port: HTTP, Event Grid blob events into ``runtime-in``; the timer is run through the admin endpoint."""
+    from local_stack.functions_host import FunctionsHost
+    from local_stack.processes import free_port
+
+    with stack.blob_service() as service:
+        for name in RUNTIME_CONTAINERS.values():
+            if not service.get_container_client(name).exists():
+                service.create_container(name)
+    log_path = stack.workdir / "functions-worker.log"
+    with FunctionsHost(stack, http_port=free_port(), settings=RUNTIME_CONTAINERS, log_path=log_path,
+                       timers=False) as host:
+        yield host
+
+
 @pytest.fixture(scope="session")
 def audio_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("audio")

@@ -1,8 +1,9 @@
 """Many recordings at once against a Speech quota: every one transcribed, none poisoned, no person needed.
 
-24 short recordings, each a different sentence, a third of them jobs, land at once. A stand-in of the
-host (``local_stack.host``) delivers their events 8 at a time in one process, redelivers a failed one at once
-and poisons it after ``MAX_DELIVERIES``. The Speech service (a second emulator, ``LocalStack.quota_emulator``)
+24 short recordings, each a different sentence, a third of them jobs, land at once in an app running inside
+the Functions runtime (``local_stack.functions_host``): Event Grid's events reach the host stand-in, which runs
+``maxDegreeOfParallelism`` invocations at once in the worker, redelivers a failed one at once and poisons it
+after ``poisonBlobThreshold``. The Speech service (a second emulator, ``LocalStack.quota_emulator``)
 allows 2 concurrent sessions, then 1 (an F0 resource). Then the sweep runs as its timer would, over
 every one of them, with no backoff holding anything back.
 Every recording must end with its own sentence's transcript, no error record, no job failed and no
@@ -17,24 +18,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local_stack.host import deliver_all
-from shared.settings import Settings
+from local_stack.functions_host import FunctionsHost
+from local_stack.processes import free_port
+from shared.settings import INPUT_CONTAINER, OUTPUT_CONTAINER, SPEECH_ENDPOINT, Settings
 from shared.sweep import run_sweep
 from speech_emulator.process import emulator_stats
-from tests.app_functions import api, invoke_blob, new_upload
-from tests.blob_io import results, word_error_rate
+from tests.app_functions import over_http
+from tests.blob_io import word_error_rate
 
 JOB_EVERY = 3  # every third recording arrives as a job (POST /api/uploads, then its upload)
 
 
-def land_all(service, sentences: list[tuple[str, bytes]]) -> tuple[list[str], list[str]]:
+def land_all(host, service, sentences: list[tuple[str, bytes]]) -> tuple[list[str], list[str]]:
     """Upload every recording (a third as jobs); the blob names in upload order, and the job ids."""
-    inputs = service.get_container_client("audio-in")
+    inputs = service.get_container_client(host.settings[INPUT_CONTAINER])
     folder = f"burst-{uuid.uuid4().hex[:8]}"
     names, job_ids = [], []
     for i, (_, audio) in enumerate(sentences):
         if i % JOB_EVERY == 0:
-            job = new_upload("call.wav")
+            created = over_http(host, "POST", "/api/uploads", b'{"filename": "call.wav"}',
+                                {"Content-Type": "application/json"})
+            job = json.loads(created.get_body())
             name = f"jobs/{job['id']}.wav"
             job_ids.append(job["id"])
         else:
@@ -44,31 +48,47 @@ def land_all(service, sentences: list[tuple[str, bytes]]) -> tuple[list[str], li
     return names, job_ids
 
 
+@pytest.fixture
+def burst_containers(service) -> dict[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    containers = {INPUT_CONTAINER: f"burst-in-{suffix}", OUTPUT_CONTAINER: f"burst-out-{suffix}"}
+    for name in containers.values():
+        service.create_container(name)
+    return containers
+
+
 @pytest.mark.parametrize("quota", [2, 1], ids=["quota-2", "quota-1-F0"])
-def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(stack, service, monkeypatch, tmp_path,
-                                                                          short_sentences, quota):
-    with stack.quota_emulator(quota, tmp_path / "emulator.log") as url:
-        monkeypatch.setenv("SPEECH_ENDPOINT", url)
-        names, job_ids = land_all(service, short_sentences)
-        delivered = deliver_all(names, lambda name: invoke_blob("audio-in", name), parallel=8)
+def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(stack, service, tmp_path, short_sentences,
+                                                                          burst_containers, quota):
+    with (
+        stack.quota_emulator(quota, tmp_path / "emulator.log") as url,
+        FunctionsHost(stack, http_port=free_port(), settings={**burst_containers, SPEECH_ENDPOINT: url},
+                      timers=False) as host,
+    ):
+        names, job_ids = land_all(host, service, short_sentences)
+        host.blob_trigger.wait_for(names, timeout=600)
+        delivered = host.blob_trigger.deliveries.delivered
         # then the timer's sweep, late enough that no backoff holds anything back, over every recording
         later = datetime.now(UTC) + timedelta(hours=2)
+        settings = Settings.from_env(host.settings)
         prefixes = {names[1].split("/")[0] + "/"} | {f"jobs/{job_id}." for job_id in job_ids}
-        swept = [run_sweep(Settings.from_env(), now=later, prefix=prefix) for prefix in sorted(prefixes)]
+        swept = [run_sweep(settings, now=later, prefix=prefix) for prefix in sorted(prefixes)]
         stats = emulator_stats(url)
+        statuses = {json.loads(over_http(host, "GET", f"/api/transcriptions/{job_id}").get_body())["status"]
+                    for job_id in job_ids}
 
+    assert sorted(event.name for event in delivered.deliveries) == sorted(names)
     assert delivered.poisoned == [], delivered.errors
     assert stats["peak"] <= quota and stats["refused_quota"] > 0  # the quota was hit, and it held
     # the events did it all within their deliveries: nothing was left for the sweep to do
     assert sum(report.pending for report in swept) == 0, [report.line() for report in swept]
     wrong = []
+    outputs = service.get_container_client(burst_containers[OUTPUT_CONTAINER])
     for (text, _), name in zip(short_sentences, names, strict=True):
-        found = results(service, name)
-        assert ".error.json" not in found, found.get(".error.json")
-        transcript = json.loads(found[".json"])
+        assert not outputs.get_blob_client(f"{name}.error.json").exists(), name
+        transcript = json.loads(outputs.get_blob_client(f"{name}.json").download_blob().readall())
         if word_error_rate(transcript["text"], text) > 0.25:
             wrong.append((name, text, transcript["text"], transcript["warnings"], transcript["timings"]))
     # what the service saw, should a transcript be wrong: one line per session
     assert not wrong, (wrong, (tmp_path / "emulator.log").read_text().splitlines()[-60:])
-    statuses = {json.loads(api("GET", f"/api/transcriptions/{job_id}").get_body())["status"] for job_id in job_ids}
     assert statuses == {"succeeded"}

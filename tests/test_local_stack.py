@@ -38,8 +38,10 @@ def test_every_process_ends_when_the_block_fails():
     assert all(p.poll() is not None for p in popens)
 
 
-def test_a_terminated_serve_command_ends_every_process_it_started():
-    """``kill <pid>`` of ``python -m local_stack serve`` must not leave Azurite and friends behind."""
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_stopped_serve_command_ends_every_process_it_started(stop):
+    """``kill <pid>`` or Ctrl-C of ``python -m local_stack serve`` must not leave the worker, Azurite and friends
+    behind."""
     import signal
     import subprocess
     import sys
@@ -47,17 +49,21 @@ def test_a_terminated_serve_command_ends_every_process_it_started():
 
     import psutil
 
-    serve = subprocess.Popen([sys.executable, "-m", "local_stack", "serve"], cwd=Path(__file__).parent.parent,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    from local_stack.processes import free_port
+
+    serve = subprocess.Popen([sys.executable, "-m", "local_stack", "serve", "--port", str(free_port())],
+                             cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
     try:
         output = []
         for line in serve.stdout:
             output.append(line)
-            if "local stack running" in line:
+            if "stops the host and the stack" in line:
                 break
+        assert '"LocalHttpPort"' in "".join(output), "".join(output[-20:])
         children = psutil.Process(serve.pid).children(recursive=True)
-        assert len(children) >= 3, "".join(output[-20:])
-        serve.send_signal(signal.SIGTERM)
+        assert len(children) >= 4, "".join(output[-20:])  # the worker, Azurite, the emulator, the identity endpoint
+        serve.send_signal(getattr(signal, stop))
         assert serve.wait(timeout=60) == 0
         gone, alive = psutil.wait_procs(children, timeout=15)
         assert alive == [], [p.cmdline() for p in alive]

@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 #: What the README may name without it being a file here: URLs' paths, blob names, placeholders.
 _NOT_FILES = re.compile(r"[<>*$]|^/|^https?:|^jobs/|^audio-in/|^transcripts/")
+#: Where ``make serve`` serves the app, as the README's curl line calls it.
+LOCAL_APP = "127.0.0.1:7071"
 _TOP_LEVEL = ("shared/", "docs/", "tests/", "bench/", "infra/", "local_stack/", "speech_emulator/", "samples/",
               "scripts/", "tools/")
 
@@ -51,8 +53,10 @@ def test_every_file_the_readme_names_exists():
 def test_every_command_in_the_readme_is_one_the_tests_run():
     jobs_block = README.split("<!-- jobs-api-example -->")[1].split("<!-- /jobs-api-example -->")[0]
     for line in bash_lines():
-        if line in ("make run", "make test") or line in jobs_block:
+        if line in ("make run", "make test", "make serve") or line in jobs_block:
             continue  # CI runs make test; test_make_run_prints_the_transcripts; test_readme_jobs runs the block
+        if line.startswith("curl ") and LOCAL_APP in line:
+            continue  # the line against make serve: test_the_readmes_curl_against_make_serve_prints_the_transcript
         assert line.startswith("python -m shared."), f"a README command no test runs: {line}"
 
 
@@ -64,17 +68,33 @@ def test_each_python_command_in_the_readme_runs(stack, line):
     assert run.stdout.strip(), line
 
 
-def test_make_run_prints_the_transcripts_the_readme_shows(stack, service, monkeypatch, capsys):
+def test_make_run_prints_the_transcripts_the_readme_shows(stack, service, capsys):
     from local_stack.__main__ import audio_files, transcribe_folder
+    from local_stack.functions_host import FunctionsHost
+    from local_stack.processes import free_port
 
     suffix = uuid.uuid4().hex[:8]
-    for setting, name in (("INPUT_CONTAINER", f"run-in-{suffix}"), ("OUTPUT_CONTAINER", f"run-out-{suffix}")):
-        service.create_container(name)
-        monkeypatch.setenv(setting, name)  # a fresh stack's containers, as make run has
-    assert transcribe_folder(stack, audio_files(REPO / "samples")) == 0
+    containers = {"INPUT_CONTAINER": f"run-in-{suffix}", "OUTPUT_CONTAINER": f"run-out-{suffix}"}
+    for name in containers.values():
+        service.create_container(name)  # a fresh stack's containers, as make run has
+    with FunctionsHost(stack, http_port=free_port(), settings=containers, timers=False) as host:
+        assert transcribe_folder(stack, host, audio_files(REPO / "samples")) == 0
+        invoked = [line for line in host.worker_logs if '"outcome":"transcribed"' in line]
+    assert len(invoked) == 2, invoked  # written by the runtime's invocations of the blob trigger
     printed = capsys.readouterr().out
     shown = README.split("=== transcripts/help-desk-call.wav.txt\n")[1].split("```")[0].strip().splitlines()
     got = printed.split("help-desk-call.wav.txt\n")[1].splitlines()[:len(shown)]
     for expected, line in zip(shown, got, strict=True):
         assert line.split(":", 3)[:3] == expected.split(":", 3)[:3]  # the same time and speaker
         assert word_error_rate(line.split(": ", 1)[1], expected.split(": ", 1)[1]) <= 0.25
+
+
+def test_the_readmes_curl_against_make_serve_prints_the_transcript(functions_host):
+    (line,) = [line for line in bash_lines() if line.startswith("curl ") and LOCAL_APP in line]
+    port = functions_host.http_port
+    run = subprocess.run(shlex.split(line.replace(LOCAL_APP, f"127.0.0.1:{port}")), cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    shown = README.split(line + "\n```\n\n```\n")[1].split("\n```")[0]
+    assert run.stdout.split(": ", 1)[0] == shown.split(": ", 1)[0], run.stdout  # the same time and speaker
+    assert word_error_rate(run.stdout.split(": ", 1)[1], shown.split(": ", 1)[1]) <= 0.25, run.stdout
