@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from bench import burst, cold_import, concurrency, memory, overhead, peak_rss
+from bench import burst, cold_import, concurrency, memory, overhead, peak_rss, runtime
 from bench.harness import replot
 
 MIB = 2**20
@@ -87,3 +87,19 @@ def test_burst_benchmark_measures_a_small_burst_against_a_quota(stack):
     assert row["states"]["transcribed"] == 3 and row["poisoned"] == 0
     assert row["peak_sessions"] <= 1 and row["sessions_ok"] >= 3 and row["ratio"] > 0
     assert "| 1 | 3 |" in burst.table(report)
+
+
+def test_runtime_benchmark_measures_cold_start_and_memory_inside_the_runtime(stack, tmp_path):
+    report = runtime.run(stack, starts=1, n=3, out=tmp_path, echo=quiet)
+    (start,) = report["starts"]
+    assert set(start) == {"worker_process", "init", "metadata_and_load", "first_http_health",
+                          "first_http_transcription", "first_blob"}
+    assert all(0 < seconds < 60 for seconds in start.values()), start
+    for where in ("runtime", "direct"):
+        measured = report[where]
+        assert measured["failed"] == 0 and len(measured["samples"]) == 3, where
+        assert all(20 * MIB < s["rss"] < 2048 * MIB for s in measured["samples"]), where
+    assert "| init + first HTTP (health) |" in runtime.table(report)
+    (tmp_path / "runtime.png").unlink()
+    replot(tmp_path / "runtime.json", runtime.table, runtime.plot)
+    assert (tmp_path / "runtime.png").read_bytes().startswith(b"\x89PNG")
