@@ -35,6 +35,10 @@ from shared.settings import UPLOAD_URL_MINUTES, Settings
 
 log = logging.getLogger(__name__)
 
+#: The largest ``POST /api/uploads`` body read: 500 phrases of 100 characters, each escaped as JSON at its
+#: longest (``\ud83d\ude00``, twelve bytes a character), fit with room to spare.
+MAX_UPLOAD_REQUEST_BYTES = 1024 * 1024
+
 @contextmanager
 def job_store(settings: Settings) -> Iterator[JobStore]:
     """This request's job store: clients on one credential, closed when the request ends."""
@@ -163,9 +167,12 @@ def _upload_request(req: func.HttpRequest, settings: Settings) -> tuple[str, dic
     raw = req.get_body()
     if not raw:
         return "bin", None
+    if len(raw) > MAX_UPLOAD_REQUEST_BYTES:
+        raise InvalidRequestError(f"the body is {len(raw)} bytes; a filename and options take at most "
+                                  f"{MAX_UPLOAD_REQUEST_BYTES}")
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: malformed all the same
         raise InvalidRequestError('the body must be JSON: {"filename": "meeting.m4a", "options": {...}}') from None
     if not isinstance(body, dict) or set(body) - {"filename", "options"}:
         raise InvalidRequestError('the body may only have a "filename" and "options"')
