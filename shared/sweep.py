@@ -56,7 +56,8 @@ class SweepReport:
 
     pending: int = 0
     due: int = 0
-    outcomes: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0})
+    outcomes: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0,
+                                                              "removed": 0})
     given_up: int = 0
     left: int = 0
     expired_jobs: int = 0
@@ -65,7 +66,8 @@ class SweepReport:
 
     def line(self) -> str:
         return (f"sweep: {self.pending} pending, {self.due} due: {self.outcomes['transcribed']} transcribed, "
-                f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.left} left for the "
+                f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.outcomes['removed']} "
+                f"removed (their job gone), {self.left} left for the "
                 f"next run; {self.given_up} given up; {self.expired_jobs} job(s) expired, "
                 f"{self.completions_sent} completion message(s) sent late; {self.seconds:.1f} s")
 
