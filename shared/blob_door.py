@@ -7,6 +7,8 @@ more than once, by more than one worker, needs:
 
 - **idempotency per ETag**: ``<name>.json`` records the ETag it was made from, so a redelivered event
   for the same version of a blob does nothing, and a replaced blob is transcribed again;
+- **no result mistaken for another's**: a recording whose results' names could be another's
+  (``shared.input_names``) is refused with a permanent ``name_refused`` record, before anything is read;
 - **one worker at a time**: a lease on ``<name>.lock`` (``shared.claims``); a second worker skips;
 - **results next to the audio**, the JSON last (``shared.results``), and a job's status document
   moved along (``shared.jobs.tracker``);
@@ -34,7 +36,8 @@ from typing import TYPE_CHECKING
 from shared import storage
 from shared.blob_reader import BlobReader
 from shared.claims import claim
-from shared.errors import ConfigurationError, JobFinishedError, TranscriptionError
+from shared.errors import ConfigurationError, JobFinishedError, NameRefusedError, TranscriptionError
+from shared.input_names import record_fits, refused_error
 from shared.invocation_log import InvocationRecord
 from shared.jobs.tracker import GONE, JobTracker
 from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
@@ -132,6 +135,9 @@ class _Delivery:
         if props is None:  # deleted since its event was sent: a stale error record goes too
             storage.delete_if_exists(self.out, self.names["error"])
             return BlobOutcome("skipped", self.name)
+        refused = refused_error(self.name)
+        if refused is not None:  # before its "transcript" is read: it could be another recording's result
+            return self._refused(refused, props.etag)
         if transcribed_version(self.out, self.names, props.etag):  # also proves the output container is there
             log.info("%s (etag %s) already transcribed; skipping the redelivered event", self.name, props.etag)
             if self.job:
@@ -178,6 +184,14 @@ class _Delivery:
                                      "audio was not transcribed (create a new job)")
             record_error(self.out, self.names["error"], error, etag=etag, tries=tries.failed(error))
         return BlobOutcome("skipped", self.name)
+
+    def _refused(self, error: NameRefusedError, etag: str) -> BlobOutcome:
+        """Record a refused name's permanent error where its name leaves room for one; log it either way."""
+        if record_fits(self.name):
+            tries = Tries().next(by_event=self.via == EVENT)
+            record_error(self.out, self.names["error"], error, etag=etag, tries=tries)
+        log.warning("%s: %s", self.name, error.message)
+        return BlobOutcome("failed", self.name, error=error)
 
     def _removed(self) -> BlobOutcome:
         """Remove a job's abandoned audio and anything written beside it; one log line says why, and nothing

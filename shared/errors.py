@@ -266,3 +266,13 @@ class JobFinishedError(TranscriptionError):
 
     code = "job_finished"
     http_status = 409
+
+
+class NameRefusedError(TranscriptionError):
+    """A recording whose results could be mistaken for another's, for its name (``shared.input_names``).
+
+    Permanent: the same name is refused again; renaming the blob is the way. Never an HTTP answer (no route
+    takes a blob name).
+    """
+
+    code = "name_refused"

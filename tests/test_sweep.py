@@ -228,5 +228,5 @@ def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(stack,
 
     assert status.main(["--json"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["recordings"] == {"transcribed": 1, "waiting": 1, "retrying": 1, "failed": 1}
+    assert found["recordings"] == {"transcribed": 1, "waiting": 1, "retrying": 1, "failed": 1, "refused": 0}
     assert found["jobs"]["queued"] == 1 and sum(found["jobs"].values()) == 1

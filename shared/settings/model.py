@@ -202,12 +202,14 @@ def _limits(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _outputs(env: Mapping[str, str]) -> dict[str, object]:
-    return {
-        "input_container": values.container(env, n.INPUT_CONTAINER, Settings.input_container),
-        "output_container": values.container(env, n.OUTPUT_CONTAINER, Settings.output_container),
-        "output_formats": _output_formats(env),
-        "completion_queue": values.queue(env, n.COMPLETION_QUEUE),
-    }
+    """Where audio lands and results go: two containers, or every result would land as a recording too."""
+    inputs = values.container(env, n.INPUT_CONTAINER, Settings.input_container)
+    outputs = values.container(env, n.OUTPUT_CONTAINER, Settings.output_container)
+    if inputs == outputs:
+        raise ConfigurationError(f"{n.INPUT_CONTAINER} and {n.OUTPUT_CONTAINER} must name two containers, both "
+                                 f"are {inputs!r}: each result would be taken for a new recording")
+    return {"input_container": inputs, "output_container": outputs, "output_formats": _output_formats(env),
+            "completion_queue": values.queue(env, n.COMPLETION_QUEUE)}
 
 
 def _recovery(env: Mapping[str, str]) -> dict[str, object]:
