@@ -1,7 +1,9 @@
 """Faults of what the app depends on, beyond ``tests/test_fault_matrix.py``: each classified, bounded, said.
 
-An identity endpoint that answers 200 with something that is not a token is transient. Each runs against
-the real stack, the fault injected where an operator would meet it (here a stand-in server).
+A Speech endpoint that takes no connection (a wrong port, scheme or host name) is retried briefly, then
+recorded as ``speech_unreachable`` naming ``SPEECH_ENDPOINT``; an identity endpoint that answers 200 with
+something that is not a token is transient. Each runs against the real stack, the fault injected where an
+operator would meet it (a setting, a stand-in server).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.app_functions import api
+from local_stack.processes import free_port
+from shared.retry_policy import UNREACHABLE_RETRY_SECONDS
+from tests.app_functions import api, post_transcription
 from tests.blob_io import upload
-from tests.faults import deliver, intact, timed, within
+from tests.faults import deliver, error_record, intact, timed, within
 
 TOKEN_TIMEOUT = 3.0
 
@@ -24,6 +28,31 @@ TOKEN_TIMEOUT = 3.0
 @pytest.fixture(autouse=True)
 def _small_bounds(stack, monkeypatch):
     monkeypatch.setenv("TOKEN_TIMEOUT_SECONDS", str(TOKEN_TIMEOUT))
+
+
+def wrong_endpoint(stack, kind: str) -> str:
+    """``SPEECH_ENDPOINT`` with one part wrong: nothing listens on the port, TLS to a plain port, no such host."""
+    return {"port": f"ws://127.0.0.1:{free_port()}", "scheme": stack.speech_endpoint.replace("ws://", "wss://"),
+            "host": "ws://no-such-speech-host.invalid:5000"}[kind]
+
+
+@pytest.mark.parametrize("kind", ["port", "scheme", "host"])
+def test_a_speech_endpoint_that_takes_no_connection_is_named_after_a_bounded_retry(stack, service, monkeypatch,
+                                                                                   three_sentences_wav, kind):
+    data = three_sentences_wav.read_bytes()
+    name = upload(service, data)
+    monkeypatch.setenv("SPEECH_ENDPOINT", wrong_endpoint(stack, kind))
+    if kind == "scheme":
+        monkeypatch.setenv("TOKEN_CREDENTIAL", "managedidentity")  # TOKEN_CREDENTIAL=none is for ws:// only
+    blob = deliver(name)  # SPEECH_START_RETRY_SECONDS is 300: the bound is the unreachable one
+    assert (blob.error.code, blob.error.transient) == ("speech_unreachable", True), blob.error
+    assert within(blob.seconds, UNREACHABLE_RETRY_SECONDS), blob.seconds
+    record = error_record(service, name)
+    assert record["code"] == "speech_unreachable" and record["message"].startswith("SPEECH_ENDPOINT could not be")
+    assert intact(service, name, data)
+    http = timed(lambda: post_transcription(data))
+    assert http.result.status_code == 502 and within(http.seconds, UNREACHABLE_RETRY_SECONDS), http.seconds
+    assert json.loads(http.result.get_body())["error"]["code"] == "speech_unreachable"
 
 
 @contextmanager
