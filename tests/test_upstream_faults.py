@@ -1,9 +1,10 @@
 """Faults of what the app depends on, beyond ``tests/test_fault_matrix.py``: each classified, bounded, said.
 
 A Speech endpoint that takes no connection (a wrong port, scheme or host name) is retried briefly, then
-recorded as ``speech_unreachable`` naming ``SPEECH_ENDPOINT``; an identity endpoint that answers 200 with
-something that is not a token is transient. Each runs against the real stack, the fault injected where an
-operator would meet it (a setting, a stand-in server).
+recorded as ``speech_unreachable`` naming ``SPEECH_ENDPOINT``, and health says so without spending a token;
+an identity endpoint that answers 200 with something that is not a token is transient; storage down makes
+health ``unavailable``, not ``misconfigured``. Each runs against the real stack, the fault injected where
+an operator would meet it (a setting, a stand-in server, the storage proxy).
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from local_stack.processes import free_port
 from shared.retry_policy import UNREACHABLE_RETRY_SECONDS
 from tests.app_functions import api, post_transcription
 from tests.blob_io import upload
-from tests.faults import deliver, error_record, intact, timed, within
+from tests.faults import SPEECH_RESOURCE, deliver, error_record, intact, proxied_storage, timed, within
 
-TOKEN_TIMEOUT = 3.0
+TOKEN_TIMEOUT, STORAGE_TIMEOUT = 3.0, 4.0
 
 
 @pytest.fixture(autouse=True)
 def _small_bounds(stack, monkeypatch):
     monkeypatch.setenv("TOKEN_TIMEOUT_SECONDS", str(TOKEN_TIMEOUT))
+    monkeypatch.setenv("STORAGE_TIMEOUT_SECONDS", str(STORAGE_TIMEOUT))
 
 
 def wrong_endpoint(stack, kind: str) -> str:
@@ -53,6 +55,29 @@ def test_a_speech_endpoint_that_takes_no_connection_is_named_after_a_bounded_ret
     http = timed(lambda: post_transcription(data))
     assert http.result.status_code == 502 and within(http.seconds, UNREACHABLE_RETRY_SECONDS), http.seconds
     assert json.loads(http.result.get_body())["error"]["code"] == "speech_unreachable"
+    health = api("GET", "/api/health")
+    body = json.loads(health.get_body())
+    assert (health.status_code, body["status"], body["checks"]["speech"]) == (503, "unavailable", "unavailable")
+    assert any(p.startswith("speech_unreachable: SPEECH_ENDPOINT") for p in body["problems"]), body
+
+
+def test_health_connects_to_speech_without_spending_a_token(stack):
+    before = stack.token_requests().get(SPEECH_RESOURCE, 0)
+    body = json.loads(api("GET", "/api/health").get_body())
+    assert body["status"] == "ok" and body["checks"] == {"storage": "ok", "speech": "ok"}
+    assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
+
+
+@pytest.mark.parametrize("mode", ["refuse", "blackhole"])
+def test_health_says_unavailable_not_misconfigured_while_storage_is_down(stack, monkeypatch, mode):
+    with proxied_storage(stack, monkeypatch) as proxy:
+        getattr(proxy, mode)()
+        proxy.cut()
+        health = timed(lambda: api("GET", "/api/health"))
+    body = json.loads(health.result.get_body())
+    assert (health.result.status_code, body["status"], body["checks"]["storage"]) == (503, "unavailable",
+                                                                                      "unavailable")
+    assert body["problems"][0].startswith("storage_error: ") and within(health.seconds, STORAGE_TIMEOUT)
 
 
 @contextmanager
