@@ -7,9 +7,14 @@ more than once, by more than one worker, needs:
 
 - **idempotency per ETag**: ``<name>.json`` records the ETag it was made from, so a redelivered event
   for the same version of a blob does nothing, and a replaced blob is transcribed again;
+- **no result mistaken for another's**: a recording whose results' names could be another's
+  (``shared.input_names``) is refused with a permanent ``name_refused`` record, before anything is read;
 - **one worker at a time**: a lease on ``<name>.lock`` (``shared.claims``); a second worker skips;
 - **results next to the audio**, the JSON last (``shared.results``), and a job's status document
   moved along (``shared.jobs.tracker``);
+- **a job's audio with no job to go to is removed**: its job deleted (the upload URL outlives a ``DELETE``),
+  never made, or expired before the audio came (``JobTracker.abandoned``): never transcribed, nothing of it
+  kept, one log line;
 - **failures recorded, the audio never touched**: ``<name>.error.json`` says what went wrong and counts
   the tries. A *permanent* error is recorded and swallowed (retrying would fail the same way). A
   *transient* one is re-raised so the host delivers the event again at once, except on the host's
@@ -31,9 +36,10 @@ from typing import TYPE_CHECKING
 from shared import storage
 from shared.blob_reader import BlobReader
 from shared.claims import claim
-from shared.errors import ConfigurationError, JobFinishedError, TranscriptionError
+from shared.errors import ConfigurationError, JobFinishedError, NameRefusedError, TranscriptionError
+from shared.input_names import record_fits, refused_error
 from shared.invocation_log import InvocationRecord
-from shared.jobs.tracker import JobTracker
+from shared.jobs.tracker import GONE, JobTracker
 from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
 from shared.pipeline import transcribe_audio
 from shared.results import (
@@ -59,7 +65,8 @@ EVENT, RETRY = "event", "retry"
 
 @dataclass(frozen=True)
 class BlobOutcome:
-    """What ``handle_blob`` did: ``transcribed``, ``skipped`` (done, gone, or being done) or ``failed``."""
+    """What ``handle_blob`` did: ``transcribed``, ``skipped`` (done, gone, or being done), ``failed``, or
+    ``removed`` (a job's audio with no job to go to)."""
 
     status: str
     name: str
@@ -116,7 +123,8 @@ class _Delivery:
     def __init__(self, clients: storage.StorageClients, container: str, name: str, settings: Settings,
                  via: str, record: InvocationRecord) -> None:
         self.name, self.settings, self.via, self.record = name, settings, via, record
-        self.audio = clients.blobs.get_blob_client(container, name)
+        self.inputs = clients.blobs.get_container_client(container)
+        self.audio = self.inputs.get_blob_client(name)
         self.out = clients.blobs.get_container_client(settings.output_container)
         self.names = result_names(name)
         self.written = {fmt: self.names[fmt] for fmt in settings.output_formats}
@@ -127,6 +135,9 @@ class _Delivery:
         if props is None:  # deleted since its event was sent: a stale error record goes too
             storage.delete_if_exists(self.out, self.names["error"])
             return BlobOutcome("skipped", self.name)
+        refused = refused_error(self.name)
+        if refused is not None:  # before its "transcript" is read: it could be another recording's result
+            return self._refused(refused, props.etag)
         if transcribed_version(self.out, self.names, props.etag):  # also proves the output container is there
             log.info("%s (etag %s) already transcribed; skipping the redelivered event", self.name, props.etag)
             if self.job:
@@ -143,10 +154,11 @@ class _Delivery:
             self.record.attempt = tries.attempt
             try:
                 if self.job and not self.job.start():
-                    return self._job_already_finished(props.etag, tries)
-                return self._attempt(props, tries.attempt)
+                    return self._removed() if self.job.abandoned else self._job_already_finished(props.etag, tries)
+                outcome = self._attempt(props, tries.attempt)
             except TranscriptionError as error:  # a try that failed, at any step: recorded and counted
-                return self._failed(error, props.etag, tries.failed(error))
+                outcome = self._failed(error, props.etag, tries.failed(error))
+            return self._removed() if self.job and self.job.abandoned else outcome  # deleted while it ran
 
     def _attempt(self, props: BlobProperties, attempt: int) -> BlobOutcome:
         transcript = self._transcribe(props, attempt, self._options(props))
@@ -172,6 +184,24 @@ class _Delivery:
                                      "audio was not transcribed (create a new job)")
             record_error(self.out, self.names["error"], error, etag=etag, tries=tries.failed(error))
         return BlobOutcome("skipped", self.name)
+
+    def _refused(self, error: NameRefusedError, etag: str) -> BlobOutcome:
+        """Record a refused name's permanent error where its name leaves room for one; log it either way."""
+        if record_fits(self.name):
+            tries = Tries().next(by_event=self.via == EVENT)
+            record_error(self.out, self.names["error"], error, etag=etag, tries=tries)
+        log.warning("%s: %s", self.name, error.message)
+        return BlobOutcome("failed", self.name, error=error)
+
+    def _removed(self) -> BlobOutcome:
+        """Remove a job's abandoned audio and anything written beside it; one log line says why, and nothing
+        of the recording is kept (the job's own status, if it expired, stays: it says what happened)."""
+        why = "has no status document (deleted, or never made)" if self.job.status == GONE else "expired first"
+        storage.delete_if_exists(self.inputs, self.name)
+        for name in self.names.values():
+            storage.delete_if_exists(self.out, name)
+        log.warning("job %s %s: its audio %s was removed, not transcribed", self.job.job_id, why, self.name)
+        return BlobOutcome("removed", self.name)
 
     def _options(self, props: BlobProperties) -> RecognitionOptions:
         """What this recording asks for: its job's ``options``, else its blob metadata, over the app's defaults.
@@ -199,7 +229,12 @@ class _Delivery:
                      props.size, reader.requests)
 
     def _failed(self, error: TranscriptionError, etag: str, tries: Tries) -> BlobOutcome:
-        """Record the failure; give a transient one back to the host while it has deliveries left."""
+        """Record the failure; give a transient one back to the host while it has deliveries left.
+
+        Not for a job deleted while it ran (its audio gone mid-read, say): no record is left behind it.
+        """
+        if self.job and self.job.gone():
+            return BlobOutcome("failed", self.name, error=error)
         record_error(self.out, self.names["error"], error, etag=etag, tries=tries)
         if not error.transient:
             if self.job:

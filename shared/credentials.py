@@ -12,9 +12,11 @@ Every token fetch ends within ``TOKEN_TIMEOUT_SECONDS``, retries and their waits
 classified by what happened on the wire, on the fetch's last attempt: an identity endpoint that
 answered 5xx, 429, 408, or 404/410 (IMDS while it is updating; azure-identity retries those too),
 refused the connection, timed out or trickled is ``identity_unavailable`` (transient: the host tries
-again); one that answered 400, 401 or 403 refused this identity (``authentication_failed``, permanent:
-a role or configuration problem that a retry does not fix). The reason the endpoint gave goes into
-the error's ``details`` (logs, ``.error.json``), not its message.
+again), and so is one that answered 200 with no usable token (not JSON, no ``access_token``: a proxy's
+page, an answer cut short), which refused nothing; one that answered 400, 401 or 403 refused this
+identity (``authentication_failed``, permanent: a role or configuration problem that a retry does not
+fix). The reason the endpoint gave goes into the error's ``details`` (logs, ``.error.json``), not its
+message.
 """
 
 from __future__ import annotations
@@ -84,12 +86,11 @@ class BoundedCredential:
                 return AuthenticationError(f"the Azure CLI gave no token for {scope}", details=reason)
             return IdentityUnavailableError(f"no token from the Azure CLI within {seconds:.1f} s", details=reason)
         status, failure = self._adapter.last_status, self._adapter.last_failure
-        if failure is None and status is not None and status not in _TRANSIENT_STATUS and status < 500:
-            refusal = f"refused a token for {scope} (HTTP {status})" if status >= 400 else \
-                f"answered for {scope} with no usable token"
-            return AuthenticationError(f"the identity endpoint {refusal}", details=reason)
+        if failure is None and status is not None and 400 <= status < 500 and status not in _TRANSIENT_STATUS:
+            return AuthenticationError(f"the identity endpoint refused a token for {scope} (HTTP {status})",
+                                       details=reason)
         if failure is None and status is not None:
-            what = f"answered HTTP {status}"
+            what = f"answered HTTP {status}" + (" with no usable token" if status < 400 else "")
             if isinstance(exc, RetryPastDeadline):
                 what += f", asking for a wait past TOKEN_TIMEOUT_SECONDS={self._timeout:g}"
         elif isinstance(failure, DeadlineExceeded) or seconds >= self._timeout:

@@ -147,6 +147,17 @@ class SpeechTimeoutError(ServiceError):
     code = "speech_timeout"
 
 
+class SpeechUnreachableError(ServiceError):
+    """``SPEECH_ENDPOINT`` takes no connection at all (a wrong port, scheme or host name, or the service down):
+    named in the message, after a short bounded retry (``shared.pipeline``).
+
+    Transient: an outage looks the same from here, and a recording must not be failed for good by one; the
+    host's deliveries and the sweep retry it, each try short, until ``MAX_ATTEMPTS``.
+    """
+
+    code = "speech_unreachable"
+
+
 class BadRequestError(TranscriptionError):
     """The Speech service rejected what we sent (format, language): retrying the same input fails again."""
 
@@ -266,3 +277,13 @@ class JobFinishedError(TranscriptionError):
 
     code = "job_finished"
     http_status = 409
+
+
+class NameRefusedError(TranscriptionError):
+    """A recording whose results could be mistaken for another's, for its name (``shared.input_names``).
+
+    Permanent: the same name is refused again; renaming the blob is the way. Never an HTTP answer (no route
+    takes a blob name).
+    """
+
+    code = "name_refused"

@@ -11,7 +11,9 @@ recording with the same names and rules:
 
 An option that breaks a rule is ``InvalidOptionsError`` (HTTP 400; on the blob path the permanent
 ``invalid_options`` in ``.error.json``), naming the option and the rule, before any token is fetched:
-the Speech service would refuse it, or worse, take it and do something else.
+the Speech service would refuse it, or worse, take it and do something else. In JSON each value has its
+option's JSON type, and ``null`` means the same for every option: its own default in the first column
+below (what the service does unasked), so the options a job stores read back as they were.
 
 =========================  =================================================================================
 option                     rule
@@ -33,7 +35,9 @@ option                     rule
 from __future__ import annotations
 
 import json
+import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import unquote
@@ -51,11 +55,14 @@ PROFANITY_MODES = ("masked", "removed", "raw")
 #: settings import this module on every cold start, and ``shared.audio`` can import it from here.
 MAX_SEPARATE_CHANNELS = 4
 MAX_CHANNEL_NAMES, MAX_CHANNEL_NAME_CHARS = MAX_SEPARATE_CHANNELS, 24
-_ENDPOINT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_CHANNEL_NAME = re.compile(rf"^[\w .'-]{{1,{MAX_CHANNEL_NAME_CHARS}}}$")
+_ENDPOINT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+_CHANNEL_NAME = re.compile(rf"[\w .'-]{{1,{MAX_CHANNEL_NAME_CHARS}}}")
 #: The options given as lists; in text, comma-separated.
 _LISTS = ("languages", "phrases", "channel_names")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+#: Unicode categories no phrase may hold: control characters (NUL, line breaks, ...), which the service would
+#: take as part of the phrase, and unpaired surrogates, which no UTF-8 document (a job's status) can store.
+_UNPRINTABLE = ("Cc", "Cs")
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,8 @@ class RecognitionOptions:
 
 #: The option names every door accepts.
 OPTION_NAMES = tuple(f.name for f in fields(RecognitionOptions) if f.name != "custom_endpoint_ids")
+#: Each option's own default: what ``null`` means in JSON.
+_OWN_DEFAULTS = RecognitionOptions()
 
 
 def parse_text(values: Mapping[str, str], base: RecognitionOptions, *, percent_encoded: bool = False,
@@ -135,21 +144,32 @@ def parse_document(document: object, base: RecognitionOptions, *,
     refuse_unknown(document)
     changes: dict[str, object] = {}
     for name, value in document.items():
-        if name == "custom_endpoint_id":
-            changes.update(endpoint_fields(value))
-        elif name in _LISTS:
-            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise InvalidOptionsError(f"{name}: must be a list of strings")
-            changes[name] = tuple(item.strip() for item in value)
-        elif name in ("words", "diarization"):
-            if not isinstance(value, bool):
-                raise InvalidOptionsError(f"{name}: must be true or false")
-            changes[name] = value
-        elif name in ("phrase_weight", "segmentation_silence_ms"):
-            changes[name] = None if value is None else _number(name, value)  # null: the service's default
-        else:  # profanity
-            changes[name] = str(value).lower()
+        changes.update(_json_option(name, value))
     return _over(base, changes, channel_mode)
+
+
+def _json_option(name: str, value: object) -> dict[str, object]:
+    """One JSON option as fields of ``RecognitionOptions``, not yet validated; a value of another JSON type is
+    refused here, before anything could ``str()`` a nested list or ``float()`` a 400-digit integer."""
+    if value is None:  # the option's own default, alike for every option
+        return endpoint_fields(None) if name == "custom_endpoint_id" else {name: getattr(_OWN_DEFAULTS, name)}
+    if name == "custom_endpoint_id":
+        return endpoint_fields(value)
+    if name in _LISTS:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidOptionsError(f"{name}: must be a list of strings, not {_shown(value)}")
+        return {name: tuple(item.strip() for item in value)}
+    if name in ("words", "diarization"):
+        if not isinstance(value, bool):
+            raise InvalidOptionsError(f"{name}: must be true or false, not {_shown(value)}")
+        return {name: value}
+    if name in ("phrase_weight", "segmentation_silence_ms"):
+        if isinstance(value, str):
+            raise InvalidOptionsError(f"{name}: a JSON number, not {_shown(value)}")
+        return {name: _number(name, value)}
+    if not isinstance(value, str):  # profanity
+        raise InvalidOptionsError(f"{name}: one of {', '.join(PROFANITY_MODES)}, not {_shown(value)}")
+    return {name: value.strip().lower()}
 
 
 def endpoints_by_locale(options: RecognitionOptions) -> tuple[tuple[str, str], ...]:
@@ -217,6 +237,8 @@ def _check_phrases(phrases: tuple[str, ...], weight: float | None) -> None:
         if not 1 <= len(phrase) <= MAX_PHRASE_CHARS:
             raise InvalidOptionsError(f"phrases: each 1 to {MAX_PHRASE_CHARS} characters, not {len(phrase)} "
                                       f"({phrase[:20]!r}...)")
+        if any(unicodedata.category(char) in _UNPRINTABLE for char in phrase):
+            raise InvalidOptionsError(f"phrases: no control characters or unpaired surrogates, as in {phrase[:20]!r}")
     if weight is not None and not 0 <= weight <= MAX_PHRASE_WEIGHT:
         raise InvalidOptionsError(f"phrase_weight: from 0 to {MAX_PHRASE_WEIGHT:g}, not {weight!r}")
 
@@ -226,13 +248,14 @@ def _check_endpoints(options: RecognitionOptions, languages: tuple[str, ...]) ->
     for locale, endpoint in options.custom_endpoint_ids:
         canonical = canonical_locale(locale)
         if canonical not in languages:
-            raise InvalidOptionsError(f"custom_endpoint_id: {locale!r} is not one of the languages")
+            raise InvalidOptionsError(f"custom_endpoint_id: {locale[:20]!r} is not one of the languages")
         if canonical in ids:
             raise InvalidOptionsError(f"custom_endpoint_id: one id per locale, {canonical} is given twice")
         ids[canonical] = endpoint
     for endpoint in [options.custom_endpoint_id, *ids.values()]:
-        if endpoint is not None and not _ENDPOINT_ID.match(endpoint):
-            raise InvalidOptionsError(f"custom_endpoint_id: an endpoint id of letters, digits and -, not {endpoint!r}")
+        if endpoint is not None and not _ENDPOINT_ID.fullmatch(endpoint):
+            raise InvalidOptionsError(f"custom_endpoint_id: an endpoint id of letters, digits and -, "
+                                      f"not {_shown(endpoint)}")
     if options.custom_endpoint_id and len(languages) > 1:
         raise InvalidOptionsError("custom_endpoint_id: with several languages give one per locale, "
                                   "e.g. de-DE=<id>,en-US=<id>")
@@ -243,7 +266,7 @@ def _check_channel_names(names: tuple[str, ...]) -> None:
     if len(names) > MAX_CHANNEL_NAMES:
         raise InvalidOptionsError(f"channel_names: at most {MAX_CHANNEL_NAMES}, not {len(names)}")
     for name in names:
-        if not _CHANNEL_NAME.match(name):
+        if not _CHANNEL_NAME.fullmatch(name):
             raise InvalidOptionsError(f"channel_names: each 1 to {MAX_CHANNEL_NAME_CHARS} letters, digits, spaces "
                                       f"or . ' -, not {name[:30]!r}")
 
@@ -252,8 +275,12 @@ def endpoint_fields(value: object) -> dict[str, object]:
     """``id`` or ``locale=id,...`` (text), or ``{"de-DE": "id"}`` (JSON, as ``to_dict`` writes it) → the two
     option fields, ``custom_endpoint_id`` and ``custom_endpoint_ids``, not yet validated."""
     if isinstance(value, Mapping):
-        return {"custom_endpoint_id": None, "custom_endpoint_ids": tuple((str(k), str(v)) for k, v in value.items())}
-    text = str(value or "").strip()
+        if not all(isinstance(item, str) for pair in value.items() for item in pair):
+            raise InvalidOptionsError("custom_endpoint_id: an object's locales and ids must be strings")
+        return {"custom_endpoint_id": None, "custom_endpoint_ids": tuple(value.items())}
+    if value is not None and not isinstance(value, str):
+        raise InvalidOptionsError(f"custom_endpoint_id: an id, locale=id pairs or an object, not {_shown(value)}")
+    text = (value or "").strip()
     if "=" not in text:
         return {"custom_endpoint_id": text or None, "custom_endpoint_ids": ()}
     pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
@@ -271,15 +298,32 @@ def _flag(name: str, text: str) -> bool:
 
 
 def _number(name: str, value: object) -> float:
-    if isinstance(value, bool):
-        raise InvalidOptionsError(f"{name}: a number, not {json.dumps(value)}")
+    """A finite number from text or a JSON number; a 400-digit integer is refused, not an ``OverflowError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidOptionsError(f"{name}: a number, not {_shown(value)}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidOptionsError(f"{name}: a number, not {str(value)[:20]!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise InvalidOptionsError(f"{name}: a finite number, not {value!r}")
+    except ValueError:
+        raise InvalidOptionsError(f"{name}: a number, not {_shown(value)}") from None
+    except OverflowError:
+        number = float("inf")
+    if not math.isfinite(number):
+        raise InvalidOptionsError(f"{name}: a finite number, not {_shown(value)}")
     return number
+
+
+def _shown(value: object) -> str:
+    """``value`` as an error message may quote it: short, and never through ``str()`` of a nested list or a
+    huge integer (the first recurses, the second is refused past 4300 digits)."""
+    if isinstance(value, str):
+        return repr(value[:20]) + ("..." if len(value) > 20 else "")
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    return "a list" if isinstance(value, list) else "an object" if isinstance(value, Mapping) else type(value).__name__
 
 
 def refuse_unknown(given: Mapping[str, object], also: tuple[str, ...] = ()) -> None:

@@ -9,9 +9,12 @@ container holds for it (``shared.results``):
 - ``failed``: ``<name>.error.json`` records a *permanent* error for this version (bad audio, or tries
   given up): trying again would fail the same way, so it waits until the blob is replaced;
 - ``retrying``: its last try failed transiently; it is tried again (its error says when and how often);
-- ``waiting``: never tried, or its last error was about an older version (its event may still come).
+- ``waiting``: never tried, or its last error was about an older version (its event may still come);
+- ``refused``: its name would make its results ambiguous (``shared.input_names``), whatever its records
+  say: never transcribed, it waits for a person to rename it (its ``name_refused`` record, if written,
+  is its ``error``).
 
-The last two are *pending*: they still need a transcript.
+``retrying`` and ``waiting`` are *pending*: they still need a transcript.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import storage
+from shared.input_names import refusal
 from shared.results import bare_etag, result_names, same_version
 from shared.settings import Settings
 
-TRANSCRIBED, FAILED, RETRYING, WAITING = "transcribed", "failed", "retrying", "waiting"
+TRANSCRIBED, FAILED, RETRYING, WAITING, REFUSED = "transcribed", "failed", "retrying", "waiting", "refused"
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def pending(settings: Settings, prefix: str | None = None) -> list[str]:
 def counts(recordings: list[Recording]) -> dict[str, int]:
     """How many recordings are in each state (every state named, zeros included)."""
     found = Counter(recording.state for recording in recordings)
-    return {state: found.get(state, 0) for state in (TRANSCRIBED, WAITING, RETRYING, FAILED)}
+    return {state: found.get(state, 0) for state in (TRANSCRIBED, WAITING, RETRYING, FAILED, REFUSED)}
 
 
 def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
@@ -89,7 +93,9 @@ def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
     etag = bare_etag(blob.etag)
     done = results.get(names["json"])
     error = _last_error(results.get(names["error"]), etag)
-    if done is not None and same_version(done.get("etag"), etag):
+    if refusal(blob.name) is not None:  # first: its "transcript" may be another recording's result
+        state = REFUSED
+    elif done is not None and same_version(done.get("etag"), etag):
         state = TRANSCRIBED
     elif error is None:
         state = WAITING

@@ -18,10 +18,11 @@ from typing import BinaryIO
 from shared import allocator
 from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound, is_seekable
 from shared.credentials import fetch_token
-from shared.errors import AudioTooLargeError, TranscriptionError
+from shared.errors import AudioTooLargeError, SpeechUnreachableError, ThrottledError, TranscriptionError
 from shared.options import RecognitionOptions
-from shared.retry_policy import start_retry_delay
-from shared.settings import Settings
+from shared.reachability import unreachable
+from shared.retry_policy import UNREACHABLE_RETRY_SECONDS, start_retry_delay
+from shared.settings import SPEECH_ENDPOINT, Settings
 from shared.transcript import AudioInfo, Segment, Transcript, main_language
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,7 @@ def _recognise(settings: Settings, audio: _Audio, started: float, on_progress: P
                retry_seconds: float, options: RecognitionOptions) -> tuple[list[Segment], float]:
     """Fetch this invocation's token and run the session(s); the segments and the seconds to the token.
 
-    A session the service refused before it began (past the quota: 429; a refused or reset connection)
-    is tried again with the same token after a full-jitter backoff (``shared.retry_policy``), for at
-    most ``retry_seconds``; only then does its error go to the caller (and the event back to the host).
+    A session the service refused before it began is tried again with the same token (``_StartRetries``).
     """
     token = fetch_token(settings)
     token_seconds = time.monotonic() - started
@@ -111,22 +110,53 @@ def _recognise(settings: Settings, audio: _Audio, started: float, on_progress: P
 
     declared = audio.decoder.found.declared_seconds
     progress = None if on_progress is None else (lambda done: on_progress(done, declared))
-    give_up_at, retry = time.monotonic() + retry_seconds, 0
+    retries = _StartRetries(settings.speech_endpoint, retry_seconds)
     try:
         while True:
             try:
                 return recognise(settings, token, audio.decoder.readers, progress, options=options), token_seconds
             except TranscriptionError as error:
-                left = give_up_at - time.monotonic()
-                if not error.refused_at_start or left <= 0 or not audio.reopen():
-                    raise
-                wait = min(start_retry_delay(retry), left)
-                retry += 1
+                wait = retries.wait_after(error, can_restart=audio.reopen)
                 log.info("%s; try %d in %.1f s (%.0f s of SPEECH_START_RETRY_SECONDS left)", error.message,
-                         retry + 1, wait, left)
+                         retries.tries, wait, retries.give_up_at - time.monotonic())
                 time.sleep(wait)
     finally:
         del token
+
+
+class _StartRetries:
+    """When to try a refused session start again, and when to stop.
+
+    A start refused before the session began (past the quota: 429; a refused or reset connection) is tried
+    again after a full-jitter backoff (``shared.retry_policy``) for at most ``budget`` seconds; then its error
+    goes to the caller (and the event back to the host). When ``SPEECH_ENDPOINT`` takes no connection at all
+    (``shared.reachability``), the tries stop after ``UNREACHABLE_RETRY_SECONDS`` with ``SpeechUnreachableError``
+    naming the setting: waiting out the whole budget on each of the host's deliveries would say nothing.
+    """
+
+    def __init__(self, endpoint: str, budget: float) -> None:
+        self.endpoint, self.tries = endpoint, 1
+        self.began = time.monotonic()
+        self.give_up_at = self.began + budget
+
+    def wait_after(self, error: TranscriptionError, *, can_restart: Callable[[], bool]) -> float:
+        """Seconds to wait before the next try; raises when there is none."""
+        if not error.refused_at_start:
+            raise error
+        why = None if error.code == ThrottledError.code else unreachable(self.endpoint)
+        now = time.monotonic()
+        if why is not None and now - self.began >= UNREACHABLE_RETRY_SECONDS or now >= self.give_up_at:
+            if why is not None:
+                raise SpeechUnreachableError(
+                    f"{SPEECH_ENDPOINT} could not be reached: {why} ({self.tries} tries in {now - self.began:.0f} s; "
+                    "tried again later)", details=error.details, sdk_error_code=error.sdk_error_code) from None
+            raise error
+        if not can_restart():
+            raise error
+        stop = self.give_up_at if why is None else min(self.give_up_at, self.began + UNREACHABLE_RETRY_SECONDS)
+        wait = min(start_retry_delay(self.tries - 1), max(stop - now, 0.0))
+        self.tries += 1
+        return wait
 
 
 def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from shared import storage
 from shared.errors import ThrottledError, TranscriptionError
 from shared.formats import FORMATS
+from shared.transcript import SCHEMA as TRANSCRIPT_SCHEMA
 from shared.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -49,12 +50,14 @@ def same_version(recorded: str | None, etag: str) -> bool:
 
 
 def transcribed_version(out: ContainerClient, names: dict[str, str], etag: str) -> bool:
-    """Whether ``<name>.json`` exists and was made from this very version of the recording.
+    """Whether ``<name>.json`` is a transcript made from this very version of the recording.
 
-    Reads the document, so a missing output container is found here, before any Speech session.
+    Reads the document, so a missing output container is found here, before any Speech session. A document
+    there that is not a transcript (an error record, a status document) marks nothing done.
     """
     done = storage.read_json(out, names["json"])
-    return done is not None and same_version(done.get("source", {}).get("etag"), etag)
+    return (done is not None and done.get("schema") == TRANSCRIPT_SCHEMA
+            and same_version((done.get("source") or {}).get("etag"), etag))
 
 
 def write_results(out: ContainerClient, transcript: Transcript, names: dict[str, str]) -> None:

@@ -34,6 +34,9 @@ START_RETRY_BASE_SECONDS = 0.5
 #: The longest single wait between two starts: short against a session, so a freed slot is soon taken.
 START_RETRY_CAP_SECONDS = 8.0
 
+#: A session start refused because ``SPEECH_ENDPOINT`` takes no connection at all is retried this long, not
+#: the whole ``SPEECH_START_RETRY_SECONDS``: long enough for a blip, short enough to say a wrong setting soon.
+UNREACHABLE_RETRY_SECONDS = 10.0
 #: The sweep's first retry of a recording the host gave up on waits this long after the last attempt.
 SWEEP_RETRY_BASE_SECONDS = 300.0
 #: ... and no retry waits longer than this.

@@ -7,7 +7,9 @@ delivery is handed over here rather than poisoned (``shared.blob_door``). Each r
 
 1. lists where every recording stands (``shared.pending``): names and metadata only;
 2. gives up a recording whose tries have failed ``MAX_ATTEMPTS`` times (throttling is not counted:
-   a full quota is a wait, not a fault), writing a permanent ``retries_exhausted`` error (its job fails);
+   a full quota is a wait, not a fault), writing a permanent ``retries_exhausted`` error (its job fails),
+   and records a refused name's ``name_refused`` error whose event never came (``shared.input_names``):
+   each once, so nothing it cannot act on is counted again, run after run;
 3. transcribes the recordings that are *due*, through the same blob door as the events, at most
    ``SWEEP_CONCURRENCY`` at a time. A recording is due once ``sweep_delay_seconds(attempt)`` has passed
    since its last try (or its upload, if it was never tried: its event may still be on its way), so a
@@ -36,13 +38,14 @@ from shared import storage
 from shared.blob_door import BlobOutcome
 from shared.catch_up import catch_up
 from shared.claims import claim
-from shared.errors import RetriesExhaustedError, TranscriptionError
+from shared.errors import NameRefusedError, RetriesExhaustedError, TranscriptionError
+from shared.input_names import record_fits
 from shared.jobs.completion import send_unsent
 from shared.jobs.expiry import expire_stale_jobs
 from shared.jobs.listing import unsent_completions
 from shared.jobs.store import JobStore, store_for
 from shared.jobs.tracker import JobTracker
-from shared.pending import Recording, pending_recordings
+from shared.pending import REFUSED, Recording, scan
 from shared.results import Tries, record_error, result_names, transcribed_version
 from shared.retry_policy import SWEEP_RUN_SECONDS, sweep_delay_seconds
 from shared.settings import Settings
@@ -56,8 +59,10 @@ class SweepReport:
 
     pending: int = 0
     due: int = 0
-    outcomes: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0})
+    outcomes: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0,
+                                                              "removed": 0})
     given_up: int = 0
+    refused: int = 0
     left: int = 0
     expired_jobs: int = 0
     completions_sent: int = 0
@@ -65,8 +70,10 @@ class SweepReport:
 
     def line(self) -> str:
         return (f"sweep: {self.pending} pending, {self.due} due: {self.outcomes['transcribed']} transcribed, "
-                f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.left} left for the "
-                f"next run; {self.given_up} given up; {self.expired_jobs} job(s) expired, "
+                f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.outcomes['removed']} "
+                f"removed (their job gone), {self.left} left for the "
+                f"next run; {self.given_up} given up, {self.refused} refused for their names; {self.expired_jobs} "
+                f"job(s) expired, "
                 f"{self.completions_sent} completion message(s) sent late; {self.seconds:.1f} s")
 
 
@@ -77,8 +84,15 @@ def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, 
     settings = settings or Settings.from_env()
     now = now or datetime.now(UTC)
     report = SweepReport()
-    recordings = pending_recordings(settings, prefix)
+    found = scan(settings, prefix)
+    recordings = [r for r in found if r.pending]
     report.pending = len(recordings)
+
+    def refused(_name: str, outcome: BlobOutcome) -> None:
+        report.refused += outcome.error is not None and outcome.error.code == NameRefusedError.code
+
+    # through the door, as their lost events would have gone: it records each refusal and transcribes nothing
+    catch_up(settings, [r.name for r in found if _unrecorded_refusal(r)], on_outcome=refused)
     exhausted = [r for r in recordings if r.error is not None and r.error.faults >= settings.max_attempts]
     for recording in exhausted:
         report.given_up += _give_up(settings, recording)
@@ -127,6 +141,12 @@ def _give_up(settings: Settings, recording: Recording) -> int:
         return 0
     log.warning("%s: %s", recording.name, error.message)
     return 1
+
+
+def _unrecorded_refusal(recording: Recording) -> bool:
+    """A refused recording without its ``name_refused`` record yet (its event was lost), where one fits."""
+    return (recording.state == REFUSED and record_fits(recording.name)
+            and (recording.error is None or recording.error.code != NameRefusedError.code))
 
 
 def _jobs(settings: Settings, now: datetime) -> tuple[int, int]:

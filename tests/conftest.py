@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,6 +44,19 @@ def functions_host(stack):
     with FunctionsHost(stack, http_port=free_port(), settings=RUNTIME_CONTAINERS, log_path=log_path,
                        timers=False) as host:
         yield host
+
+
+@pytest.fixture
+def own_containers(stack, service, monkeypatch):
+    """An input and an output container of this test's own: a whole sweep or status report sees only what the
+    test made."""
+    suffix = uuid.uuid4().hex[:8]
+    names = (f"own-in-{suffix}", f"own-out-{suffix}")
+    for name in names:
+        service.create_container(name)
+    monkeypatch.setenv("INPUT_CONTAINER", names[0])
+    monkeypatch.setenv("OUTPUT_CONTAINER", names[1])
+    return names
 
 
 @pytest.fixture(scope="session")

@@ -262,9 +262,9 @@ def test_http_errors_carry_no_internal_details(stack, storage_proxy, monkeypatch
 
 # -- settings --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("setting", ["HTTP_MAX_BYTES", "TOKEN_TIMEOUT_SECONDS", "SPEECH_IDLE_TIMEOUT_SECONDS"])
-@pytest.mark.parametrize("value", ["nan", "inf"])
-def test_a_setting_that_is_not_finite_is_a_configuration_error(stack, service, monkeypatch, three_sentences_wav,
-                                                               setting, value):
+@pytest.mark.parametrize("value", ["nan", "inf", "1e-300"])  # 1e-300: above 0, below any timeout's floor
+def test_a_setting_not_finite_or_out_of_range_is_a_configuration_error(stack, service, monkeypatch,
+                                                                       three_sentences_wav, setting, value):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     monkeypatch.setenv(setting, value)

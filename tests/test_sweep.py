@@ -43,18 +43,6 @@ def sweep_job(job_id: str, minutes_later: float):
     return run_sweep(Settings.from_env(), now=later(minutes_later), prefix=f"jobs/{job_id}.")
 
 
-@pytest.fixture
-def own_containers(stack, service, monkeypatch):
-    """An input and an output container of this test's own: a whole sweep sees only what the test made."""
-    suffix = uuid.uuid4().hex[:8]
-    names = (f"sweep-in-{suffix}", f"sweep-out-{suffix}")
-    for name in names:
-        service.create_container(name)
-    monkeypatch.setenv("INPUT_CONTAINER", names[0])
-    monkeypatch.setenv("OUTPUT_CONTAINER", names[1])
-    return names
-
-
 def test_a_recording_whose_event_never_came_is_transcribed_by_the_next_sweep_but_not_before(
         stack, service, three_sentences_wav, folder, caplog):
     caplog.set_level(logging.INFO, logger="shared")
@@ -240,5 +228,5 @@ def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(stack,
 
     assert status.main(["--json"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["recordings"] == {"transcribed": 1, "waiting": 1, "retrying": 1, "failed": 1}
+    assert found["recordings"] == {"transcribed": 1, "waiting": 1, "retrying": 1, "failed": 1, "refused": 0}
     assert found["jobs"]["queued"] == 1 and sum(found["jobs"].values()) == 1

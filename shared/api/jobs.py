@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from urllib.parse import urlencode
 
 import azure.functions as func
@@ -23,8 +23,7 @@ from shared import storage
 from shared.api.negotiation import requested_format
 from shared.api.request_options import document_options
 from shared.api.responses import json_response, route, text_response
-from shared.errors import InvalidJobQueryError, InvalidRequestError, NotReadyError
-from shared.jobs.completion import finish_job
+from shared.errors import InvalidJobQueryError, InvalidRequestError, NotReadyError, TranscriptionError
 from shared.jobs.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, delete_job, list_jobs
 from shared.jobs.model import SUCCEEDED
 from shared.jobs.names import audio_extension, parse_job_id
@@ -35,11 +34,28 @@ from shared.settings import UPLOAD_URL_MINUTES, Settings
 
 log = logging.getLogger(__name__)
 
+#: The largest ``POST /api/uploads`` body read: 500 phrases of 100 characters, each escaped as JSON at its
+#: longest (``\ud83d\ude00``, twelve bytes a character), fit with room to spare.
+MAX_UPLOAD_REQUEST_BYTES = 1024 * 1024
+
 @contextmanager
 def job_store(settings: Settings) -> Iterator[JobStore]:
     """This request's job store: clients on one credential, closed when the request ends."""
     with storage.connect(settings) as clients:
         yield store_for(clients, settings)
+
+
+@contextmanager
+def _removed_unless_answered(store: JobStore, job_id: str) -> Iterator[None]:
+    """Remove the job just made when its request fails after all: the client never learns its id, so nothing
+    of it may stay (a queued job no one can use; audio that landed although its upload failed). Audio that
+    lands later still, through a URL already made, finds no status document and is removed on arrival."""
+    try:
+        yield
+    except BaseException:
+        with suppress(TranscriptionError):  # the request's own error matters more; a queued job expires
+            delete_job(store, job_id)
+        raise
 
 
 def submit(settings: Settings, body: bytes, extension: str, *, asked: bool,
@@ -53,12 +69,11 @@ def submit(settings: Settings, body: bytes, extension: str, *, asked: bool,
 
     with job_store(settings) as store:
         job = create_job(store, extension, options=options.to_dict() if options else None)
-        try:
-            store.audio.upload_blob(job.audio["name"], body, overwrite=False, max_concurrency=2)
-        except AzureError as exc:
-            error = storage.storage_error(f"storing the audio of job {job.id}", exc)
-            finish_job(store, job.id, error=error)
-            raise error from None
+        with _removed_unless_answered(store, job.id):
+            try:
+                store.audio.upload_blob(job.audio["name"], body, overwrite=False, max_concurrency=2)
+            except AzureError as exc:
+                raise storage.storage_error(f"storing the audio of job {job.id}", exc) from None
         log.info("job %s: %d bytes stored as %s", job.id, len(body), job.audio["name"])
         headers = {"Location": job_location(job.id)}
         if asked:
@@ -75,18 +90,20 @@ def create_upload(req: func.HttpRequest, settings: Settings) -> func.HttpRespons
     """
     extension, options = _upload_request(req, settings)
     with storage.connect(settings) as clients:
-        job = create_job(store_for(clients, settings), extension, options=options)
-        url, expires = storage.upload_url(clients.blobs, settings.input_container, job.audio["name"],
-                                          minutes=UPLOAD_URL_MINUTES)
-    log.info("job %s: upload URL for %s, valid until %s", job.id, job.audio["name"], expires.isoformat())
-    body = {
-        "id": job.id,
-        "status": job.status,
-        "upload": {"url": url, "method": "PUT", "headers": {"x-ms-blob-type": "BlockBlob"},
-                   "expires_at": expires.isoformat()},
-        "links": {"self": job_location(job.id)},
-    }
-    return json_response(body, 201, {"Location": job_location(job.id)})
+        store = store_for(clients, settings)
+        job = create_job(store, extension, options=options)
+        with _removed_unless_answered(store, job.id):
+            url, expires = storage.upload_url(clients.blobs, settings.input_container, job.audio["name"],
+                                              minutes=UPLOAD_URL_MINUTES)
+            log.info("job %s: upload URL for %s, valid until %s", job.id, job.audio["name"], expires.isoformat())
+            body = {
+                "id": job.id,
+                "status": job.status,
+                "upload": {"url": url, "method": "PUT", "headers": {"x-ms-blob-type": "BlockBlob"},
+                           "expires_at": expires.isoformat()},
+                "links": {"self": job_location(job.id)},
+            }
+            return json_response(body, 201, {"Location": job_location(job.id)})
 
 
 @route
@@ -163,9 +180,12 @@ def _upload_request(req: func.HttpRequest, settings: Settings) -> tuple[str, dic
     raw = req.get_body()
     if not raw:
         return "bin", None
+    if len(raw) > MAX_UPLOAD_REQUEST_BYTES:
+        raise InvalidRequestError(f"the body is {len(raw)} bytes; a filename and options take at most "
+                                  f"{MAX_UPLOAD_REQUEST_BYTES}")
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: malformed all the same
         raise InvalidRequestError('the body must be JSON: {"filename": "meeting.m4a", "options": {...}}') from None
     if not isinstance(body, dict) or set(body) - {"filename", "options"}:
         raise InvalidRequestError('the body may only have a "filename" and "options"')

@@ -26,9 +26,16 @@ Handler = Callable[[func.HttpRequest, Settings], func.HttpResponse]
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    """``body`` as UTF-8 JSON."""
-    return func.HttpResponse(json.dumps(body, ensure_ascii=False), status_code=status, headers=headers,
-                             mimetype="application/json", charset="utf-8")
+    """``body`` as UTF-8 JSON; escaped to ASCII when it holds what UTF-8 cannot (an unpaired surrogate quoted
+    from a request), so even such an answer is the one JSON shape and not the host's bare 500."""
+    text = json.dumps(body, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(body)
+    return func.HttpResponse(text, status_code=status, headers=headers, mimetype="application/json",
+                             charset="utf-8")
 
 
 def error_response(error: TranscriptionError) -> func.HttpResponse:

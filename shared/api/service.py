@@ -1,4 +1,4 @@
-"""The service's own routes: ``GET /api/health`` (is the configuration complete?) and the contract."""
+"""The service's own routes: ``GET /api/health`` (can the service work now?) and the contract."""
 
 from __future__ import annotations
 
@@ -7,41 +7,60 @@ from pathlib import Path
 import azure.functions as func
 
 from shared.api.responses import json_response, text_response
-from shared.errors import ConfigurationError, TranscriptionError
-from shared.settings import Settings
+from shared.errors import ConfigurationError, SpeechUnreachableError, TranscriptionError
+from shared.reachability import unreachable
+from shared.settings import SPEECH_ENDPOINT, Settings
 
+#: What ``GET /api/health`` says, overall and per check.
+OK, MISCONFIGURED, UNAVAILABLE = "ok", "misconfigured", "unavailable"
 #: The API contract, deployed beside ``function_app.py``.
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
 
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """200 ``ok`` with the settings in use (never a secret), or 503 ``misconfigured`` saying what is wrong.
+    """200 ``ok`` with the settings in use (never a secret), or 503 saying what is wrong: ``misconfigured``
+    (a setting, or something a setting names, is wrong: a person must act) or ``unavailable`` (storage or
+    Speech cannot be reached now: it may pass by itself).
 
-    Besides the settings themselves, it checks what the settings name: the input and output containers
-    and the completion queue must exist and let this app's identity in. A missing output container
-    would otherwise be found only after a whole Speech session, on every delivery.
+    Besides the settings themselves, it checks what they name: the input and output containers and the
+    completion queue must exist and let this app's identity in (a missing output container would otherwise
+    be found only after a whole Speech session, on every delivery), and ``SPEECH_ENDPOINT`` must take a
+    connection (``shared.reachability``: connect only, bounded, no token spent).
     """
     try:
         settings = Settings.from_env()
     except ConfigurationError as error:
-        return json_response({"status": "misconfigured", "problems": [problem(error)], "error": error.public_dict()},
+        return json_response({"status": MISCONFIGURED, "problems": [problem(error)], "error": error.public_dict()},
                              503)
-    problems = storage_problems(settings)
-    body = {"status": "misconfigured" if problems else "ok", "problems": problems, "settings": settings.describe()}
-    return json_response(body, 503 if problems else 200)
+    checks = {"storage": storage_check(settings), "speech": speech_check(settings)}
+    states = {state for state, _ in checks.values()}
+    status = MISCONFIGURED if MISCONFIGURED in states else UNAVAILABLE if UNAVAILABLE in states else OK
+    body = {"status": status, "checks": {name: state for name, (state, _) in checks.items()},
+            "problems": [line for _, problems in checks.values() for line in problems],
+            "settings": settings.describe()}
+    return json_response(body, 200 if status == OK else 503)
 
 
-def storage_problems(settings: Settings) -> list[str]:
-    """What is wrong with the storage the settings name, one sentence each (empty: nothing)."""
+def storage_check(settings: Settings) -> tuple[str, list[str]]:
+    """The storage the settings name: its state and what is wrong, one sentence each (none: ``ok``)."""
     if settings.storage is None:
-        return [problem(ConfigurationError("storage connection settings are missing"))]
+        return MISCONFIGURED, [problem(ConfigurationError("storage connection settings are missing"))]
     from shared import storage
 
     try:
         with storage.connect(settings) as clients:
-            return storage.missing_resources(clients, settings)
+            missing = storage.missing_resources(clients, settings)
     except TranscriptionError as error:  # a malformed connection string too (a ConfigurationError)
-        return [problem(error)]
+        return UNAVAILABLE if error.transient else MISCONFIGURED, [problem(error)]
+    return MISCONFIGURED if missing else OK, missing
+
+
+def speech_check(settings: Settings) -> tuple[str, list[str]]:
+    """Whether ``SPEECH_ENDPOINT`` takes a connection: a wrong port, scheme or host, or the service down."""
+    why = unreachable(settings.speech_endpoint)
+    if why is None:
+        return OK, []
+    return UNAVAILABLE, [problem(SpeechUnreachableError(f"{SPEECH_ENDPOINT} could not be reached: {why}"))]
 
 
 def problem(error: TranscriptionError) -> str:

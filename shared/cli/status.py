@@ -3,8 +3,9 @@
     python -m shared.status [--prefix jobs/] [--json]
 
 Recordings are ``transcribed``, ``waiting`` (never tried, or its event may still come), ``retrying``
-(a transient failure; the sweep tries again) or ``failed`` (a permanent error: bad audio, or tries given
-up); see ``shared.pending``. Jobs are counted by their status documents. Both from listings only.
+(a transient failure; the sweep tries again), ``failed`` (a permanent error: bad audio, or tries given
+up) or ``refused`` (a name whose results could be another's: listed, for a person to rename); see
+``shared.pending``. Jobs are counted by their status documents. Both from listings only.
 
 Exit status: 0; 2 when the settings or the storage cannot be used (one line on stderr).
 """
@@ -19,16 +20,17 @@ from shared.cli import print_error
 from shared.errors import TranscriptionError
 from shared.jobs.listing import count_jobs
 from shared.jobs.store import store_for
-from shared.pending import counts, scan
+from shared.pending import REFUSED, counts, scan
 from shared.settings import Settings
 
 
-def status(settings: Settings, prefix: str | None = None) -> dict[str, dict[str, int]]:
-    """``{"recordings": {state: n}, "jobs": {status: n}}``."""
-    recordings = counts(scan(settings, prefix))
+def status(settings: Settings, prefix: str | None = None) -> dict[str, object]:
+    """``{"recordings": {state: n}, "jobs": {status: n}, "refused": [name, ...]}``."""
+    recordings = scan(settings, prefix)
     with storage.connect(settings) as clients:
         jobs = count_jobs(store_for(clients, settings))
-    return {"recordings": recordings, "jobs": jobs}
+    return {"recordings": counts(recordings), "jobs": jobs,
+            "refused": [recording.name for recording in recordings if recording.state == REFUSED]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,4 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"recordings in {settings.input_container}: " + ", ".join(f"{n} {k}" for k, n in found["recordings"].items()))
     print("jobs: " + ", ".join(f"{n} {k}" for k, n in found["jobs"].items()))
+    for name in found["refused"]:
+        print(f"refused, rename it: {name}")
     return 0

@@ -11,16 +11,12 @@ from datetime import datetime, timedelta
 
 from shared.jobs.completion import expire_job
 from shared.jobs.listing import MAX_PAGE_SIZE, list_jobs
-from shared.jobs.model import QUEUED, utc_now
+from shared.jobs.model import QUEUED, Job, utc_now
 from shared.jobs.store import JobStore, get_job
 
 
 def expire_stale_jobs(store: JobStore, ttl_minutes: float, *, now: datetime | None = None) -> list[str]:
     """Expire every job queued for longer than ``ttl_minutes`` whose audio is not in storage; their ids."""
-    from azure.core.exceptions import AzureError
-
-    from shared.storage import storage_error
-
     now = now or utc_now()
     cutoff = now - timedelta(minutes=ttl_minutes)
     expired, token = [], None
@@ -30,12 +26,22 @@ def expire_stale_jobs(store: JobStore, ttl_minutes: float, *, now: datetime | No
             if datetime.fromisoformat(summary.created_at) > cutoff:
                 continue
             job = get_job(store, summary.id)
-            try:
-                arrived = store.audio.get_blob_client(job.audio["name"]).exists()
-            except AzureError as exc:
-                raise storage_error(f"checking the audio of job {job.id}", exc) from None
-            if not arrived and expire_job(store, job.id, ttl_minutes, now=now).won:
+            if not audio_arrived(store, job) and expire_job(store, job.id, ttl_minutes, now=now).won:
                 expired.append(job.id)
         token = page.next_page_token
         if token is None:
             return expired
+
+
+def audio_arrived(store: JobStore, job: Job) -> bool:
+    """Whether the job's audio is in storage now. An upload may land just after this look and before the
+    job is expired: the blob door then finds the job expired and removes the audio (``JobTracker.abandoned``),
+    so the outcome is an expired job and no audio, never an expired job with its audio kept or transcribed."""
+    from azure.core.exceptions import AzureError
+
+    from shared.storage import storage_error
+
+    try:
+        return store.audio.get_blob_client(job.audio["name"]).exists()
+    except AzureError as exc:
+        raise storage_error(f"checking the audio of job {job.id}", exc) from None

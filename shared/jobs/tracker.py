@@ -4,6 +4,10 @@ A blob named ``jobs/<id>.<ext>`` is a job's audio. While the blob door transcrib
 ``running``, gets progress every ``JOB_PROGRESS_SECONDS`` and ends ``succeeded`` or ``failed``. Progress
 is best effort: each write is a storage request, and a failed one is logged, never allowed to fail
 the transcription.
+
+Audio whose job has no status document (deleted, or never made) or expired before the audio came is
+*abandoned*: it has no job to go to, and the door removes it untranscribed (``shared.blob_door``). An upload
+URL outlives a ``DELETE`` by up to 15 minutes, so this is how a deleted job stays deleted.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ import time
 from shared import storage
 from shared.errors import JobNotFoundError, TranscriptionError
 from shared.jobs.completion import finish_job
+from shared.jobs.model import EXPIRED
 from shared.jobs.names import job_id_from_blob_name
 from shared.jobs.store import JobStore, get_job, report_progress, start_job, store_for
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: ``JobTracker.status`` of a job that has no status document: deleted, or never made.
+GONE = "gone"
 
 
 class JobTracker:
@@ -31,7 +39,7 @@ class JobTracker:
         self.interval = interval
         self._lock = threading.Lock()
         self._last = time.monotonic()
-        #: The options the job asked for, and its status, once ``start`` has read its document.
+        #: The options the job asked for, and its status (``GONE``: no document), once ``start`` has read it.
         self.options: dict[str, object] | None = None
         self.status: str | None = None
 
@@ -43,20 +51,39 @@ class JobTracker:
             return None
         return cls(store_for(clients, settings), job_id, settings.job_progress_seconds)
 
+    @property
+    def abandoned(self) -> bool:
+        """Whether the audio has no job to go to: its job is gone, or expired before the audio came."""
+        return self.status in (GONE, EXPIRED)
+
     def start(self) -> bool:
-        """Mark the job running; ``False`` when it already finished (or has no status: work as a plain blob)."""
+        """Mark the job running; ``False`` when it will not run: it has ended, or it is ``abandoned``."""
         try:
             job = start_job(self.store, self.job_id)
         except JobNotFoundError:
-            log.warning("job %s has no status document; transcribing its audio as a plain blob", self.job_id)
-            self.store = None
-            return True
+            self._gone()
+            return False
         self.status = job.status
         if job.terminal:
-            log.info("job %s already %s; skipping the redelivered event", self.job_id, job.status)
+            log.info("job %s already %s; not transcribing its audio", self.job_id, job.status)
             return False
         self.options = job.options
         return True
+
+    def gone(self) -> bool:
+        """Whether the job's status document is gone now (deleted while its audio was tried); a failure to read
+        it says nothing, and is ``False``."""
+        if self.store is not None:
+            try:
+                get_job(self.store, self.job_id)
+            except JobNotFoundError:
+                self._gone()
+            except TranscriptionError:
+                pass
+        return self.status == GONE
+
+    def _gone(self) -> None:
+        self.status, self.store = GONE, None
 
     def progress(self, seconds_done: float, seconds_total: float | None) -> None:
         """Write the progress, at most every ``interval`` seconds; called from the session's thread."""
@@ -81,10 +108,8 @@ class JobTracker:
             return
         try:
             finish_job(self.store, self.job_id, results=results, audio_seconds=audio_seconds)
-        except JobNotFoundError:  # DELETE came while it ran: take the results it just wrote too
-            log.info("job %s was deleted while it ran; removing its results", self.job_id)
-            for name in results.values():
-                storage.delete_if_exists(self.store.results, name)
+        except JobNotFoundError:  # DELETE came while it ran: the door removes what it wrote
+            self._gone()
         except TranscriptionError as error:
             if not self._finished():
                 raise
@@ -105,6 +130,6 @@ class JobTracker:
         try:
             finish_job(self.store, self.job_id, error=error)
         except JobNotFoundError:
-            log.info("job %s was deleted while it ran", self.job_id)
+            self._gone()
         except TranscriptionError as exc:
             log.error("job %s: could not record its failure: %s", self.job_id, exc.message)

@@ -33,6 +33,10 @@ MAX_HTTP_BODY_BYTES = 100 * 1024 * 1024
 HTTP_REQUEST_SECONDS = 230.0
 #: How long an upload URL of ``POST /api/uploads`` is valid; a job may not expire before it has lapsed.
 UPLOAD_URL_MINUTES = 15.0
+#: The shortest a timeout setting may be: within less, no token fetch, storage call or Speech answer could end.
+MIN_TIMEOUT_SECONDS = 1.0
+#: The shortest ``TRANSCRIPTION_DEADLINE_SECONDS``: less would end a minute's recording before its end.
+MIN_DEADLINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -174,17 +178,20 @@ def _recognition(env: Mapping[str, str], channel_mode: str) -> RecognitionOption
 
 
 def _timeouts(env: Mapping[str, str]) -> dict[str, object]:
+    """The waits, each with a floor: ``1e-300`` is a positive number, and a timeout no answer can beat would
+    fail every token fetch, storage call or session as a fault of the service instead of naming the setting."""
+    def timeout(name: str, default: float, most: float, least: float = MIN_TIMEOUT_SECONDS) -> float:
+        return values.number(env, name, default, most=most, least=least)
+
     return {
-        "token_timeout_seconds": values.number(env, n.TOKEN_TIMEOUT_SECONDS, Settings.token_timeout_seconds,
-                                               most=600),
-        "storage_timeout_seconds": values.number(env, n.STORAGE_TIMEOUT_SECONDS, Settings.storage_timeout_seconds,
-                                                 most=600),
-        "speech_idle_timeout_seconds": values.number(env, n.SPEECH_IDLE_TIMEOUT_SECONDS,
-                                                     Settings.speech_idle_timeout_seconds, most=3600),
-        "transcription_deadline_seconds": values.number(env, n.TRANSCRIPTION_DEADLINE_SECONDS,
-                                                        Settings.transcription_deadline_seconds, most=24 * 3600),
-        "job_progress_seconds": values.number(env, n.JOB_PROGRESS_SECONDS, Settings.job_progress_seconds,
-                                              most=3600),
+        "token_timeout_seconds": timeout(n.TOKEN_TIMEOUT_SECONDS, Settings.token_timeout_seconds, 600),
+        "storage_timeout_seconds": timeout(n.STORAGE_TIMEOUT_SECONDS, Settings.storage_timeout_seconds, 600),
+        "speech_idle_timeout_seconds": timeout(n.SPEECH_IDLE_TIMEOUT_SECONDS, Settings.speech_idle_timeout_seconds,
+                                               3600),
+        "transcription_deadline_seconds": timeout(n.TRANSCRIPTION_DEADLINE_SECONDS,
+                                                  Settings.transcription_deadline_seconds, 24 * 3600,
+                                                  least=MIN_DEADLINE_SECONDS),
+        "job_progress_seconds": timeout(n.JOB_PROGRESS_SECONDS, Settings.job_progress_seconds, 3600),
     }
 
 
@@ -202,12 +209,14 @@ def _limits(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _outputs(env: Mapping[str, str]) -> dict[str, object]:
-    return {
-        "input_container": values.container(env, n.INPUT_CONTAINER, Settings.input_container),
-        "output_container": values.container(env, n.OUTPUT_CONTAINER, Settings.output_container),
-        "output_formats": _output_formats(env),
-        "completion_queue": values.queue(env, n.COMPLETION_QUEUE),
-    }
+    """Where audio lands and results go: two containers, or every result would land as a recording too."""
+    inputs = values.container(env, n.INPUT_CONTAINER, Settings.input_container)
+    outputs = values.container(env, n.OUTPUT_CONTAINER, Settings.output_container)
+    if inputs == outputs:
+        raise ConfigurationError(f"{n.INPUT_CONTAINER} and {n.OUTPUT_CONTAINER} must name two containers, both "
+                                 f"are {inputs!r}: each result would be taken for a new recording")
+    return {"input_container": inputs, "output_container": outputs, "output_formats": _output_formats(env),
+            "completion_queue": values.queue(env, n.COMPLETION_QUEUE)}
 
 
 def _recovery(env: Mapping[str, str]) -> dict[str, object]:

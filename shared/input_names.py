@@ -1,0 +1,74 @@
+"""Which recordings are refused for their names: those whose results could be mistaken for another's.
+
+A recording's results are named after it in the output container (``shared.results``: ``<name>.json``,
+``.txt``, ``.srt``, ``.vtt``, ``.error.json``; ``<name>.lock``, ``shared.claims``), beside the jobs' status
+documents (``jobs/<id>/status.json``). Three kinds of name would make a result ambiguous:
+
+- a name ending in what one result suffix adds to another (``.error``): ``x.wav.error``'s transcript would
+  be ``x.wav.error.json``, the error record of ``x.wav``;
+- a name whose result would be a job's status document: ``jobs/<id>/status``;
+- a name so long that its results' names pass storage's limit: nothing could be written for it at all.
+
+These are refused, rather than each result recording which input it belongs to and every reader checking
+it: a result's name then stays a pure function of its recording's, so the door, the listing, the sweep and
+``DELETE`` tell results apart without reading a document, and the names refused are ones no one gives a
+recording. A refused recording gets a permanent ``name_refused`` error record (where its name leaves room
+for one), is never transcribed, and is never pending: the sweep and ``python -m shared.status`` count it
+apart as ``refused``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from shared.errors import NameRefusedError
+
+#: Storage's longest blob name, in characters.
+MAX_NAME_CHARS = 1024
+
+
+@cache
+def result_suffixes() -> tuple[str, ...]:
+    """Every suffix a recording's name gets in the output container."""
+    from shared.claims import LOCK_SUFFIX
+    from shared.results import result_names
+
+    return (*(name.removeprefix("x") for name in result_names("x").values()), LOCK_SUFFIX)
+
+
+@cache
+def colliding_endings() -> frozenset[str]:
+    """What one result suffix adds to another it ends with (``.error``: ``.error.json`` over ``.json``): a name
+    ending so would have, as one of its results, another name's result."""
+    suffixes = result_suffixes()
+    return frozenset(longer.removesuffix(shorter) for longer in suffixes for shorter in suffixes
+                     if longer != shorter and longer.endswith(shorter))
+
+
+def refusal(name: str) -> str | None:
+    """Why the recording ``name`` is refused, a sentence that ends in what to do; ``None`` when it is not."""
+    from shared.jobs.names import job_id_from_status_name
+
+    for ending in sorted(colliding_endings()):
+        if name.endswith(ending):
+            return (f"its name ends in {ending!r}, so its results would share names with those of "
+                    f"{name.removesuffix(ending)[-80:]!r}; rename it")
+    if any(job_id_from_status_name(name + suffix) for suffix in result_suffixes()):
+        return "its results would be named as a job's status document (jobs/<id>/status.json); rename it"
+    if len(name) + max(map(len, result_suffixes())) > MAX_NAME_CHARS:
+        return (f"its name is {len(name)} characters, too long for its results' names (storage takes "
+                f"{MAX_NAME_CHARS}); rename it")
+    return None
+
+
+def refused_error(name: str) -> NameRefusedError | None:
+    """The permanent error a refused recording is recorded with; ``None`` when ``name`` is not refused."""
+    why = refusal(name)
+    return None if why is None else NameRefusedError(f"not transcribed: {why}")
+
+
+def record_fits(name: str) -> bool:
+    """Whether the error record of recording ``name`` has a name storage takes."""
+    from shared.results import ERROR_SUFFIX
+
+    return len(name) + len(ERROR_SUFFIX) <= MAX_NAME_CHARS
