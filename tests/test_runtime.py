@@ -109,6 +109,23 @@ def test_a_job_goes_from_upload_to_transcript_through_every_jobs_route(functions
     assert over_http(functions_host, "GET", path).status_code == 404
 
 
+def test_audio_put_after_its_job_was_deleted_is_removed_through_the_runtime(functions_host, service,
+                                                                           three_sentences_wav):
+    """The upload URL outlives a DELETE: the audio it brings is removed by the blob trigger, never transcribed."""
+    created = over_http(functions_host, "POST", "/api/uploads", json.dumps({"filename": "call.wav"}).encode(),
+                        {"Content-Type": "application/json"})
+    job = json.loads(created.get_body())
+    assert over_http(functions_host, "DELETE", f"/api/transcriptions/{job['id']}").status_code == 204
+    assert put_blob(job["upload"]["url"], three_sentences_wav.read_bytes()) == 201  # the URL still works
+    name = f"jobs/{job['id']}.wav"
+    assert functions_host.blob_trigger.wait_for([name], timeout=60) == {name}
+    for container in RUNTIME_CONTAINERS.values():
+        left = service.get_container_client(container).list_blobs(name_starts_with=f"jobs/{job['id']}")
+        assert [b.name for b in left] == [], container
+    assert over_http(functions_host, "GET", f"/api/transcriptions/{job['id']}").status_code == 404
+    assert any(name in line and '"outcome":"removed"' in line for line in functions_host.worker_logs)
+
+
 def test_a_dropped_recording_becomes_a_transcript_through_the_blob_trigger(functions_host, service, dialogue_wav):
     name = f"drop/{uuid.uuid4().hex[:8]}.wav"
     service.get_container_client(RUNTIME_CONTAINERS["INPUT_CONTAINER"]).upload_blob(name, dialogue_wav.read_bytes())
