@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench import harness
 from local_stack.stack import ready_stack
-from shared.settings.names import SPEECH_PHRASE_WEIGHT, SPEECH_PHRASES, SPEECH_WORDS
+from shared.options import OPTION_SETTINGS
 
 VARIANTS = {
     "a": "as shipped",
@@ -44,7 +44,8 @@ VARIANTS = {
 #: What ``make bench`` runs; ``d`` is the bound on what (b) can retain, run on request (--variants abcd).
 DEFAULT_VARIANTS = "abce"
 #: Variant ``e``'s app settings: every invocation asks for word timings and applies a phrase list.
-OPTIONS_ON = {SPEECH_WORDS: "true", SPEECH_PHRASES: "Zorvex,Quillana,Contoso,Fabrikam", SPEECH_PHRASE_WEIGHT: "1.5"}
+OPTIONS_ON = {OPTION_SETTINGS["words"]: "true", OPTION_SETTINGS["phrases"]: "Zorvex,Quillana,Contoso,Fabrikam",
+              OPTION_SETTINGS["phrase_weight"]: "1.5"}
 #: How much of the start is warm-up, left out of the slope.
 WARM_UP_FRACTION = 0.2
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
-from shared.options import OPTION_NAMES, RecognitionOptions, endpoint_fields
+from shared.options import RecognitionOptions, as_written
 
 SCHEMA = "stt-transcript/1"
 #: Raised when fields are added (never for anything else: fields are not renamed or retyped).
@@ -231,19 +231,7 @@ def _segment_from_dict(body: Mapping[str, object]) -> Segment:
 
 
 def _options_from_dict(body: object) -> RecognitionOptions | None:
-    """The options a transcript recorded, taken as written rather than validated again.
-
-    The rules may tighten after a transcript is made (a locale retired, a lower limit); a transcript
-    already delivered must still load, so this reads what ``RecognitionOptions.to_dict`` wrote and
-    ignores names it does not know (options added later).
-    """
-    if not isinstance(body, Mapping):
-        return None
-    values = {key: tuple(value) if isinstance(value, list) else value
-              for key, value in body.items() if key in OPTION_NAMES}
-    if "custom_endpoint_id" in values:  # an id, or {locale: id}: read as every door reads it
-        values.update(endpoint_fields(values["custom_endpoint_id"]))
-    return RecognitionOptions(**values)
+    return as_written(body) if isinstance(body, Mapping) else None
 
 
 def _number_or_none(value: object) -> float | None:

@@ -17,8 +17,8 @@ import pytest
 
 from shared.api.request_options import query_options
 from shared.blob_door import handle_blob
-from shared.cli.transcribe import _options as cli_options
-from shared.cli.transcribe import _parser as cli_parser
+from shared.cli.transcribe import build_parser as cli_parser
+from shared.cli.transcribe import options_from_flags as cli_options
 from shared.errors import ConfigurationError, InvalidOptionsError
 from shared.jobs.names import JOBS_PREFIX
 from shared.options import RecognitionOptions, parse_document, parse_text

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from shared.errors import ConfigurationError, InvalidOptionsError
-from shared.options import RecognitionOptions, endpoints_by_locale, parse_text
+from shared.errors import ConfigurationError
+from shared.options import RecognitionOptions, from_settings
 from shared.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS, TIMEOUT_MARGIN_SECONDS
 from shared.settings import names as n
 from shared.settings import values
@@ -101,7 +101,7 @@ class Settings:
         """Read and validate the settings; a ``ConfigurationError`` names the first bad one."""
         env = os.environ if env is None else env
         speech = _speech(env)
-        recognition = _recognition(env, speech["channel_mode"])
+        recognition = from_settings(env, speech["channel_mode"])
         timeouts, recovery = _timeouts(env), _recovery(env)
         _check_fits_function_timeout(timeouts, recovery)
         return cls(**speech, **timeouts, **_limits(env), **_outputs(env), **recovery,
@@ -109,7 +109,7 @@ class Settings:
 
     @property
     def speech_language(self) -> str:
-        """``SPEECH_LANGUAGE``: the first of the default languages (``en-US`` unless set)."""
+        """The first of the default languages (``en-US`` unless set)."""
         return self.recognition.languages[0]
 
     def describe(self) -> dict[str, object]:
@@ -152,29 +152,6 @@ def _speech(env: Mapping[str, str]) -> dict[str, object]:
         "speech_send_fast": values.flag(env, n.SPEECH_SEND_FAST, Settings.speech_send_fast),
         "channel_mode": values.choice(env, n.CHANNEL_MODE, CHANNEL_MODES, Settings.channel_mode),
     }
-
-
-def _recognition(env: Mapping[str, str], channel_mode: str) -> RecognitionOptions:
-    """The default recognition options, each from its setting; a bad one names the setting.
-
-    A bare ``SPEECH_CUSTOM_ENDPOINT_ID`` is kept as the model of ``SPEECH_LANGUAGE``, a (locale, id) pair:
-    a request for other languages then drops it instead of sending German audio to an English model.
-    Setting values are plain text, never percent-encoded.
-    """
-    options = RecognitionOptions()  # en-US, the service's defaults
-    for option, setting in n.OPTION_SETTINGS.items():
-        text = env.get(setting, "").strip()
-        if not text:
-            continue
-        try:
-            options = parse_text({option: text}, options)
-        except InvalidOptionsError as error:
-            raise ConfigurationError(f"{setting}: {error.message}") from None
-    try:
-        options.check_channels(channel_mode)
-    except InvalidOptionsError as error:
-        raise ConfigurationError(f"{n.CHANNEL_NAMES}: {error.message}") from None
-    return replace(options, custom_endpoint_id=None, custom_endpoint_ids=endpoints_by_locale(options))
 
 
 def _timeouts(env: Mapping[str, str]) -> dict[str, object]:

@@ -6,6 +6,8 @@ the Bicep template sets what the code reads.
 
 from __future__ import annotations
 
+from shared.options import OPTION_SETTINGS
+
 #: The connection prefix shared by the blob trigger binding and ``shared.storage``: in Azure the app
 #: settings ``AudioStorage__blobServiceUri`` / ``__queueServiceUri`` / ``__credential`` / ``__clientId``.
 STORAGE_CONNECTION = "AudioStorage"
@@ -14,7 +16,6 @@ STORAGE_CONNECTION = "AudioStorage"
 HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
 
 SPEECH_ENDPOINT = "SPEECH_ENDPOINT"
-SPEECH_LANGUAGE = "SPEECH_LANGUAGE"
 INPUT_CONTAINER = "INPUT_CONTAINER"
 OUTPUT_CONTAINER = "OUTPUT_CONTAINER"
 AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
@@ -38,29 +39,6 @@ SWEEP_SCHEDULE = "SWEEP_SCHEDULE"
 SWEEP_CONCURRENCY = "SWEEP_CONCURRENCY"
 MAX_ATTEMPTS = "MAX_ATTEMPTS"
 JOB_QUEUED_TTL_MINUTES = "JOB_QUEUED_TTL_MINUTES"
-#: Defaults of the per-recording recognition options (``shared.options``); SPEECH_LANGUAGE is one too.
-SPEECH_PHRASES = "SPEECH_PHRASES"
-SPEECH_PHRASE_WEIGHT = "SPEECH_PHRASE_WEIGHT"
-SPEECH_CUSTOM_ENDPOINT_ID = "SPEECH_CUSTOM_ENDPOINT_ID"
-SPEECH_WORDS = "SPEECH_WORDS"
-SPEECH_PROFANITY = "SPEECH_PROFANITY"
-SPEECH_SEGMENTATION_SILENCE_MS = "SPEECH_SEGMENTATION_SILENCE_MS"
-CHANNEL_NAMES = "CHANNEL_NAMES"
-SPEECH_DIARIZATION = "SPEECH_DIARIZATION"
-
-#: Each option's default: the app setting it comes from.
-OPTION_SETTINGS = {
-    "languages": SPEECH_LANGUAGE,
-    "phrases": SPEECH_PHRASES,
-    "phrase_weight": SPEECH_PHRASE_WEIGHT,
-    "custom_endpoint_id": SPEECH_CUSTOM_ENDPOINT_ID,
-    "words": SPEECH_WORDS,
-    "profanity": SPEECH_PROFANITY,
-    "segmentation_silence_ms": SPEECH_SEGMENTATION_SILENCE_MS,
-    "channel_names": CHANNEL_NAMES,
-    "diarization": SPEECH_DIARIZATION,
-}
-
 #: The settings of an identity-based connection are ``<connection>__<key>``, with these keys.
 _BLOB_URI_KEY, _QUEUE_URI_KEY = "blobServiceUri", "queueServiceUri"
 _CREDENTIAL_KEY, _CLIENT_ID_KEY = "credential", "clientId"
@@ -76,7 +54,6 @@ REQUIRED_SETTINGS = frozenset({SPEECH_ENDPOINT})
 APP_SETTING_NAMES = frozenset(
     {
         SPEECH_ENDPOINT,
-        SPEECH_LANGUAGE,
         INPUT_CONTAINER,
         OUTPUT_CONTAINER,
         AZURE_CLIENT_ID,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import azure.cognitiveservices.speech as speechsdk
 
-from shared.options import RecognitionOptions, endpoints_by_locale
+from shared.options import RecognitionOptions
 from shared.settings import Settings
 
 #: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``). By default the SDK sends a 5 s burst and
@@ -83,7 +83,7 @@ def _apply_language(config: speechsdk.SpeechConfig, options: RecognitionOptions)
         return
     language = options.languages[0]
     config.speech_recognition_language = language
-    endpoint_id = dict(endpoints_by_locale(options)).get(language)  # the model of this language, or none
+    endpoint_id = dict(options.endpoints_by_locale()).get(language)  # the model of this language, or none
     if endpoint_id:
         config.endpoint_id = endpoint_id
 
@@ -114,7 +114,7 @@ def language_configs(options: RecognitionOptions) -> LanguageConfigs:
     """
     if not options.identifies_language:
         return [], None
-    endpoints = dict(endpoints_by_locale(options))
+    endpoints = dict(options.endpoints_by_locale())
     if not endpoints:
         return [], speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=list(options.languages))
     sources = [speechsdk.languageconfig.SourceLanguageConfig(locale, endpoints.get(locale))

@@ -1,0 +1,100 @@
+"""The doors' one way in: options as text or as JSON, over a base (the app's defaults), validated together.
+
+A bad option is ``InvalidOptionsError`` naming the option and its rule (HTTP 400; on the blob path the
+permanent ``invalid_options``), before any token is fetched. ``null`` in JSON is the option's own default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from urllib.parse import unquote
+
+from shared.errors import ConfigurationError, InvalidOptionsError
+from shared.options.declared import (
+    OPTION_NAMES,
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    RecognitionOptions,
+    check_together,
+    keep_default_models,
+)
+
+_OWN_DEFAULTS = RecognitionOptions()
+
+
+def parse_text(values: Mapping[str, str], base: RecognitionOptions, *, percent_encoded: bool = False,
+               channel_mode: str | None = None) -> RecognitionOptions:
+    """Options given as text (a query, blob metadata, flags, settings), over ``base``; keys are option names.
+
+    Blob metadata is ASCII only, so it percent-encodes the rest: ``percent_encoded=True`` decodes each item
+    after the split. Text already plain (a query the host decoded, flags, settings) is not decoded again.
+    """
+    decode = unquote if percent_encoded else str
+    given = {key.lower(): str(value) for key, value in values.items()}
+    refuse_unknown(given)
+    changes: dict[str, object] = {}
+    for name, text in given.items():
+        changes.update(OPTIONS_BY_NAME[name].kind.read_text(name, text, decode))
+    return _over(base, changes, channel_mode)
+
+
+def parse_document(document: object, base: RecognitionOptions, *,
+                   channel_mode: str | None = None) -> RecognitionOptions:
+    """Options given as JSON (``{"languages": ["en-US", "de-DE"], "words": true}``), over ``base``.
+
+    Each value is checked for its JSON type first, before anything could ``str()`` a nested list or
+    ``float()`` a 400-digit integer.
+    """
+    if not isinstance(document, Mapping):
+        raise InvalidOptionsError("options: must be a JSON object of option names and values")
+    refuse_unknown(document)
+    changes: dict[str, object] = {}
+    for name, value in document.items():
+        kind = OPTIONS_BY_NAME[name].kind
+        if value is None:  # the option's own default, alike for every option
+            changes.update(kind.null(name, getattr(_OWN_DEFAULTS, name)))
+        else:
+            changes.update(kind.read_json(name, value))
+    return _over(base, changes, channel_mode)
+
+
+def from_settings(env: Mapping[str, str], channel_mode: str) -> RecognitionOptions:
+    """The app's default options, each from its setting (plain text); a bad one is a ``ConfigurationError``
+    naming the setting. A bare custom model id is kept as the first language's: a request for other
+    languages then drops it instead of sending German audio to an English model."""
+    options = RecognitionOptions()
+    try:
+        for option in OPTIONS:
+            text = env.get(option.setting, "").strip()
+            if text:
+                options = parse_text({option.name: text}, options)
+        options.check_channels(channel_mode)
+    except InvalidOptionsError as error:
+        named = error.message.split(":", 1)[0]
+        raise ConfigurationError(f"{OPTIONS_BY_NAME[named].setting}: {error.message}") from None
+    return replace(options, custom_endpoint_id=None, custom_endpoint_ids=options.endpoints_by_locale())
+
+
+def validated(options: RecognitionOptions) -> RecognitionOptions:
+    """``options`` normalised (locales in the service's spelling), or ``InvalidOptionsError`` naming a rule."""
+    checked = {option.name: option.kind.check(option.name, getattr(options, option.name)) for option in OPTIONS}
+    options = replace(options, **checked)
+    return replace(options, custom_endpoint_ids=check_together(options))
+
+
+def refuse_unknown(given: Mapping[str, object], also: tuple[str, ...] = ()) -> None:
+    """A name that is neither an option nor one of ``also`` (a door's own parameters) is refused, not ignored:
+    a misspelt option (``language=``) silently ignored would transcribe the recording the default way."""
+    unknown = sorted(set(given) - set(OPTION_NAMES) - set(also))
+    if unknown:
+        raise InvalidOptionsError(f"{unknown[0][:40]}: not an option (the options are {', '.join(OPTION_NAMES)})")
+
+
+def _over(base: RecognitionOptions, changes: dict[str, object], channel_mode: str | None) -> RecognitionOptions:
+    """``base`` with a door's ``changes``, validated; with the app's ``channel_mode`` (every door gives it),
+    ``channel_names`` are checked against it in the same step."""
+    options = validated(replace(base, **keep_default_models(base, changes)))
+    if channel_mode is not None:
+        options.check_channels(channel_mode)
+    return options
