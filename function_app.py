@@ -41,14 +41,14 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 )
 def transcribe_blob(client: blob.BlobClient, context: func.Context) -> None:
     # The runtime injects ``context`` only when its annotation is the class itself (a union fails indexing).
-    from shared.blob_door import handle_blob
+    from shared.recordings.door import handle_blob
 
     handle_blob(client, invocation_id=context.invocation_id)
 
 
 @app.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def sweep(timer: func.TimerRequest) -> None:
-    from shared.sweep import run_sweep
+    from shared.recordings.sweep import run_sweep
 
     run_sweep()
 

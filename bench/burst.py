@@ -35,8 +35,8 @@ def one_quota(stack, quota: int, recordings: int, parallel: int, log_dir: Path) 
     """One burst against quota ``quota``: its figures."""
     import os
 
-    from shared.blob_door import handle_blob
-    from shared.pending import counts, scan
+    from shared.recordings.door import handle_blob
+    from shared.recordings.pending import counts, scan
     from shared.settings import Settings
     from speech_emulator.process import emulator_stats
 

@@ -35,7 +35,7 @@ CONDITIONS = {
 #: Loaded inside the invocation path, never by the import (each is tens of ms or MB).
 LAZY_MODULES = ("azure.cognitiveservices.speech", "av", "numpy")
 #: What the first blob invocation imports before its work starts: the deferred half of a cold start.
-FIRST_INVOCATION_MODULES = ("shared.blob_door", "shared.speech", "shared.formats")
+FIRST_INVOCATION_MODULES = ("shared.recordings.door", "shared.speech", "shared.output.formats")
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)$")
 
 

@@ -48,7 +48,7 @@ def looped_wav(seconds: float) -> bytes:
 def child(names: list[str]) -> dict:
     """The measured process: ``len(names)`` blob invocations started together; its memory."""
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared.blob_door import handle_blob
+    from shared.recordings.door import handle_blob
 
     before = harness.rss_bytes()
     start, statuses = threading.Barrier(len(names)), []

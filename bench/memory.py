@@ -2,7 +2,7 @@
 
     python -m bench.memory [--n 500] [--variants a,b,c] [--out bench/out]
 
-One fresh process per variant runs N invocations of the real blob handler (``shared.blob_door.handle_blob``:
+One fresh process per variant runs N invocations of the real blob handler (``shared.recordings.door.handle_blob``:
 Azurite, a fresh token from the local identity endpoint, the real Speech SDK against the speech
 emulator, transcript writes), each on its own blob (same audio), and records its RSS after every
 invocation. The variants run back to back against the same local stack:
@@ -137,7 +137,7 @@ def child(variant: str, prefix: str, n: int) -> dict:
     import psutil
 
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared import blob_door
+    from shared.recordings import door as blob_door
 
     process = psutil.Process()
     container = harness.input_container()
@@ -164,7 +164,7 @@ def child(variant: str, prefix: str, n: int) -> dict:
         raise RuntimeError("variant e returned no word timings: the options did not reach the session")
     if variant in "bd" and seed.requests != n:
         raise RuntimeError(f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "
-                           "calls shared.credentials.fetch_token / SpeechSession; update bench/seed_pattern.py")
+                           "calls credentials.fetch_token / SpeechSession; update bench/seed_pattern.py")
     return {"variant": variant, "rss_baseline_mib": round(baseline / 2**20, 1), "samples": samples}
 
 

@@ -5,7 +5,7 @@
 Measured in one fresh process against the local stack (identity endpoint, Azurite, speech emulator):
 
 - ``token_mi``: a Speech token with a new ``ManagedIdentityCredential``, closed after
-  (``shared.credentials.fetch_token``);
+  (``shared.platform.credentials.fetch_token``);
 - ``token_dac``: the same with a new ``DefaultAzureCredential`` (the seed's per-invocation token as written);
 - ``storage_token_mi``: the storage token the invocation's own blob client gets the same way;
 - ``sdk_setup_teardown``: every Speech SDK object of a session created and disposed
@@ -94,8 +94,8 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
     from azure.identity import DefaultAzureCredential
 
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared import blob_door
-    from shared.credentials import SPEECH_SCOPE, fetch_token
+    from shared.platform.credentials import SPEECH_SCOPE, fetch_token
+    from shared.recordings import door as blob_door
     from shared.settings import Settings
     from shared.speech.session import SpeechSession
 

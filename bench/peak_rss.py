@@ -197,8 +197,8 @@ def _count_blob_reads(blob_door) -> list:
 def child(blob_name: str) -> dict:
     """The measured process: one invocation of the blob handler; its peak RSS."""
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
-    from shared import blob_door
     from shared.errors import TranscriptionError
+    from shared.recordings import door as blob_door
 
     readers = _count_blob_reads(blob_door)
     before = harness.rss_bytes()
@@ -240,9 +240,9 @@ def child(blob_name: str) -> dict:
 def decode_child(blob_name: str) -> dict:
     """Decode only (no Speech session) through the same blob reader: speed, bytes fetched, peak RSS."""
     import function_app  # noqa: F401 - the same starting point as the transcription child
-    from shared import allocator, storage
     from shared.audio import decode_all
-    from shared.blob_reader import BlobReader
+    from shared.platform import allocator, storage
+    from shared.platform.blob_reader import BlobReader
     from shared.settings import Settings
 
     allocator.return_large_buffers_to_os()  # as transcribe_audio does

@@ -10,8 +10,9 @@ The seed's "current problem", piece by piece, on the same blob path as the shipp
   ConversationTranscriber; handlers connected as closures over the transcriber and left connected; the
   session never stopped, the stream never released, no ``gc.collect()``.
 
-``installed()`` swaps this in for ``shared.credentials.fetch_token`` and ``shared.speech.session.SpeechSession``
-wherever the pipeline looks them up, so storage, audio reading and the transcript writes stay exactly
+``installed()`` swaps this in for ``shared.platform.credentials.fetch_token`` and
+``shared.speech.session.SpeechSession`` wherever the pipeline looks them up, so storage, audio reading and
+the transcript writes stay exactly
 the shipped code: the difference measured is only the token and Speech SDK handling.
 """
 
@@ -24,9 +25,9 @@ from collections.abc import Iterator
 
 import azure.cognitiveservices.speech as speechsdk
 
-from shared.credentials import SPEECH_SCOPE
 from shared.errors import ServiceError
-from shared.transcript import Segment
+from shared.output.transcript import Segment
+from shared.platform.credentials import SPEECH_SCOPE
 
 TICKS_PER_SECOND = 10_000_000
 #: Push-stream write size (the seed wrote the file into the stream as fast as it could read it).
@@ -125,10 +126,10 @@ def installed() -> Iterator[TranscriptionService]:
     name; ``SpeechSession`` is imported from its module at call time), so this keeps working when the
     pipeline moves code between ``shared`` modules. The caller checks ``requests`` to be sure it ran.
     """
-    import shared.credentials
+    import shared.platform.credentials
     import shared.speech  # the package imports every module that names SpeechSession
 
-    swaps = [(shared.credentials.fetch_token, fetch_token), (shared.speech.session.SpeechSession, SeedSession)]
+    swaps = [(shared.platform.credentials.fetch_token, fetch_token), (shared.speech.session.SpeechSession, SeedSession)]
     patched: list[tuple[object, str, object]] = []
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "shared" or name.startswith("shared.")):

@@ -4,12 +4,13 @@ A *permanent* error will fail again on retry with the same input (bad audio, bad
 credentials): the blob path records it and does not retry. A *transient* error may pass on retry
 (throttling, a dropped connection, an identity endpoint that did not answer in time): the blob path
 records it and re-raises it so the Functions host delivers the event again, until the host's last
-delivery; from then on the sweep retries it (``shared.blob_door``, ``shared.sweep``).
+delivery; from then on the sweep retries it (``shared.recordings.door``, ``shared.recordings.sweep``).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 
 #: What must not reach an HTTP client from an internal message: a URL (its host names an internal
 #: endpoint, its query can carry a fault switch, a SAS or a connection id), a host and port or an IP
@@ -280,10 +281,15 @@ class JobFinishedError(TranscriptionError):
 
 
 class NameRefusedError(TranscriptionError):
-    """A recording whose results could be mistaken for another's, for its name (``shared.input_names``).
+    """A recording whose results could be mistaken for another's, for its name (``shared.recordings.input_names``).
 
     Permanent: the same name is refused again; renaming the blob is the way. Never an HTTP answer (no route
     takes a blob name).
     """
 
     code = "name_refused"
+
+
+def print_error(error: TranscriptionError) -> None:
+    """The one line every command prints on stderr for a typed error: ``error: <code>: <message>``."""
+    print(f"error: {error.code}: {error.message}", file=sys.stderr)

@@ -1,8 +1,8 @@
 """The one transcription path: a readable stream of audio in, a ``Transcript`` out.
 
-Every door calls it: the blob door (``shared.blob_door``), the HTTP door (``shared.api``) and the
-command line (``shared.cli.transcribe``). It opens and checks the audio (any format ``shared.audio``
-decodes), fetches a token for this invocation only (``shared.credentials``), runs one Speech session
+Every door calls it: the blob door (``shared.recordings.door``), the HTTP door (``shared.api``) and the
+command line (``shared.transcribe``). It opens and checks the audio (any format ``shared.audio``
+decodes), fetches a token for this invocation only (``shared.platform.credentials``), runs one Speech session
 (one per channel with ``CHANNEL_MODE=separate``, ``shared.speech``) and lets everything go. Bad input
 and limits fail before any token is fetched.
 """
@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable
 from typing import BinaryIO
 
-from shared import allocator
 from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound, is_seekable
-from shared.credentials import fetch_token
 from shared.errors import AudioTooLargeError, SpeechUnreachableError, ThrottledError, TranscriptionError
 from shared.options import RecognitionOptions
-from shared.reachability import unreachable
-from shared.retry_policy import UNREACHABLE_RETRY_SECONDS, start_retry_delay
+from shared.output.transcript import AudioInfo, Segment, Transcript, main_language
+from shared.platform import allocator
+from shared.platform.credentials import fetch_token
+from shared.platform.reachability import unreachable
+from shared.platform.retry_policy import UNREACHABLE_RETRY_SECONDS, start_retry_delay
 from shared.settings import SPEECH_ENDPOINT, Settings
-from shared.transcript import AudioInfo, Segment, Transcript, main_language
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +128,11 @@ class _StartRetries:
     """When to try a refused session start again, and when to stop.
 
     A start refused before the session began (past the quota: 429; a refused or reset connection) is tried
-    again after a full-jitter backoff (``shared.retry_policy``) for at most ``budget`` seconds; then its error
+    again after a full-jitter backoff (``shared.platform.retry_policy``) for at most ``budget`` seconds; then its error
     goes to the caller (and the event back to the host). When ``SPEECH_ENDPOINT`` takes no connection at all
-    (``shared.reachability``), the tries stop after ``UNREACHABLE_RETRY_SECONDS`` with ``SpeechUnreachableError``
-    naming the setting: waiting out the whole budget on each of the host's deliveries would say nothing.
+    (``shared.platform.reachability``), the tries stop after ``UNREACHABLE_RETRY_SECONDS`` with
+    ``SpeechUnreachableError`` naming the setting: waiting out the whole budget on each of the host's
+    deliveries would say nothing.
     """
 
     def __init__(self, endpoint: str, budget: float) -> None:

@@ -46,7 +46,7 @@ def timed(call: Callable[[], object]) -> Timed:
 
 def deliver(name: str) -> Timed:
     """One delivery of the blob trigger for ``name`` in ``audio-in``, as the host makes it (timed, caught)."""
-    from shared.blob_door import handle_blob
+    from shared.recordings.door import handle_blob
     from tests.conftest import host_blob_client
 
     return timed(lambda: handle_blob(host_blob_client("audio-in", name)))

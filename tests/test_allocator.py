@@ -1,4 +1,4 @@
-"""``shared.allocator`` pins glibc's mmap threshold: a large buffer freed goes back to the OS.
+"""``shared.platform.allocator`` pins glibc's mmap threshold: a large buffer freed goes back to the OS.
 
 Each case runs in a fresh interpreter, since the threshold is process state. glibc's ``mallinfo2()``
 says how much memory is in mappings of their own (``hblkhd``): after a 4 MiB buffer has been freed,
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 PROBE = """
 import ctypes, json, sys
-from shared import allocator
+from shared.platform import allocator
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (

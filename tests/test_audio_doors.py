@@ -12,7 +12,7 @@ import wave
 import jiwer
 import pytest
 
-from shared.credentials import SPEECH_SCOPE
+from shared.platform.credentials import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import invoke_blob
 from tests.app_functions import post_transcription as post

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from shared.cli import backfill
+from shared import backfill
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -89,7 +89,7 @@ def test_the_blob_door_counts_deliveries_as_the_host_does():
     never poisoned and the sweep takes over): it must know which delivery is the last."""
     import json
 
-    from shared.retry_policy import MAX_DELIVERIES
+    from shared.platform.retry_policy import MAX_DELIVERIES
     from tests.app_functions import OPENAPI
 
     host = json.loads((OPENAPI.parent / "host.json").read_text())
@@ -104,7 +104,7 @@ def test_an_invocation_that_uses_its_whole_retry_budget_and_deadline_still_ends_
     import pytest
 
     from shared.errors import ConfigurationError
-    from shared.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS
+    from shared.platform.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS
     from shared.settings import Settings
     from tests.app_functions import OPENAPI
 

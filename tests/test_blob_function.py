@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from shared.credentials import SPEECH_SCOPE
+from shared.platform.credentials import SPEECH_SCOPE
 from tests import speech_audio
 from tests.app_functions import invoke_blob
 from tests.blob_io import results, upload, word_error_rate

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.audio import decode_all
-from shared.blob_reader import BlobReader
 from shared.errors import StorageError
+from shared.platform.blob_reader import BlobReader
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import pytest
 
 from local_stack.functions_host import FunctionsHost
 from local_stack.processes import free_port
+from shared.recordings.sweep import run_sweep
 from shared.settings import INPUT_CONTAINER, OUTPUT_CONTAINER, SPEECH_ENDPOINT, Settings
-from shared.sweep import run_sweep
 from speech_emulator.process import emulator_stats
 from tests.app_functions import over_http
 from tests.blob_io import word_error_rate

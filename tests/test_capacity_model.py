@@ -33,11 +33,12 @@ from bench.capacity.run import Run, Scenario, simulate, summarize
 from bench.capacity.scenarios import scenarios
 from bench.capacity.sizing import deployment_for_quota, sweep_concurrency_for_quota
 from bench.capacity.sweep import Sweep
-from shared import pending, retry_policy
-from shared.claims import LEASE_SECONDS
-from shared.retry_policy import SWEEP_RUN_SECONDS
+from shared.platform import retry_policy
+from shared.platform.retry_policy import SWEEP_RUN_SECONDS
+from shared.recordings import pending
+from shared.recordings.claims import LEASE_SECONDS
+from shared.recordings.sweep import is_due as product_is_due
 from shared.settings import Settings
-from shared.sweep import is_due as product_is_due
 
 #: Twice real time: no recording of the mix runs into the session deadline, so each test sees one effect.
 SPEED = 2.0
@@ -93,7 +94,7 @@ def test_a_sized_deployment_runs_the_sweep_concurrency_the_infra_sets():
 
 @pytest.mark.parametrize("attempt", [0, 1, 4, 5, 6, 7, 9, 30])
 def test_the_sweeps_due_rule_is_the_products(attempt):
-    """``is_due`` against ``shared.sweep.is_due`` on the same record, every 30 s over two hours."""
+    """``is_due`` against ``shared.recordings.sweep.is_due`` on the same record, every 30 s over two hours."""
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
     tried_at = 100.0
     rec = Recording(0, 60.0, uploaded_at=0.0, kind="test", attempt=attempt,

@@ -86,8 +86,8 @@ def test_an_upload_request_that_fails_after_its_url_was_made_leaves_nothing_and_
         stack, service, monkeypatch, three_sentences_wav):
     """The job is made, then its URL, then the request fails (here: as if the answer were lost): the job is
     removed again, and audio PUT to the URL it never answered is removed on arrival."""
-    from shared import storage
     from shared.errors import StorageError
+    from shared.platform import storage
 
     made = []
 

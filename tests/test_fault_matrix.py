@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from local_stack.processes import free_port
-from shared import blob_reader, storage
 from shared.api.jobs import job_store
 from shared.errors import TranscriptionError
 from shared.jobs.completion import finish_job
 from shared.jobs.names import new_job_id
+from shared.platform import blob_reader, storage
 from shared.settings import Settings
 from tests.app_functions import api, post_transcription
 from tests.blob_io import upload
@@ -318,7 +318,7 @@ def test_delete_removes_only_the_jobs_own_blobs_and_an_unknown_job_is_404(stack,
 
 # -- the operator's command -------------------------------------------------------------------------------
 def test_backfill_with_storage_down_prints_one_line_and_exits_2(storage_proxy, capsys):
-    from shared.cli import backfill
+    from shared import backfill
 
     storage_proxy.refuse()
     run = timed(lambda: backfill.main(["--dry-run"]))
@@ -329,7 +329,7 @@ def test_backfill_with_storage_down_prints_one_line_and_exits_2(storage_proxy, c
 
 
 def test_backfill_skips_a_recording_with_a_permanent_error_until_it_is_replaced(stack, service, three_sentences_wav):
-    from shared.pending import pending
+    from shared.recordings.pending import pending
 
     name = upload(service, b"not audio at all")
     assert deliver(name).result.status == "failed"

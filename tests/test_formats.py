@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.credentials import SPEECH_SCOPE
+from shared.platform.credentials import SPEECH_SCOPE
 from tests import audio_formats, speech_audio
 from tests.app_functions import invoke_blob
 from tests.blob_io import results, upload, word_error_rate
@@ -69,7 +69,7 @@ def test_a_moov_at_end_m4a_is_fetched_about_once_in_range_requests(stack, servic
     """Phones write the index last; FFmpeg jumps to it and back. Counted at the SDK call, not trusted."""
     from azure.storage.blob import BlobClient
 
-    from shared import blob_reader
+    from shared.platform import blob_reader
 
     data = format_files["m4a-moov-at-end"].read_bytes()
     assert data.find(b"moov") > 0.9 * len(data)

@@ -88,7 +88,7 @@ def test_a_malformed_storage_setting_is_a_configuration_error_and_health_says_so
 
 
 def test_accept_q_values_are_honoured_and_a_short_job_reports_its_length_done(three_sentences_wav):
-    from shared.blob_door import handle_blob
+    from shared.recordings.door import handle_blob
     from tests.conftest import host_blob_client
 
     created = post(three_sentences_wav.read_bytes(), {"prefer": "respond-async"})

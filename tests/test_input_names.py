@@ -3,7 +3,7 @@
 Results live beside the recording's name in the output container (``<name>.json``, ``<name>.error.json``,
 ``<name>.lock``) next to the jobs' status documents (``jobs/<id>/status.json``). A recording whose results
 would share a name with another's (``x.wav.error`` beside ``x.wav``), with a status document
-(``jobs/<id>/status``), or would be too long to name (``shared.input_names``) is refused: a permanent
+(``jobs/<id>/status``), or would be too long to name (``shared.recordings.input_names``) is refused: a permanent
 ``name_refused`` record, no token, no transcript, and neither the sweep nor anything else counts it as due.
 """
 
@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.blob_door import handle_blob
-from shared.input_names import MAX_NAME_CHARS, refusal
 from shared.jobs.names import audio_extension, new_job_id
+from shared.recordings.door import handle_blob
+from shared.recordings.input_names import MAX_NAME_CHARS, refusal
+from shared.recordings.sweep import run_sweep
 from shared.settings import Settings
-from shared.sweep import run_sweep
 from tests.app_functions import new_upload
 from tests.faults import SPEECH_RESOURCE, deliver, error_record
 
@@ -76,7 +76,7 @@ def test_a_recording_named_like_another_recordings_error_record_is_refused_not_s
 
 def test_a_sweep_over_every_reserved_or_colliding_name_counts_none_as_due(stack, service, own_containers,
                                                                           three_sentences_wav, capsys):
-    from shared.cli import status
+    from shared import status
 
     inputs = service.get_container_client(own_containers[0])
     audio = three_sentences_wav.read_bytes()

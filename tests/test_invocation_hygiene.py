@@ -14,7 +14,7 @@ import weakref
 import pytest
 
 from local_stack.processes import free_port
-from shared.credentials import SPEECH_SCOPE
+from shared.platform.credentials import SPEECH_SCOPE
 from shared.speech.session import STOP_TIMEOUT_SECONDS
 from tests import speech_audio
 from tests.app_functions import post_transcription as post

@@ -22,9 +22,9 @@ import pytest
 import srt
 import webvtt
 
-from shared import storage
-from shared.credentials import SPEECH_SCOPE
 from shared.jobs.names import new_job_id
+from shared.platform import storage
+from shared.platform.credentials import SPEECH_SCOPE
 from shared.settings import Settings
 from tests import speech_audio
 from tests.app_functions import api, invoke_blob, new_upload

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from shared import storage
-from shared.credentials import SPEECH_SCOPE
 from shared.errors import StorageAccessDeniedError
+from shared.platform import storage
+from shared.platform.credentials import SPEECH_SCOPE
 from shared.settings import STORAGE_CONNECTION, Settings
 from tests.app_functions import invoke_blob, post_transcription
 from tests.blob_io import upload
@@ -40,7 +40,7 @@ def test_the_apps_storage_client_carries_a_managed_identity_credential_and_no_ke
     from azure.identity import ManagedIdentityCredential
     from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy
 
-    from shared.credentials import BoundedCredential
+    from shared.platform.credentials import BoundedCredential
 
     with storage.blob_service(Settings.from_env()) as client:
         # a managed-identity credential, behind the wrapper that bounds and classifies its token fetches
@@ -82,7 +82,7 @@ def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(s
 
 def token_failure(stack, mode: str):
     """The error a fresh credential's Speech token fetch ends with while the endpoint answers ``mode``."""
-    from shared.credentials import new_credential
+    from shared.platform.credentials import new_credential
     from tests.faults import identity_healed, timed
 
     with identity_healed(stack, SPEECH), new_credential(Settings.from_env()) as credential:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from shared.cli.transcribe import build_parser
 from shared.options import OPTIONS, RecognitionOptions
 from shared.options.kinds import Choice, Flag, Locales, Number, Texts
+from shared.transcribe import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS = RecognitionOptions()

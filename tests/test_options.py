@@ -16,13 +16,13 @@ import azure.functions as func
 import pytest
 
 from shared.api.request_options import query_options
-from shared.blob_door import handle_blob
-from shared.cli.transcribe import build_parser as cli_parser
-from shared.cli.transcribe import options_from_flags as cli_options
 from shared.errors import ConfigurationError, InvalidOptionsError
 from shared.jobs.names import JOBS_PREFIX
 from shared.options import RecognitionOptions, parse_document, parse_text
+from shared.recordings.door import handle_blob
 from shared.settings import Settings
+from shared.transcribe import build_parser as cli_parser
+from shared.transcribe import options_from_flags as cli_options
 from tests.app_functions import api, post_transcription
 from tests.blob_io import results, upload
 from tests.conftest import host_blob_client

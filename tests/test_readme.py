@@ -50,6 +50,15 @@ def test_every_file_the_readme_names_exists():
     assert not missing, missing
 
 
+def test_the_readmes_map_names_every_part_of_shared():
+    """Each module and package at the top of ``shared/`` is in the README's table of where things are."""
+    table = README.split("| file | what it does |")[1].split("\n\n")[0]
+    parts = {f"shared/{p.name}/" if p.is_dir() else f"shared/{p.name}" for p in (REPO / "shared").iterdir()
+             if p.name not in ("__init__.py", "__pycache__")}
+    named = set(re.findall(r"`(shared/[\w./]+)`", table))
+    assert parts == named
+
+
 def test_every_command_in_the_readme_is_one_the_tests_run():
     jobs_block = README.split("<!-- jobs-api-example -->")[1].split("<!-- /jobs-api-example -->")[0]
     for line in bash_lines():

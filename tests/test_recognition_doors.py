@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.blob_door import handle_blob
+from shared.recordings.door import handle_blob
 from speech_emulator.process import start_emulator
 from tests import speech_audio
 from tests.app_functions import api, new_upload, post_transcription

@@ -16,7 +16,7 @@ import pytest
 from local_stack.functions_host import FunctionsHost
 from local_stack.functions_host.blob_trigger import POISON_QUEUE
 from local_stack.processes import free_port
-from shared.retry_policy import MAX_DELIVERIES
+from shared.platform.retry_policy import MAX_DELIVERIES
 from shared.settings import INPUT_CONTAINER, OUTPUT_CONTAINER, STORAGE_CONNECTION, SWEEP_SCHEDULE
 from tests.app_functions import over_http
 from tests.blob_io import word_error_rate

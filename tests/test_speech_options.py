@@ -19,10 +19,10 @@ from types import SimpleNamespace
 import pytest
 
 from shared.audio import AudioDecoder
-from shared.credentials import fetch_token
 from shared.options import RecognitionOptions, parse_text, validated
+from shared.output.transcript import Segment
+from shared.platform.credentials import fetch_token
 from shared.settings import Settings
-from shared.transcript import Segment
 from tests import speech_audio
 from tests.speech_audio import MULTILINGUAL, NAMES, NAMES_SENTENCE, PROFANE, PROFANE_SENTENCE, spoken
 from tests.test_speech_emulator import wer, words

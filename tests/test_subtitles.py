@@ -1,7 +1,7 @@
 """SRT and WebVTT from transcripts, read back with independent parsers (PyPI ``srt``, ``webvtt-py``).
 
 Every check reads the rendered file the way a player would: cue times, lines, speakers and words
-come from the parsers, never from ``shared.subtitles`` itself.
+come from the parsers, never from ``shared.output.subtitles`` itself.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.formats import FORMATS, render
-from shared.subtitles import LINE_CHARS, speaker_label, to_srt, to_webvtt
-from shared.transcript import AudioInfo, Segment, Transcript
+from shared.output.formats import FORMATS, render
+from shared.output.subtitles import LINE_CHARS, speaker_label, to_srt, to_webvtt
+from shared.output.transcript import AudioInfo, Segment, Transcript
 
 
 @dataclass(frozen=True)

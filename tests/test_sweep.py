@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.blob_door import handle_blob
 from shared.errors import TranscriptionError
-from shared.retry_policy import MAX_DELIVERIES, sweep_delay_seconds
+from shared.platform.retry_policy import MAX_DELIVERIES, sweep_delay_seconds
+from shared.recordings.door import handle_blob
+from shared.recordings.sweep import run_sweep
 from shared.settings import Settings
-from shared.sweep import run_sweep
 from tests.app_functions import api, new_upload, post_transcription
 from tests.blob_io import results, upload
 from tests.conftest import host_blob_client
@@ -110,7 +110,7 @@ def test_a_recording_that_keeps_failing_is_given_up_and_its_job_fails(stack, ser
     service.get_container_client("audio-in").upload_blob(name, b"\x00")  # its event is lost
     etag = service.get_container_client("audio-in").get_blob_client(name).get_blob_properties().etag
     from shared.errors import ServiceError
-    from shared.results import Tries, record_error
+    from shared.recordings.results import Tries, record_error
 
     record_error(service.get_container_client("transcripts"), f"{name}.error.json", ServiceError("the service failed"),
                  etag=etag, tries=Tries(3, 3, 3))
@@ -128,10 +128,10 @@ def test_a_recording_finished_by_the_claims_last_holder_is_not_transcribed_again
         stack, service, monkeypatch, three_sentences_wav, folder):
     """The claim keeps two workers apart at one moment; the check after it keeps them apart one after the
     other: a worker that found no transcript, then got the claim just released by one that wrote it."""
-    import shared.blob_door
+    import shared.recordings.door
 
     name = upload(service, three_sentences_wav.read_bytes(), folder=folder)
-    real_claim, raced = shared.blob_door.claim, []
+    real_claim, raced = shared.recordings.door.claim, []
 
     def claim_after_another_worker_finished(out, blob_name):
         if not raced:  # the first claim: the other worker runs from start to end just before it
@@ -139,7 +139,7 @@ def test_a_recording_finished_by_the_claims_last_holder_is_not_transcribed_again
             raced[0] = handle_blob(host_blob_client("audio-in", name)).status
         return real_claim(out, blob_name)
 
-    monkeypatch.setattr(shared.blob_door, "claim", claim_after_another_worker_finished)
+    monkeypatch.setattr(shared.recordings.door, "claim", claim_after_another_worker_finished)
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     assert handle_blob(host_blob_client("audio-in", name)).status == "skipped"
     assert raced == ["transcribed"]
@@ -212,9 +212,9 @@ def test_a_job_whose_audio_never_came_expires_and_one_whose_event_was_lost_is_tr
 
 def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(stack, service, own_containers,
                                                                          three_sentences_wav, capsys):
-    from shared.cli import status
+    from shared import status
     from shared.errors import ServiceError
-    from shared.results import Tries, record_error
+    from shared.recordings.results import Tries, record_error
 
     inputs, outputs = (service.get_container_client(name) for name in own_containers)
     for name, data in (("done.wav", three_sentences_wav.read_bytes()), ("bad.wav", b"not audio"),

@@ -2,7 +2,7 @@
 
 The service (a second emulator, ``LocalStack.quota_emulator``) allows one session; the test holds that one slot with a
 plain websocket of its own, so every session the app starts is refused with 429 at the upgrade, until
-the test lets go. The invocation must wait (full-jitter backoff, ``shared.retry_policy``) and then
+the test lets go. The invocation must wait (full-jitter backoff, ``shared.platform.retry_policy``) and then
 succeed, with one token for all its tries; with the slot never freed it must give up when
 ``SPEECH_START_RETRY_SECONDS`` is spent, and the failure must not count toward ``MAX_ATTEMPTS``.
 """
@@ -21,8 +21,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from local_stack.identity import mint
-from shared.blob_door import handle_blob
 from shared.errors import ThrottledError
+from shared.recordings.door import handle_blob
 from speech_emulator.process import emulator_stats
 from tests.blob_io import results, upload, word_error_rate
 from tests.conftest import host_blob_client

@@ -20,7 +20,15 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS31Validator
 
 from shared.options import RecognitionOptions
-from shared.transcript import SCHEMA_REVISION, AudioInfo, Segment, Transcript, Word, language_shares, main_language
+from shared.output.transcript import (
+    SCHEMA_REVISION,
+    AudioInfo,
+    Segment,
+    Transcript,
+    Word,
+    language_shares,
+    main_language,
+)
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from local_stack.processes import free_port
-from shared.retry_policy import UNREACHABLE_RETRY_SECONDS
+from shared.platform.retry_policy import UNREACHABLE_RETRY_SECONDS
 from tests.app_functions import api, post_transcription
 from tests.blob_io import upload
 from tests.faults import SPEECH_RESOURCE, deliver, error_record, intact, proxied_storage, timed, within

@@ -1,7 +1,7 @@
-"""Subtitles of segments with word times (``shared.word_cues``), read back with ``srt`` and ``webvtt-py``.
+"""Subtitles of segments with word times (``shared.output.word_cues``), read back with ``srt`` and ``webvtt-py``.
 
 With word times a cue shows while its words are spoken and never breaks inside one; every other
-rule of ``shared.subtitles`` still holds, so these reuse its tests' parsers and file checks.
+rule of ``shared.output.subtitles`` still holds, so these reuse its tests' parsers and file checks.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.subtitles import to_srt, to_webvtt
-from shared.transcript import Segment, Word
+from shared.output.subtitles import to_srt, to_webvtt
+from shared.output.transcript import Segment, Word
 from tests.test_subtitles import ParsedCue, _ms, _speaker, _word, both, check_file_rules, transcript
 
 

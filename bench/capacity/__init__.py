@@ -5,8 +5,8 @@
 What it answers: how long a burst of N recordings takes at a Speech quota Q, whether every recording
 gets its transcript, and what a wrongly sized deployment costs. It runs the product's documented
 delivery and retry semantics (Event Grid, the host's queue and redeliveries, Flex scale-out, the
-Speech quota, the sweep), importing the retry policy from ``shared/retry_policy.py``, the sweep's
-run budget from ``shared/sweep.py``, the claim's lease from ``shared/claims.py``, the limits from
+Speech quota, the sweep), importing the retry policy from ``shared/platform/retry_policy.py``, the sweep's
+run budget from ``shared/recordings/sweep.py``, the claim's lease from ``shared/recordings/claims.py``, the limits from
 ``host.json`` and the ``Settings`` defaults, and the sizing the infra deploys (``sizing.py``, which
 tests/test_infra.py ties to infra/main.bicep), so it cannot drift from the code. Its rules follow the
 code's (``assumptions.MODEL_VERSION`` says which revision). docs/capacity.md has the model, its

@@ -1,7 +1,7 @@
 """Every number the capacity model runs on, each with where it comes from.
 
-The product's own numbers are read from the product (``host.json``, ``shared/retry_policy.py``,
-``shared/settings``, ``shared/sweep.py``, ``shared/claims.py``) when this module is imported, so a
+The product's own numbers are read from the product (``host.json``, ``shared/platform/retry_policy.py``,
+``shared/settings``, ``shared/recordings/sweep.py``, ``shared/recordings/claims.py``) when this module is imported, so a
 changed retry count, function timeout, deadline or sweep setting changes the model's figures instead
 of leaving them stale. The rest are the platform's documented defaults or, where nothing is
 published, stated assumptions; docs/capacity.md lists each with its source.
@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared import retry_policy
-from shared.claims import LEASE_SECONDS
-from shared.retry_policy import SWEEP_RUN_SECONDS
+from shared.platform import retry_policy
+from shared.platform.retry_policy import SWEEP_RUN_SECONDS
+from shared.recordings.claims import LEASE_SECONDS
 from shared.settings import Settings
 
 #: Bumped whenever the model's rules change, so a saved run says which rules made it. 2: the recovery
@@ -91,11 +91,11 @@ class Assumptions:
     start_budget_s: float = _settings_default("speech_start_retry_seconds")
     #: ``SWEEP_SCHEDULE`` default (``0 */5 * * * *``), as a period.
     sweep_period_s: float = schedule_period_s(Settings.sweep_schedule)
-    #: ``shared.retry_policy.SWEEP_RUN_SECONDS``: a sweep run starts no new recording after this much of its run.
+    #: ``retry_policy.SWEEP_RUN_SECONDS``: a sweep run starts no new recording after this much of its run.
     sweep_run_budget_s: float = SWEEP_RUN_SECONDS
     #: ``MAX_ATTEMPTS``: faults (failed tries other than throttling) before the sweep gives a recording up.
     max_attempts: int = int(Settings.max_attempts)
-    #: ``shared.claims.LEASE_SECONDS``: a killed worker's claim lapses this long after its last renewal.
+    #: ``shared.recordings.claims.LEASE_SECONDS``: a killed worker's claim lapses this long after its last renewal.
     lease_s: float = float(LEASE_SECONDS)
     # --- the platform ---
     #: Storage queue message time-to-live, default 7 days: a host message older than this is lost.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 
-from shared import retry_policy
+from shared.platform import retry_policy
 
 PENDING, CLAIMED, DONE, GIVEN_UP = "pending", "claimed", "done", "given up"
 #: How an attempt ends. THROTTLED: the start budget ran out refused by the quota (a capacity wait);
@@ -55,9 +55,9 @@ class Recording:
     """One uploaded recording and what the product has written about it.
 
     ``attempt``, ``event_tries``, ``faults`` and ``last_attempt_at`` are its error record
-    (``shared.results.Tries``: every try; the tries by events, which decide the door's last delivery;
+    (``shared.recordings.results.Tries``: every try; the tries by events, which decide the door's last delivery;
     the failed tries that were not throttling, which decide giving up; when). ``state`` CLAIMED is
-    the lease (``shared.claims``): one worker at a time. ``raised``: host tries whose failure the door
+    the lease (``shared.recordings.claims``): one worker at a time. ``raised``: host tries whose failure the door
     raised for the host to deliver again.
     """
 
@@ -137,14 +137,14 @@ class Speech:
 
 
 def is_due(rec: Recording, now: float) -> bool:
-    """``shared.sweep.is_due``: ``sweep_delay_seconds(attempt)`` has passed since the last try, or since
+    """``shared.recordings.sweep.is_due``: ``sweep_delay_seconds(attempt)`` has passed since the last try, or since
     the upload when there is no error record (``attempt`` 0)."""
     last = rec.uploaded_at if rec.last_attempt_at is None else rec.last_attempt_at
     return now >= last + retry_policy.sweep_delay_seconds(rec.attempt)
 
 
 class Listing:
-    """What a sweep run's listing of the two containers shows (``shared.pending``).
+    """What a sweep run's listing of the two containers shows (``shared.recordings.pending``).
 
     Every uploaded recording without a transcript and without a permanent error record, in name order
     (ASSUMPTION: names sort in upload order). The listing cannot see leases, so recordings being

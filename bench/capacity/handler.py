@@ -1,6 +1,6 @@
 """One transcription attempt, as both doors (the host's delivery, the sweep) run it.
 
-The product runs one handler for both (``shared.blob_door``), so the model does too: claim, start a
+The product runs one handler for both (``shared.recordings.door``), so the model does too: claim, start a
 Speech session, run it, then write the transcript or the error record and let the lease go. A refused
 start is retried inside the invocation as ``shared.pipeline._recognise`` does: after each refusal, if
 any of ``SPEECH_START_RETRY_SECONDS`` is left, wait ``retry_policy.start_retry_delay`` (cut to what is
@@ -30,7 +30,7 @@ from bench.capacity.engine import (
     Speech,
     Stats,
 )
-from shared import retry_policy
+from shared.platform import retry_policy
 
 OnEnd = Callable[[str], None]
 
@@ -119,7 +119,7 @@ class Handler:
         elif outcome == KILLED:
             self.stats.killed += 1
             self.loop.after(self.a.lease_s, self._lapse, rec)
-        else:  # shared.results.Tries: every try counts, events' tries apart, throttling is not a fault
+        else:  # shared.recordings.results.Tries: every try counts, events' tries apart, throttling is not a fault
             rec.attempt += 1
             rec.event_tries += door == HOST
             rec.faults += outcome == FAULT

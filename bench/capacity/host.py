@@ -7,7 +7,7 @@ Event Grid blob triggers of an app scale as one group, at most ``maximumInstance
 once (visibility timeout 0) and is delivered again, up to ``poisonBlobThreshold`` dequeues; a message
 older than the queue's time-to-live is gone.
 
-The door (``shared.blob_door``) decides what a failure does to the message from the recording's error
+The door (``shared.recordings.door``) decides what a failure does to the message from the recording's error
 record, not from the message: it raises (the host delivers again) while the record counts fewer than
 ``MAX_DELIVERIES`` tries by events, across all of the recording's events, and records and returns
 after that, so the message is done and the recording is the sweep's. A delivery for a recording

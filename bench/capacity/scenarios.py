@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from bench.capacity.assumptions import HOUR, Assumptions
 from bench.capacity.run import Scenario
-from shared.retry_policy import MAX_DELIVERIES
+from shared.platform.retry_policy import MAX_DELIVERIES
 
 BURST = 10_000
 F0_BURST = 100

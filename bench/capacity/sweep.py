@@ -1,6 +1,6 @@
 """The sweep's door: a timer function, on its own instance, that transcribes what the host did not.
 
-Each run does what ``shared.sweep.run_sweep`` does, at the run's start time:
+Each run does what ``shared.recordings.sweep.run_sweep`` does, at the run's start time:
 
 1. lists the recordings still pending (``Listing``: no transcript, no permanent record), in name order;
 2. gives up each whose error record counts ``MAX_ATTEMPTS`` faults (throttling never counts), unless

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from shared.retry_policy import MAX_DELIVERIES
+from shared.platform.retry_policy import MAX_DELIVERIES
 
 log = logging.getLogger(__name__)
 

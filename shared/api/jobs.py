@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 
 import azure.functions as func
 
-from shared import storage
 from shared.api.negotiation import requested_format
 from shared.api.request_options import document_options
 from shared.api.responses import json_response, route, text_response
@@ -30,6 +29,7 @@ from shared.jobs.names import audio_extension, parse_job_id
 from shared.jobs.store import JobStore, create_job, get_job, store_for
 from shared.jobs.views import API_BASE, job_location, public_view
 from shared.options import RecognitionOptions
+from shared.platform import storage
 from shared.settings import UPLOAD_URL_MINUTES, Settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def get_transcription(req: func.HttpRequest, settings: Settings) -> func.HttpRes
 @route
 def get_transcript(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
     """``GET /api/transcriptions/{id}/transcript``: ``?format=`` or ``Accept`` picks json/txt/srt/vtt."""
-    from shared.transcript import Transcript
+    from shared.output.transcript import Transcript
 
     job_id = parse_job_id(req.route_params.get("id"))
     fmt = requested_format(req)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.errors import InvalidRequestError, NotAcceptableError
-from shared.formats import FORMATS, OutputFormat, output_format
+from shared.output.formats import FORMATS, OutputFormat, output_format
 
 
 def format_parameter(req: func.HttpRequest, default: str = "json") -> OutputFormat:

@@ -8,7 +8,7 @@ import azure.functions as func
 
 from shared.api.responses import json_response, text_response
 from shared.errors import ConfigurationError, SpeechUnreachableError, TranscriptionError
-from shared.reachability import unreachable
+from shared.platform.reachability import unreachable
 from shared.settings import SPEECH_ENDPOINT, Settings
 
 #: What ``GET /api/health`` says, overall and per check.
@@ -25,7 +25,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     Besides the settings themselves, it checks what they name: the input and output containers and the
     completion queue must exist and let this app's identity in (a missing output container would otherwise
     be found only after a whole Speech session, on every delivery), and ``SPEECH_ENDPOINT`` must take a
-    connection (``shared.reachability``: connect only, bounded, no token spent).
+    connection (``shared.platform.reachability``: connect only, bounded, no token spent).
     """
     try:
         settings = Settings.from_env()
@@ -45,7 +45,7 @@ def storage_check(settings: Settings) -> tuple[str, list[str]]:
     """The storage the settings name: its state and what is wrong, one sentence each (none: ``ok``)."""
     if settings.storage is None:
         return MISCONFIGURED, [problem(ConfigurationError("storage connection settings are missing"))]
-    from shared import storage
+    from shared.platform import storage
 
     try:
         with storage.connect(settings) as clients:

@@ -21,7 +21,7 @@ from shared.jobs.model import EXPIRED, FAILED, QUEUED, SUCCEEDED, Job, age_secon
 from shared.jobs.names import parse_job_id
 from shared.jobs.store import JobStore, update
 from shared.jobs.views import job_links
-from shared.storage import storage_error
+from shared.platform.storage import storage_error
 
 COMPLETION_SCHEMA = "stt-job-completion/1"
 #: A completion claim older than this is taken to belong to a sender that died.

@@ -39,7 +39,7 @@ def audio_arrived(store: JobStore, job: Job) -> bool:
     so the outcome is an expired job and no audio, never an expired job with its audio kept or transcribed."""
     from azure.core.exceptions import AzureError
 
-    from shared.storage import storage_error
+    from shared.platform.storage import storage_error
 
     try:
         return store.audio.get_blob_client(job.audio["name"]).exists()

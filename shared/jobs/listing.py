@@ -24,8 +24,8 @@ from shared.jobs.names import (
     status_blob_name,
 )
 from shared.jobs.store import JobStore, read
-from shared.results import result_names
-from shared.storage import delete_if_exists, storage_error
+from shared.platform.storage import delete_if_exists, storage_error
+from shared.recordings.results import result_names
 
 #: Jobs per page of ``list_jobs``.
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100

@@ -76,9 +76,9 @@ def audio_extension(text: str | None) -> str:
     """The extension job audio is stored under: ``text`` lowercased if it is one, else ``bin``.
 
     Cosmetic only (the content decides the format), but it keeps names readable in the container. Never one
-    that would get the audio refused for its name (``.error``: ``shared.input_names``).
+    that would get the audio refused for its name (``.error``: ``shared.recordings.input_names``).
     """
-    from shared.input_names import colliding_endings
+    from shared.recordings.input_names import colliding_endings
 
     value = (text or "").lower()
     return value if _EXTENSION.fullmatch(value) and f".{value}" not in colliding_endings() else "bin"

@@ -6,7 +6,7 @@ again. So two deliveries of one event, or an HTTP request racing the blob door, 
 job backwards or overwrite each other's step.
 
 Nothing here creates a client or a credential: every function takes a ``JobStore`` holding clients
-built per invocation by the caller (``shared.storage``). Storage failures surface as the typed
+built per invocation by the caller (``shared.platform.storage``). Storage failures surface as the typed
 ``StorageError`` (transient: the host retries).
 """
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from shared.errors import JobNotFoundError, JobStateError, StorageError
 from shared.jobs.model import QUEUED, RUNNING, Job, iso, utc_now
 from shared.jobs.names import audio_blob_name, new_job_id, parse_job_id, status_blob_name
-from shared.storage import container_missing, storage_error
+from shared.platform.storage import container_missing, storage_error
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -48,7 +48,7 @@ class JobStore:
 
 
 def store_for(clients, settings) -> JobStore:
-    """The job store on one invocation's ``shared.storage.StorageClients`` (queue only when one is set)."""
+    """The job store on one invocation's ``shared.platform.storage.StorageClients`` (queue only when one is set)."""
     return JobStore(
         audio=clients.blobs.get_container_client(settings.input_container),
         results=clients.blobs.get_container_client(settings.output_container),

@@ -6,7 +6,7 @@ is best effort: each write is a storage request, and a failed one is logged, nev
 the transcription.
 
 Audio whose job has no status document (deleted, or never made) or expired before the audio came is
-*abandoned*: it has no job to go to, and the door removes it untranscribed (``shared.blob_door``). An upload
+*abandoned*: it has no job to go to, and the door removes it untranscribed (``shared.recordings.door``). An upload
 URL outlives a ``DELETE`` by up to 15 minutes, so this is how a deleted job stays deleted.
 """
 
@@ -16,12 +16,12 @@ import logging
 import threading
 import time
 
-from shared import storage
 from shared.errors import JobNotFoundError, TranscriptionError
 from shared.jobs.completion import finish_job
 from shared.jobs.model import EXPIRED
 from shared.jobs.names import job_id_from_blob_name
 from shared.jobs.store import JobStore, get_job, report_progress, start_job, store_for
+from shared.platform import storage
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 
 from shared.errors import ConfigurationError
 from shared.options import RecognitionOptions, from_settings
-from shared.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS, TIMEOUT_MARGIN_SECONDS
+from shared.platform.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS, TIMEOUT_MARGIN_SECONDS
 from shared.settings import names as n
 from shared.settings import values
 
-#: Credentials ``shared.credentials`` can create per invocation. ``azurecli`` is for developers running
+#: Credentials ``shared.platform.credentials`` can create per invocation. ``azurecli`` is for developers running
 #: against real Azure from their own machine; ``none`` fetches no Speech token at all, for a Speech
 #: container or the emulator on a ws:// or http:// host that takes none. Neither is ever the default.
 TOKEN_CREDENTIALS = ("managedidentity", "azurecli", "none")
@@ -63,7 +63,7 @@ class Settings:
     storage_timeout_seconds: float = 30.0
     speech_idle_timeout_seconds: float = 60.0
     #: 4 h 10 min: a 240-minute recording at real-time pace, plus room; with the start retries
-    #: (``speech_start_retry_seconds``) and the sweep's last start (``shared.retry_policy.SWEEP_RUN_SECONDS``) it
+    #: (``speech_start_retry_seconds``) and the sweep's last start (``retry_policy.SWEEP_RUN_SECONDS``) it
     #: still ends 5 minutes inside host.json's 4 h 30 min ``functionTimeout`` (tests/test_bindings.py).
     transcription_deadline_seconds: float = 15000.0
     speech_send_fast: bool = True
@@ -221,7 +221,7 @@ def _check_fits_function_timeout(timeouts: Mapping[str, object], recovery: Mappi
 
 
 def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
-    from shared.formats import FORMATS
+    from shared.output.formats import FORMATS
 
     raw = env.get(n.OUTPUT_FORMATS, "").strip().lower()
     names = [f.strip() for f in raw.split(",") if f.strip()] if raw else list(Settings.output_formats)

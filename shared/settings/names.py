@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from shared.options import OPTION_SETTINGS
 
-#: The connection prefix shared by the blob trigger binding and ``shared.storage``: in Azure the app
+#: The connection prefix shared by the blob trigger binding and ``shared.platform.storage``: in Azure the app
 #: settings ``AudioStorage__blobServiceUri`` / ``__queueServiceUri`` / ``__credential`` / ``__clientId``.
 STORAGE_CONNECTION = "AudioStorage"
 #: The Functions host's own storage connection (its leases, the blob trigger's queues): read by the host,

@@ -33,11 +33,11 @@ from collections.abc import Callable
 
 from shared.audio import PcmReader
 from shared.options import RecognitionOptions
+from shared.output.transcript import Segment
 from shared.settings import Settings
 from shared.speech.channels import recognise_channels
 from shared.speech.config import options_or_default
 from shared.speech.session import SpeechSession
-from shared.transcript import Segment
 
 __all__ = ["SpeechSession", "recognise"]
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 from shared.audio import PcmReader
 from shared.options import RecognitionOptions
+from shared.output.transcript import Segment
 from shared.settings import Settings
 from shared.speech.session import SpeechSession
-from shared.transcript import Segment
 
 
 def channel_label(reader: PcmReader, options: RecognitionOptions) -> str:

@@ -7,7 +7,7 @@ of them and releases them when it closes: nothing here is cached or shared betwe
 The token is a string fetched for this invocation and set as a property, never a
 ``token_credential=``: given a credential, the SDK keeps it inside the recognizer and wires a
 token-refresh callback to it, the long-lived-credential pattern this project exists to avoid (see
-``shared/credentials.py``).
+``shared/platform/credentials.py``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def speech_config(settings: Settings, token: str, options: RecognitionOptions | 
     """
     options = options_or_default(settings, options)
     config = speechsdk.SpeechConfig(endpoint=settings.speech_endpoint)
-    if token:  # a token string, never token_credential=: see shared/credentials.py; none with TOKEN_CREDENTIAL=none
+    if token:  # a string, never token_credential= (shared/platform/credentials.py); none with TOKEN_CREDENTIAL=none
         config.authorization_token = token
     _apply_language(config, options)
     _apply_output(config, options)

@@ -26,9 +26,9 @@ from shared.errors import (
     ThrottledError,
     TranscriptionError,
 )
+from shared.output.transcript import Segment
 from shared.settings import SPEECH_ENDPOINT
 from shared.speech.segments import TICKS_PER_SECOND, SegmentFields, segment_from_result
-from shared.transcript import Segment
 
 _CANCELLATION_ERRORS: dict[str, type[TranscriptionError]] = {
     "AuthenticationFailure": AuthenticationError,

@@ -17,7 +17,7 @@ from typing import Any
 
 import azure.cognitiveservices.speech as speechsdk
 
-from shared.transcript import Segment, Word
+from shared.output.transcript import Segment, Word
 
 #: The SDK's offsets and durations are in 100-ns ticks from the start of the audio session.
 TICKS_PER_SECOND = 10_000_000

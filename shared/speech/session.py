@@ -28,12 +28,12 @@ import azure.cognitiveservices.speech as speechsdk
 from shared.audio import PcmReader
 from shared.errors import ServiceError, SpeechTimeoutError
 from shared.options import RecognitionOptions
+from shared.output.transcript import Segment
 from shared.settings import Settings
 from shared.speech.config import add_phrases, language_configs, options_or_default, speech_config
 from shared.speech.events import EventCollector
 from shared.speech.feed import PacedPcmFeed
 from shared.speech.segments import SINGLE_SPEAKER, SegmentFields
-from shared.transcript import Segment
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from shared import storage
 from shared.errors import ThrottledError, TranscriptionError
-from shared.formats import FORMATS
-from shared.transcript import SCHEMA as TRANSCRIPT_SCHEMA
-from shared.transcript import Transcript
+from shared.output.formats import FORMATS
+from shared.output.transcript import SCHEMA as TRANSCRIPT_SCHEMA
+from shared.output.transcript import Transcript
+from shared.platform import storage
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -64,7 +64,7 @@ def write_results(out: ContainerClient, transcript: Transcript, names: dict[str,
     """Write ``transcript`` once per format in ``names`` (format → blob name), the JSON last.
 
     The JSON marks the blob's ETag done, so a failure before it leaves the blob to be retried rather
-    than skipped with a result missing. Its metadata repeats that ETag, for listings (``shared.pending``).
+    than skipped with a result missing. Its metadata repeats that ETag, for listings (``shared.recordings.pending``).
     """
     etag = str(transcript.source.get("etag") or "")
     for fmt in [f for f in names if f != "json"] + ["json"]:
@@ -108,7 +108,7 @@ def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, 
     """Write the error record ``name``; a failure to write it (storage or its identity) is logged, the
     original error matters more.
 
-    Its metadata repeats what a listing needs (``shared.pending``): the code, whether it was transient,
+    Its metadata repeats what a listing needs (``shared.recordings.pending``): the code, whether it was transient,
     the counts and when, so finding what to retry reads no document.
     """
     body = {

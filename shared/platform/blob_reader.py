@@ -26,7 +26,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from shared.errors import StorageError
-from shared.storage import storage_error
+from shared.platform.storage import storage_error
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient

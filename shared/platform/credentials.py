@@ -1,14 +1,14 @@
 """Credentials made per invocation, and the Speech token fetched with one: a token per invocation, no
 credential kept.
 
-Every credential object (for the Speech token here, for storage in ``shared.storage``) is made by
+Every credential object (for the Speech token here, for storage in ``shared.platform.storage``) is made by
 ``new_credential``, used and closed within one invocation: no module-level credential, no cache, no
 singleton. We pass the token *string* to the Speech SDK and never ``token_credential=``: with a
 credential the SDK keeps it inside the recognizer and wires a refresh callback to it
 (``speech.py``, ``_set_up_token_refresh_callback``), the long-lived pattern this project replaces.
 
 Every token fetch ends within ``TOKEN_TIMEOUT_SECONDS``, retries and their waits included
-(``shared.deadlines``: a ``Retry-After`` past the deadline is not waited for), and a failure is
+(``shared.platform.deadlines``: a ``Retry-After`` past the deadline is not waited for), and a failure is
 classified by what happened on the wire, on the fetch's last attempt: an identity endpoint that
 answered 5xx, 429, 408, or 404/410 (IMDS while it is updating; azure-identity retries those too),
 refused the connection, timed out or trickled is ``identity_unavailable`` (transient: the host tries
@@ -26,8 +26,14 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.deadlines import DeadlineExceeded, DeadlineTransport, RetryPastDeadline, WatchedAdapter, watched_session
 from shared.errors import AuthenticationError, IdentityUnavailableError, TranscriptionError
+from shared.platform.deadlines import (
+    DeadlineExceeded,
+    DeadlineTransport,
+    RetryPastDeadline,
+    WatchedAdapter,
+    watched_session,
+)
 from shared.settings import Settings
 
 SPEECH_SCOPE = "https://cognitiveservices.azure.com/.default"

@@ -1,9 +1,9 @@
 """Cue layout for segments with word times: cues hold whole words and take their times from them.
 
-``shared.subtitles`` shares a segment's time out by characters when all it knows is the segment's
+``shared.output.subtitles`` shares a segment's time out by characters when all it knows is the segment's
 start and end. Once the service has timed every word (``RecognitionOptions.words``), a cue can show
 while its words are spoken instead: it starts at its first word's start and ends at its last word's
-end. ``shared.subtitles`` then clamps those times into the segment and the audio (``fit_cue_times``).
+end. ``shared.output.subtitles`` then clamps those times into the segment and the audio (``fit_cue_times``).
 
 The words the service times are its lexical form (``twenty three``, lower case, no punctuation)
 while the segment's text, what a cue shows, is its display form (``23.``). The two are lined up
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from shared.transcript import Segment, Word
+from shared.output.transcript import Segment, Word
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def fit_cue_times(times: Sequence[int], low: int, high: int) -> list[int]:
 
     Each cue then lasts at least 1 ms (both formats want an end after the start) and starts no
     earlier than the cue before it ends, so starts strictly increase within a segment, as
-    ``shared.subtitles`` promises. ``high - low`` must leave 1 ms per cue; only when even the audio
+    ``shared.output.subtitles`` promises. ``high - low`` must leave 1 ms per cue; only when even the audio
     is shorter than that do cues come out zero-length, still inside it.
     """
     fitted = [min(max(t, low), high) for t in times]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
-from shared import storage
+from shared.platform import storage
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient

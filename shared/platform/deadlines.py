@@ -19,7 +19,7 @@ trips it, and retries multiply it (an identity endpoint trickling its answer hel
   service and waiting for an answer's headers. It does not bound reading a body whose bytes keep
   coming: the read timeout applies to each socket read, and a download's body is read after the
   pipeline has returned (``StorageStreamDownloader``), so a storage service trickling a body can hold
-  a download longer. Downloads here are small (``shared.blob_reader`` reads one window per operation)
+  a download longer. Downloads here are small (``shared.platform.blob_reader`` reads one window per operation)
   and storage is not an endpoint that trickles, so that is the one wait these deadlines leave open.
 """
 

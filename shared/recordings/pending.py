@@ -1,16 +1,16 @@
 """Where each recording in the input container stands, from the two containers' listings alone.
 
 One answer for the operator's catch-up command (``python -m shared.backfill``), the sweep
-(``shared.sweep``) and the status report (``python -m shared.status``): both containers are listed
+(``shared.recordings.sweep``) and the status report (``python -m shared.status``): both containers are listed
 (names and metadata, no document is read) and each input blob is paired with what the output
-container holds for it (``shared.results``):
+container holds for it (``shared.recordings.results``):
 
 - ``transcribed``: ``<name>.json`` exists and was made from this version of the blob (its metadata's ETag);
 - ``failed``: ``<name>.error.json`` records a *permanent* error for this version (bad audio, or tries
   given up): trying again would fail the same way, so it waits until the blob is replaced;
 - ``retrying``: its last try failed transiently; it is tried again (its error says when and how often);
 - ``waiting``: never tried, or its last error was about an older version (its event may still come);
-- ``refused``: its name would make its results ambiguous (``shared.input_names``), whatever its records
+- ``refused``: its name would make its results ambiguous (``shared.recordings.input_names``), whatever its records
   say: never transcribed, it waits for a person to rename it (its ``name_refused`` record, if written,
   is its ``error``).
 
@@ -23,9 +23,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared import storage
-from shared.input_names import refusal
-from shared.results import bare_etag, result_names, same_version
+from shared.platform import storage
+from shared.recordings.input_names import refusal
+from shared.recordings.results import bare_etag, result_names, same_version
 from shared.settings import Settings
 
 TRANSCRIBED, FAILED, RETRYING, WAITING, REFUSED = "transcribed", "failed", "retrying", "waiting", "refused"

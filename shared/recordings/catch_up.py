@@ -1,7 +1,7 @@
 """Catching up: the blob door run over a list of recordings that still need a transcript.
 
 The one runner behind the operator's ``python -m shared.backfill`` and the sweep's timer
-(``shared.sweep``): each recording goes through ``shared.blob_door.handle_blob`` as a *retry*
+(``shared.recordings.sweep``): each recording goes through ``shared.recordings.door.handle_blob`` as a *retry*
 (a transient failure is recorded for the next run, never raised), ``concurrency`` at a time, and no
 new one starts after ``stop_at``. One recording's failure, even an unexpected one, never ends the others'.
 """
@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from shared import storage
-from shared.blob_door import RETRY, BlobOutcome, handle_blob
 from shared.errors import TranscriptionError
+from shared.platform import storage
+from shared.recordings.door import RETRY, BlobOutcome, handle_blob
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

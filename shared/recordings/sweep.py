@@ -2,25 +2,25 @@
 
 Events can fail to do the work: Event Grid can lose one (or the subscription was made after the
 upload), the host's queue drops a message after 7 days, and a transient failure on the host's last
-delivery is handed over here rather than poisoned (``shared.blob_door``). Each run (every
+delivery is handed over here rather than poisoned (``shared.recordings.door``). Each run (every
 ``SWEEP_SCHEDULE``):
 
-1. lists where every recording stands (``shared.pending``): names and metadata only;
+1. lists where every recording stands (``shared.recordings.pending``): names and metadata only;
 2. gives up a recording whose tries have failed ``MAX_ATTEMPTS`` times (throttling is not counted:
    a full quota is a wait, not a fault), writing a permanent ``retries_exhausted`` error (its job fails),
-   and records a refused name's ``name_refused`` error whose event never came (``shared.input_names``):
+   and records a refused name's ``name_refused`` error whose event never came (``shared.recordings.input_names``):
    each once, so nothing it cannot act on is counted again, run after run;
 3. transcribes the recordings that are *due*, through the same blob door as the events, at most
    ``SWEEP_CONCURRENCY`` at a time. A recording is due once ``sweep_delay_seconds(attempt)`` has passed
    since its last try (or its upload, if it was never tried: its event may still be on its way), so a
-   recording is never tried in a tight loop. The door's claim (``shared.claims``) means two sweeps, or a
+   recording is never tried in a tight loop. The door's claim (``shared.recordings.claims``) means two sweeps, or a
    sweep and a late event, never transcribe one recording twice;
 4. expires jobs still ``queued`` past ``JOB_QUEUED_TTL_MINUTES`` whose audio never arrived, and sends
    the completion messages of finished jobs whose send failed (their transcript is done, so no try
    would send it);
 5. says what it did in one log line.
 
-Step 3 is ``shared.catch_up``, the runner of the operator's ``python -m shared.backfill`` too (which
+Step 3 is ``shared.recordings.catch_up``, the runner of the operator's ``python -m shared.backfill`` too (which
 takes every pending recording, due or not, one at a time). No new work starts after
 ``SWEEP_RUN_SECONDS``; what is left is the next run's. A run lasts as long as its longest try, and
 timers run one at a time per app, so the next run waits for it: the events, not the sweep, carry the
@@ -34,20 +34,20 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from shared import storage
-from shared.blob_door import BlobOutcome
-from shared.catch_up import catch_up
-from shared.claims import claim
 from shared.errors import NameRefusedError, RetriesExhaustedError, TranscriptionError
-from shared.input_names import record_fits
 from shared.jobs.completion import send_unsent
 from shared.jobs.expiry import expire_stale_jobs
 from shared.jobs.listing import unsent_completions
 from shared.jobs.store import JobStore, store_for
 from shared.jobs.tracker import JobTracker
-from shared.pending import REFUSED, Recording, scan
-from shared.results import Tries, record_error, result_names, transcribed_version
-from shared.retry_policy import SWEEP_RUN_SECONDS, sweep_delay_seconds
+from shared.platform import storage
+from shared.platform.retry_policy import SWEEP_RUN_SECONDS, sweep_delay_seconds
+from shared.recordings.catch_up import catch_up
+from shared.recordings.claims import claim
+from shared.recordings.door import BlobOutcome
+from shared.recordings.input_names import record_fits
+from shared.recordings.pending import REFUSED, Recording, scan
+from shared.recordings.results import Tries, record_error, result_names, transcribed_version
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ more than once, by more than one worker, needs:
 - **idempotency per ETag**: ``<name>.json`` records the ETag it was made from, so a redelivered event
   for the same version of a blob does nothing, and a replaced blob is transcribed again;
 - **no result mistaken for another's**: a recording whose results' names could be another's
-  (``shared.input_names``) is refused with a permanent ``name_refused`` record, before anything is read;
-- **one worker at a time**: a lease on ``<name>.lock`` (``shared.claims``); a second worker skips;
-- **results next to the audio**, the JSON last (``shared.results``), and a job's status document
+  (``shared.recordings.input_names``) is refused with a permanent ``name_refused`` record, before anything is read;
+- **one worker at a time**: a lease on ``<name>.lock`` (``shared.recordings.claims``); a second worker skips;
+- **results next to the audio**, the JSON last (``shared.recordings.results``), and a job's status document
   moved along (``shared.jobs.tracker``);
 - **a job's audio with no job to go to is removed**: its job deleted (the upload URL outlives a ``DELETE``),
   never made, or expired before the audio came (``JobTracker.abandoned``): never transcribed, nothing of it
@@ -19,11 +19,11 @@ more than once, by more than one worker, needs:
   the tries. A *permanent* error is recorded and swallowed (retrying would fail the same way). A
   *transient* one is re-raised so the host delivers the event again at once, except on the host's
   last delivery (``MAX_DELIVERIES``): then it is recorded and swallowed, so the event is never
-  poisoned, and the sweep (``shared.sweep``) tries it again later with a growing backoff;
+  poisoned, and the sweep (``shared.recordings.sweep``) tries it again later with a growing backoff;
 - **collect after each invocation**: the Speech SDK's objects hold native handles behind Python
   reference cycles; ``gc.collect()`` releases them while this invocation pays, not at a random later
   allocation;
-- **one structured log line per invocation** (``shared.invocation_log``).
+- **one structured log line per invocation** (``shared.recordings.invocation_log``).
 """
 
 from __future__ import annotations
@@ -33,16 +33,18 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared import storage
-from shared.blob_reader import BlobReader
-from shared.claims import claim
 from shared.errors import ConfigurationError, JobFinishedError, NameRefusedError, TranscriptionError
-from shared.input_names import record_fits, refused_error
-from shared.invocation_log import InvocationRecord
 from shared.jobs.tracker import GONE, JobTracker
 from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
+from shared.output.transcript import Transcript
 from shared.pipeline import transcribe_audio
-from shared.results import (
+from shared.platform import storage
+from shared.platform.blob_reader import BlobReader
+from shared.platform.retry_policy import MAX_DELIVERIES
+from shared.recordings.claims import claim
+from shared.recordings.input_names import record_fits, refused_error
+from shared.recordings.invocation_log import InvocationRecord
+from shared.recordings.results import (
     Tries,
     previous_tries,
     record_error,
@@ -50,9 +52,7 @@ from shared.results import (
     transcribed_version,
     write_results,
 )
-from shared.retry_policy import MAX_DELIVERIES
 from shared.settings import Settings
-from shared.transcript import Transcript
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, BlobProperties

@@ -1,7 +1,7 @@
 """Which recordings are refused for their names: those whose results could be mistaken for another's.
 
-A recording's results are named after it in the output container (``shared.results``: ``<name>.json``,
-``.txt``, ``.srt``, ``.vtt``, ``.error.json``; ``<name>.lock``, ``shared.claims``), beside the jobs' status
+A recording's results are named after it in the output container (``shared.recordings.results``: ``<name>.json``,
+``.txt``, ``.srt``, ``.vtt``, ``.error.json``; ``<name>.lock``, ``shared.recordings.claims``), beside the jobs' status
 documents (``jobs/<id>/status.json``). Three kinds of name would make a result ambiguous:
 
 - a name ending in what one result suffix adds to another (``.error``): ``x.wav.error``'s transcript would
@@ -30,8 +30,8 @@ MAX_NAME_CHARS = 1024
 @cache
 def result_suffixes() -> tuple[str, ...]:
     """Every suffix a recording's name gets in the output container."""
-    from shared.claims import LOCK_SUFFIX
-    from shared.results import result_names
+    from shared.recordings.claims import LOCK_SUFFIX
+    from shared.recordings.results import result_names
 
     return (*(name.removeprefix("x") for name in result_names("x").values()), LOCK_SUFFIX)
 
@@ -69,6 +69,6 @@ def refused_error(name: str) -> NameRefusedError | None:
 
 def record_fits(name: str) -> bool:
     """Whether the error record of recording ``name`` has a name storage takes."""
-    from shared.results import ERROR_SUFFIX
+    from shared.recordings.results import ERROR_SUFFIX
 
     return len(name) + len(ERROR_SUFFIX) <= MAX_NAME_CHARS

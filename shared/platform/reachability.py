@@ -4,7 +4,7 @@ Two callers ask. ``GET /api/health`` reports it, so a wrong port, scheme or host
 recording fails. And ``shared.pipeline``, when the Speech SDK could not open a session: an endpoint that
 accepts connections turned the session away (past its quota, a reset under load), which is worth the start
 retries of ``SPEECH_START_RETRY_SECONDS``; one that accepts none is unreachable, and after a short bounded
-retry (``shared.retry_policy.UNREACHABLE_RETRY_SECONDS``) the recording's record says so and names the
+retry (``shared.platform.retry_policy.UNREACHABLE_RETRY_SECONDS``) the recording's record says so and names the
 setting, instead of every delivery waiting out the whole budget without a word.
 
 A connection here is a TCP connection to the endpoint's host and port, with the TLS handshake for

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.subtitles import to_srt, to_webvtt
-from shared.transcript import Transcript
+from shared.output.subtitles import to_srt, to_webvtt
+from shared.output.transcript import Transcript
 
 
 @dataclass(frozen=True)

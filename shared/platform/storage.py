@@ -37,7 +37,7 @@ class StorageClients:
     """This invocation's storage clients: one credential (so one token) for blobs and queues.
 
     Each storage operation gets ``STORAGE_TIMEOUT_SECONDS`` for connecting, waiting for an answer and
-    its retries (a body still arriving is bounded per socket read only: ``shared.deadlines`` says
+    its retries (a body still arriving is bounded per socket read only: ``shared.platform.deadlines`` says
     exactly what is bounded), and the token for it ``TOKEN_TIMEOUT_SECONDS``: an outage or a silent
     service is reported in seconds, not after minutes of the SDK's own retries.
 
@@ -63,7 +63,7 @@ class StorageClients:
                     self.blobs = BlobServiceClient.from_connection_string(storage.connection_string,
                                                                           **self._bounded())
                 else:
-                    from shared.credentials import new_credential
+                    from shared.platform.credentials import new_credential
 
                     self._credential = new_credential(settings, storage.client_id)
                     self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential,
@@ -91,7 +91,7 @@ class StorageClients:
 
     def _bounded(self) -> dict:
         """Each operation of a client, its retries included, ends within ``STORAGE_TIMEOUT_SECONDS``."""
-        from shared.deadlines import storage_pipeline_options
+        from shared.platform.deadlines import storage_pipeline_options
 
         return storage_pipeline_options(self._timeout)
 

@@ -20,7 +20,7 @@ Rules a consumer can rely on:
 - segments without text give no cue; an empty transcript gives a valid empty file.
 
 A segment with word times (``Segment.words``, when they were asked for) is laid out over its words
-instead (``shared.word_cues``), and two of those rules change for it: its cues need not tile it (a
+instead (``shared.output.word_cues``), and two of those rules change for it: its cues need not tile it (a
 cue starts at its first word's start and ends at its last word's end, clamped into the segment and
 the audio; within the segment each cue lasts at least 1 ms and starts no earlier than the one before
 it ends), and no cue or line ever breaks inside a recognised word (a word longer than a line gets a
@@ -36,8 +36,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shared.transcript import Segment, Transcript
-from shared.word_cues import WordCue, fit_cue_times, word_cues
+from shared.output.transcript import Segment, Transcript
+from shared.output.word_cues import WordCue, fit_cue_times, word_cues
 
 #: The longest cue line, in characters (speaker prefix included where it is visible: SRT).
 LINE_CHARS = 42

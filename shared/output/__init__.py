@@ -1,0 +1,2 @@
+"""The transcript and what it is written as: the ``Transcript`` model, its formats (JSON, text, SubRip,
+WebVTT) and the subtitle cues that wrap its words. Pure code: no Azure, no I/O."""
