@@ -12,7 +12,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 AZURITE := tools/azurite/node_modules/.bin/azurite
 
-.PHONY: install system run test lint serve clean bench
+.PHONY: install system run test test-unit lint serve clean bench
 
 install: system $(VENV)/.installed $(AZURITE) $(CHECKOV_VENV)/.installed
 
@@ -57,6 +57,10 @@ lint: $(VENV)/.installed
 
 test: install lint
 	$(PY) -m pytest
+
+# The tests that start no process of their own (no stack, no emulator): a minute or so, for a quick loop.
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -m "not stack"
 
 # Benchmarks (docs/performance.md): they print figures and write bench/out/; not pass/fail. On 2 cores
 # the memory run (BENCH_N invocations x 4 variants) takes 30-50 minutes, the peak runs (PEAK_FILES:

@@ -15,6 +15,13 @@ from tests import speech_audio
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the local stack is marked ``stack``; ``make test-unit`` runs the rest."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+
+
 @pytest.fixture(scope="session")
 def stack():
     """Azurite + speech emulator (``--require-token``) + identity endpoint; app settings applied."""

@@ -35,6 +35,9 @@ from tests.test_speech_emulator import (
     words,
 )
 
+#: These start real processes of their own (the speech emulator, the stack): not for ``make test-unit``.
+pytestmark = pytest.mark.stack
+
 CANDIDATES = ["en-US", "de-DE", "es-ES"]
 #: One sentence per language, each recognised right by Whisper base from espeak-ng (measured).
 def with_noise(source: Path, out: Path, level_db: float) -> Path:

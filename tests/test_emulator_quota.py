@@ -26,6 +26,9 @@ from speech_emulator.process import start_emulator
 from tests import speech_audio
 from tests.test_speech_emulator import DEADLINE, bounded, speech_config, transcribe, wer
 
+#: These start real processes of their own (the speech emulator, the stack): not for ``make test-unit``.
+pytestmark = pytest.mark.stack
+
 QUOTA = 2
 
 

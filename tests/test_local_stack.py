@@ -10,6 +10,9 @@ import pytest
 
 from local_stack.stack import LocalStack
 
+#: These start real processes of their own (the speech emulator, the stack): not for ``make test-unit``.
+pytestmark = pytest.mark.stack
+
 
 def test_azure_identity_gets_a_verifiable_token_from_the_local_endpoint(stack):
     from azure.identity import ManagedIdentityCredential

@@ -36,6 +36,9 @@ from speech_emulator.process import start_emulator
 from speech_emulator.vad import PauseSplitter
 from tests import speech_audio
 
+#: These start real processes of their own (the speech emulator, the stack): not for ``make test-unit``.
+pytestmark = pytest.mark.stack
+
 #: No single SDK wait in this module may take longer (seconds).
 DEADLINE = 20.0
 TICKS = 10_000_000
