@@ -27,6 +27,9 @@ from websockets.datastructures import Headers
 CHUNK_BYTES = 256 * 1024
 #: A chunk-size line or trailer longer than this is not HTTP.
 _LINE_LIMIT = 8 * 1024
+#: A refused request's body is read and dropped up to this size (so the client sees the answer, not a
+#: reset); a client that declares more is left to the reset.
+DRAIN_LIMIT = 300 * 1024 * 1024
 
 
 class HttpError(Exception):
@@ -134,9 +137,10 @@ class Body:
     async def discard(self, *, timeout: float = 10.0) -> None:
         """Read what the client still sends before the connection closes, so it sees our answer, not a reset.
 
-        Skipped when the client asked ``Expect: 100-continue`` and was never told to go on: it sends nothing.
+        Skipped when the client asked ``Expect: 100-continue`` and was never told to go on (it sends nothing),
+        and when it declared more than ``DRAIN_LIMIT``.
         """
-        if self.finished or (self._expects_continue and not self._continued):
+        if self.finished or (self._expects_continue and not self._continued) or (self.length or 0) > DRAIN_LIMIT:
             return
         try:
             async with asyncio.timeout(timeout):
