@@ -22,11 +22,10 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import ssl
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,15 +137,29 @@ class WebHooks:
                 return
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        """(status, body) of one POST; status 0 when nothing answered."""
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        """(status, body) of one POST; status 0 when nothing answered.
+
+        http.client rather than urllib: urllib rewrites header names (``X-microsoftspeechservices-event``),
+        and the service's spelling is part of what a receiver is tested against.
+        """
+        parts = urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        if parts.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.netloc, timeout=self.timeout, context=self._context
+            )
+        else:
+            connection = http.client.HTTPConnection(parts.netloc, timeout=self.timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
-                return response.status, response.read(64 * 1024)
-        except urllib.error.HTTPError as exc:
-            return exc.code, b""
-        except (OSError, ValueError):
+            connection.request("POST", target, body=body, headers={"Content-Length": str(len(body)), **headers})
+            response = connection.getresponse()
+            return response.status, response.read(64 * 1024)
+        except (OSError, http.client.HTTPException):
             return 0, b""
+        finally:
+            connection.close()
 
 
 def _echoed(answer: bytes) -> str:
