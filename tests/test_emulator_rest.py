@@ -289,24 +289,28 @@ def test_planned_faults_then_success(emulator: SimpleNamespace, audio: SimpleNam
     assert second.status == 200
 
 
-def test_command_line_fault_and_rate_limit(tmp_path: Path) -> None:
-    """``--fast-fault reject-503:1`` fails the first request only; ``--fast-rate 3`` refuses a fourth in a minute.
-
-    (An injected refusal is answered before the quota counts the request, as the gateway's own would be.)
+def test_command_line_fault_pace_and_rate_limit(tmp_path: Path, audio: SimpleNamespace) -> None:
+    """``--fast-fault reject-503:1`` fails the first request only; ``--fast-pace 2`` holds an answer for half the
+    audio's duration; ``--fast-rate 4`` refuses a fifth request in a minute (an injected refusal is answered
+    before the quota counts it, as the gateway's own would be).
     """
-    args = ("--fast-fault", "reject-503:1", "--fast-rate", "3", "--batch-rate", "2")
+    args = ("--fast-fault", "reject-503:1", "--fast-rate", "4", "--batch-rate", "2", "--fast-pace", "2")
     with start_emulator(extra_args=args, log_path=tmp_path / "emulator.log") as (url, _process):
         base = http_url(url)
         fast_statuses = [transcribe(base, {}, b"", token=None).status for _ in range(4)]
+        started = time.monotonic()
+        paced = transcribe(base, {}, audio.short, token=None)
+        paced_seconds = time.monotonic() - started
+        limited = transcribe(base, {}, b"", token=None)
         batch_statuses = [
             call_json("POST", f"{base}/speechtotext/transcriptions:submit?api-version=2024-11-15", {}).status
             for _ in range(3)
         ]
-        limited = transcribe(base, {}, b"", token=None)
 
     assert fast_statuses == [503, 400, 400, 400]  # 400: an empty form gets as far as the operation
-    assert batch_statuses == [400, 400, 429]
+    assert paced.status == 200 and paced_seconds >= speech_audio.duration_seconds(audio.short) / 2
     assert limited.json()["error"]["code"] == "429" and 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert batch_statuses == [400, 400, 429]
 
 
 # --------------------------------------------------------------------------------------------
