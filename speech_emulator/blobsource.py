@@ -27,7 +27,8 @@ log = logging.getLogger("speech_emulator.batch")
 
 #: "1 GB" per batch file (the Speech quotas page).
 MAX_FILE_BYTES = 1024**3
-#: The message the service gives for a recording it may not read (seen in Azure-Samples issues #518, #58957).
+#: The service's message for a recording it may not read (Azure-Samples/cognitive-services-speech-sdk issue #518,
+#: MicrosoftDocs/azure-docs issue #58957).
 AUTH_FAILED = "Authentication failed for recordings URI."
 
 

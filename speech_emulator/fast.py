@@ -71,7 +71,7 @@ class FastTranscription:
                 await asyncio.sleep(self.settings.stall_limit)
                 raise DropConnection(reset=False)
             if kind is RestFaultKind.SLOW:
-                await asyncio.sleep(float(request.query.get(DELAY_PARAMETER, self.settings.slow_delay)))
+                await asyncio.sleep(self._delay(request))
             options = parse_definition(parts["definition"].data if "definition" in parts else b"")
             if "audio" not in parts or parts["audio"].path is None or parts["audio"].size == 0:
                 raise service_error(
@@ -83,6 +83,13 @@ class FastTranscription:
                 max(0.0, received + transcript.duration_ms / 1000 / self.settings.pace - time.monotonic())
             )
         return Response.json(HTTPStatus.OK, result_json(transcript, separate=bool(options.channels)))
+
+    def _delay(self, request: Request) -> float:
+        """The ``slow`` fault's wait: the ``fault-delay`` query parameter, else ``--rest-slow``."""
+        try:
+            return max(0.0, float(request.query.get(DELAY_PARAMETER, self.settings.slow_delay)))
+        except ValueError:
+            raise invalid(f"{DELAY_PARAMETER} must be a number of seconds.") from None
 
     async def _upload(self, request: Request, body: Body, folder: Path, *, cut: bool) -> dict[str, Any]:
         """The form, spooled into ``folder``; with ``cut``, the connection is reset halfway through instead."""

@@ -199,7 +199,10 @@ class Response:
         return cls(status, data, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
     def encode(self) -> bytes:
-        reason = HTTPStatus(self.status).phrase if self.status in HTTPStatus._value2member_map_ else ""
+        try:
+            reason = HTTPStatus(self.status).phrase
+        except ValueError:
+            reason = ""
         lines = [f"HTTP/1.1 {self.status} {reason}"]
         headers = {**self.headers, "Content-Length": str(len(self.body)), "Connection": "close"}
         lines += [f"{name}: {value}" for name, value in headers.items()]

@@ -209,7 +209,7 @@ class RestApi:
     async def _faults(self, request: Request, body: Body, _f: RestFault | None, _p: dict) -> Response:
         """``{"api": "fast"|"batch", "fault": NAME, "count": N}``: the next N requests (absent: all; 0: clear)."""
         value = await _json(body)
-        api, name, count = (value.get(k) for k in ("api", "fault", "count")) if isinstance(value, dict) else (0,) * 3
+        api, name, count = (value.get(k) for k in ("api", "fault", "count")) if isinstance(value, dict) else ("",) * 3
         if api not in APIS or (count is not None and (not isinstance(count, int) or count < 0)):
             raise service_error(HTTPStatus.BAD_REQUEST, "InvalidRequest", 'expected {"api", "fault", "count"}')
         try:
