@@ -60,11 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     _rest_args(parser)
+    _batch_args(parser)
     return parser.parse_args(argv)
 
 
 def _rest_args(parser: argparse.ArgumentParser) -> None:
-    """Fast and batch transcription: speed, limits, faults, what batch may read."""
+    """Fast and batch transcription: speed, limits, faults."""
     rest = parser.add_argument_group("REST APIs (fast and batch transcription)")
     rest.add_argument(
         "--fast-pace",
@@ -102,26 +103,31 @@ def _rest_args(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="batch requests per 10 s before 429, as the service's quota (default 100; 0: no limit)",
     )
-    rest.add_argument(
+
+
+def _batch_args(parser: argparse.ArgumentParser) -> None:
+    """How batch transcription runs: its queue delay, what its identity may read, how it calls web hooks."""
+    batch = parser.add_argument_group("batch transcription")
+    batch.add_argument(
         "--batch-delay",
         type=float,
         default=1.0,
         metavar="S",
         help="seconds a batch transcription stays NotStarted (default 1)",
     )
-    rest.add_argument(
+    batch.add_argument(
         "--batch-readable",
         action="append",
         default=[],
         metavar="URL_PREFIX",
         help="blob URLs batch may read with its identity, e.g. the input container's URL (repeatable)",
     )
-    rest.add_argument(
+    batch.add_argument(
         "--batch-ca-bundle",
         metavar="PATH",
         help="CA bundle to trust when reading blobs and calling web hooks (default $REQUESTS_CA_BUNDLE)",
     )
-    rest.add_argument(
+    batch.add_argument(
         "--webhook-timeout",
         type=float,
         default=10.0,

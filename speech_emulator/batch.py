@@ -133,8 +133,12 @@ class BatchService:
         transcription = Transcription(str(uuid.uuid4()), submission, base, api_version, fault)
         self._transcriptions[transcription.id] = transcription
         transcription.task = asyncio.get_running_loop().create_task(self._process(transcription))
-        log.info("batch %s submitted: %d recording(s), fault=%s", transcription.id, len(submission.content_urls),
-                 fault.name if fault else "none")  # fmt: skip
+        log.info(
+            "batch %s submitted: %d recording(s), fault=%s",
+            transcription.id,
+            len(submission.content_urls),
+            fault.name if fault else "none",
+        )
         return Response.json(HTTPStatus.CREATED, transcription.json(), {"Location": transcription.url})
 
     def find(self, transcription_id: str) -> Transcription:
@@ -195,8 +199,13 @@ class BatchService:
             transcription.error = {"code": failures[0][1] or "", "message": failures[0][2] or ""}
         self._add_file(transcription, "report.json", "TranscriptionReport", report_file(outcomes))
         transcription.move("Failed" if transcription.error else "Succeeded")
-        log.info("batch %s %s in %.2f s%s", transcription.id, transcription.status, time.monotonic() - started,
-                 f": {transcription.error}" if transcription.error else "")  # fmt: skip
+        log.info(
+            "batch %s %s in %.2f s%s",
+            transcription.id,
+            transcription.status,
+            time.monotonic() - started,
+            f": {transcription.error}" if transcription.error else "",
+        )
         if kind is not RestFaultKind.NO_CALLBACK:
             self.webhooks.notify("transcriptionCompletion", transcription.url)
 
