@@ -7,6 +7,8 @@ multilingual ``base`` for other languages and language identification), honours 
 options the SDK sends (:mod:`speech_emulator.options`), labels speakers for the conversation
 transcriber, checks local managed-identity tokens on request, applies a concurrent-session quota
 (HTTP 429, counters on ``GET /stats``), and fails on purpose when a test asks it to (see
-:mod:`speech_emulator.faults`). Start it from Python with :func:`speech_emulator.process.start_emulator`;
-the manual is ``speech_emulator/README.md``.
+:mod:`speech_emulator.faults`). On the same port it serves the REST engines, fast transcription
+(:mod:`speech_emulator.fast`) and batch transcription with web hooks (:mod:`speech_emulator.batch`),
+through the one-port front (:mod:`speech_emulator.front`). Start it from Python with
+:func:`speech_emulator.process.start_emulator`; the manual is ``speech_emulator/README.md``.
 """

@@ -1,7 +1,8 @@
 """Command line: ``python -m speech_emulator --host 127.0.0.1 --port 5000``.
 
 The model is loaded (and warmed up) before the port opens, so "accepts TCP" means "ready":
-a test fixture or tool can wait for the port and then start sending audio.
+a test fixture or tool can wait for the port and then start sending audio. The websocket and the
+REST APIs (fast and batch transcription) share the port.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ import sys
 from pathlib import Path
 
 from .auth import SECRET_ENV, AuthPolicy
+from .batch import BatchSettings
+from .blobsource import BlobSource
+from .fast import FastSettings
 from .faults import FAULT_NAMES
 from .models import multilingual_model_path
 from .recognizer import DEFAULT_BEAM_SIZE, WhisperRecognizer
+from .rest import RestApi, RestSettings
+from .restfaults import parse_fault_spec
 from .server import Emulator, ServerSettings, run_server
+from .webhooks import WebHooks
 from .worker import RecognitionWorker
 
 log = logging.getLogger("speech_emulator")
@@ -27,8 +34,9 @@ log = logging.getLogger("speech_emulator")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m speech_emulator",
-        description="Local Azure Speech service emulator for the Speech SDK (USP over websocket).",
-        epilog=f"Faults (query parameter 'fault'): {', '.join(FAULT_NAMES)}.",
+        description="Local Azure Speech service emulator: the Speech SDK's websocket (USP), fast and batch "
+        "transcription (REST), on one port.",
+        epilog=f"Websocket faults (query parameter 'fault'): {', '.join(FAULT_NAMES)}. REST faults: see --fast-fault.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks one)")
@@ -51,7 +59,99 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds a 'stall' fault keeps a session silent before closing it (default 300)",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    _rest_args(parser)
+    _batch_args(parser)
     return parser.parse_args(argv)
+
+
+def _rest_args(parser: argparse.ArgumentParser) -> None:
+    """Fast and batch transcription: speed, limits, faults."""
+    rest = parser.add_argument_group("REST APIs (fast and batch transcription)")
+    rest.add_argument(
+        "--fast-pace",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="answer a fast transcription no sooner than audio duration / F (default 0: as recognised)",
+    )
+    rest.add_argument(
+        "--fast-fault",
+        metavar="FAULT[:N]",
+        help="fault for the next N (default: all) fast requests: reject-<status>, slow, silent, cut",
+    )
+    rest.add_argument(
+        "--batch-fault",
+        metavar="FAULT[:N]",
+        help="fault for the next N (default: all) batch "
+        "submissions: reject-<status>, failed-transient, failed-permanent, no-callback, stuck",
+    )
+    rest.add_argument("--rest-slow", type=float, default=5.0, metavar="S", help="the 'slow' fault's delay (default 5)")
+    rest.add_argument(
+        "--retry-after", type=int, default=1, metavar="S", help="Retry-After of an injected 429 (default 1)"
+    )
+    rest.add_argument(
+        "--fast-rate",
+        type=int,
+        default=600,
+        metavar="N",
+        help="fast requests per minute before 429, as the service's quota (default 600; 0: no limit)",
+    )
+    rest.add_argument(
+        "--batch-rate",
+        type=int,
+        default=100,
+        metavar="N",
+        help="batch requests per 10 s before 429, as the service's quota (default 100; 0: no limit)",
+    )
+
+
+def _batch_args(parser: argparse.ArgumentParser) -> None:
+    """How batch transcription runs: its queue delay, what its identity may read, how it calls web hooks."""
+    batch = parser.add_argument_group("batch transcription")
+    batch.add_argument(
+        "--batch-delay",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds a batch transcription stays NotStarted (default 1)",
+    )
+    batch.add_argument(
+        "--batch-readable",
+        action="append",
+        default=[],
+        metavar="URL_PREFIX",
+        help="blob URLs batch may read with its identity, e.g. the input container's URL (repeatable)",
+    )
+    batch.add_argument(
+        "--batch-ca-bundle",
+        metavar="PATH",
+        help="CA bundle to trust when reading blobs and calling web hooks (default $REQUESTS_CA_BUNDLE)",
+    )
+    batch.add_argument(
+        "--webhook-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for a web hook's answer (default 10)",
+    )
+
+
+def _build_rest(args: argparse.Namespace, policy: AuthPolicy, worker: RecognitionWorker) -> RestApi:
+    source = BlobSource.from_environment(tuple(args.batch_readable), args.batch_ca_bundle)
+    settings = RestSettings(
+        auth=policy,
+        fast=FastSettings(pace=args.fast_pace, slow_delay=args.rest_slow, stall_limit=args.stall_limit),
+        batch=BatchSettings(delay=args.batch_delay),
+        retry_after=args.retry_after,
+        fast_rate=args.fast_rate,
+        batch_rate=args.batch_rate,
+    )
+    api = RestApi(settings, worker, source, WebHooks(timeout=args.webhook_timeout, ca_bundle=source.ca_bundle))
+    for name in ("fast", "batch"):
+        spec = getattr(args, f"{name}_fault")
+        if spec:
+            api.plan.set(name, *parse_fault_spec(spec, name))
+    return api
 
 
 def _recognition_args(parser: argparse.ArgumentParser) -> None:
@@ -103,7 +203,7 @@ def _build_worker(args: argparse.Namespace) -> RecognitionWorker:
     return RecognitionWorker(recognizers, multilingual)
 
 
-async def _serve(emulator: Emulator, host: str, port: int) -> None:
+async def _serve(emulator: Emulator, rest: RestApi, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     stop: asyncio.Future[None] = loop.create_future()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -114,7 +214,10 @@ async def _serve(emulator: Emulator, host: str, port: int) -> None:
         bound = sockets[0].getsockname()[1] if sockets else port
         log.info("listening on ws://%s:%d", host, bound)
 
-    await run_server(emulator, host, port, stop=stop, on_ready=ready)
+    try:
+        await run_server(emulator, host, port, stop=stop, rest=rest.handle, on_ready=ready)
+    finally:
+        rest.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         policy = AuthPolicy(require_token=args.require_token, secret=os.environ.get(SECRET_ENV))
+        for name in ("fast", "batch"):
+            if getattr(args, f"{name}_fault"):
+                parse_fault_spec(getattr(args, f"{name}_fault"), name)
     except ValueError as exc:
         log.error("%s", exc)
         return 2
@@ -137,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     worker.warm_up()
     settings = ServerSettings(auth=policy, stall_limit=args.stall_limit, max_sessions=args.max_sessions)
     emulator = Emulator(settings, worker)
+    rest = _build_rest(args, policy, worker)
     try:
-        asyncio.run(_serve(emulator, args.host, args.port))
+        asyncio.run(_serve(emulator, rest, args.host, args.port))
     finally:
         worker.close()
     log.info("stopped")

@@ -4,6 +4,7 @@
     .venv/bin/python -m speech_emulator.bench quota         # how long the SDK takes to give up on a 429
     .venv/bin/python -m speech_emulator.bench multilingual  # multilingual model: RSS, load, per phrase
     .venv/bin/python -m speech_emulator.bench phrase-list   # names right with and without a phrase list
+    .venv/bin/python -m speech_emulator.bench websocket     # upgrade latency and short sessions (the ws path)
 
 Speech comes from espeak-ng through the test suite's own helpers (``tests.speech_audio``), so run it
 from the repository root. Each figure is printed as one line; the machine's load average is printed
@@ -191,8 +192,46 @@ def phrase_list(folder: Path) -> None:
     print(f"names right: {counts['without']}/{total} without the list, {counts['with']}/{total} with it")
 
 
+def websocket(folder: Path, upgrades: int = 300, sessions: int = 10) -> None:
+    """What the websocket path costs outside recognition: upgrade round trips, then short SDK sessions.
+
+    The upgrade is timed from TCP connect to the open websocket (then closed), so anything in front of
+    the websocket server (reading the request head, routing) shows up here and not drowned by Whisper.
+    """
+    from websockets.sync.client import connect
+
+    from tests import speech_audio
+
+    wav = speech_audio.speak("Hello world.", folder / "short.wav")
+    with start_emulator(log_path=folder / "emulator.log") as (url, _p):
+        _session(url, wav)  # warm-up
+        times = []
+        for _ in range(upgrades):
+            started = time.perf_counter()
+            with connect(f"{url}/stt/speech/universal/v2", subprotocols=["USP"], compression=None):
+                times.append(time.perf_counter() - started)
+        times.sort()
+        print(
+            f"{upgrades} upgrades: median {statistics.median(times) * 1000:.2f} ms, "
+            f"p90 {times[int(0.9 * len(times))] * 1000:.2f} ms, min {times[0] * 1000:.2f} ms",
+            flush=True,
+        )
+        durations = sorted(_session(url, wav)[0] for _ in range(sessions))
+        print(
+            f"{sessions} sessions of {speech_audio.duration_seconds(wav):.1f} s audio: median "
+            f"{statistics.median(durations):.3f} s, min {durations[0]:.3f} s, max {durations[-1]:.3f} s",
+            flush=True,
+        )
+
+
 def main() -> None:
-    commands = {"concurrency": concurrency, "quota": quota, "multilingual": multilingual, "phrase-list": phrase_list}
+    commands = {
+        "concurrency": concurrency,
+        "quota": quota,
+        "multilingual": multilingual,
+        "phrase-list": phrase_list,
+        "websocket": websocket,
+    }
     parser = argparse.ArgumentParser(prog="python -m speech_emulator.bench", description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=sorted(commands))
     args = parser.parse_args()

@@ -64,8 +64,9 @@ def start_emulator(
     """Run ``python -m speech_emulator`` until the block ends; yields ``(url, popen)``.
 
     ``url`` is ``ws://host:port``, the form to pass as ``SpeechConfig(endpoint=url)`` or
-    ``SpeechConfig(host=url)``. ``env`` is added to this process's environment. The emulator's
-    log (one line per session) goes to ``log_path`` if given, else to this process's stderr.
+    ``SpeechConfig(host=url)``; the REST APIs answer on the same port at ``http://host:port``.
+    ``env`` is added to this process's environment. The emulator's log (one line per session or
+    REST request) goes to ``log_path`` if given, else to this process's stderr.
     The process is terminated on exit, also when the block raises or start-up fails.
     """
     port = port or free_port(host)

@@ -6,6 +6,10 @@ own; a short list of common English swear words is enough for tests to tell the 
 a client that shows ``result.text`` must see ``****`` by default, nothing with ``removed``, and the
 word only with ``raw``. Whisper's own output is never filtered, so every word that reaches a result
 goes through here, which also means tests can use a word that Whisper really hears.
+
+The REST APIs name their modes differently (``profanityFilterMode``: ``None``, ``Masked``, ``Removed``,
+``Tags``) and describe ``Masked`` as keeping the first letter ("f***", the REST specification's
+``ProfanityFilterMode``); :data:`REST_MODES` maps them to the modes here.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Profanity = Literal["masked", "removed", "raw"]
+Profanity = Literal["masked", "removed", "raw", "masked-initial", "tags"]
 DEFAULT: Profanity = "masked"
+#: The websocket's modes (``speech.context``), as the SDK sends them.
 MODES: tuple[Profanity, ...] = ("masked", "removed", "raw")
+#: The REST APIs' ``profanityFilterMode`` values; ``Masked`` is their default.
+REST_MODES: dict[str, Profanity] = {"None": "raw", "Masked": "masked-initial", "Removed": "removed", "Tags": "tags"}
 
 #: Matched on whole words, case-insensitively; inflections are listed, not guessed.
 WORDS = frozenset(
@@ -47,6 +54,10 @@ def filter_word(word: str, mode: Profanity) -> str | None:
         return word
     if mode == "removed":
         return None
+    if mode == "tags":
+        return f"<profanity>{word}</profanity>"
+    if mode == "masked-initial":
+        return word[:1] + re.sub(r"\w", "*", word[1:])
     return re.sub(r"\w", "*", word)
 
 

@@ -5,6 +5,7 @@ unknown path (404), an unknown fault name (400), an injected ``reject-*`` fault,
 invalid credentials (401), and a session past the ``--max-sessions`` quota (429). The SDK turns
 each status into a specific ``CancellationErrorCode``, which is what a client's error handling is
 tested against. A plain ``GET /stats`` (no upgrade) answers with the session counters as JSON.
+The REST APIs share the port (:mod:`speech_emulator.front`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from .admission import STATS_PATH, SessionCounter
 from .auth import AuthError, AuthPolicy, authorize
 from .faults import FAULT_AFTER_PARAMETER, FAULT_PARAMETER, Fault, FaultKind, parse_fault
+from .front import Front, RestHandler
+from .httpio import gateway_error, send
 from .options import Route
 from .session import Session
 from .worker import RecognitionWorker
@@ -140,22 +145,43 @@ async def run_server(
     port: int,
     *,
     stop: asyncio.Future[None],
+    rest: RestHandler | None = None,
     on_ready: Callable[[Server], None] | None = None,
 ) -> None:
-    """Serve until ``stop`` completes, then close every session."""
-    async with serve(
+    """Serve websocket sessions and (with ``rest``) the REST APIs on one port until ``stop`` completes.
+
+    websockets' ``serve`` builds the handshake and session handling; its accept loop is swapped for the
+    front (:mod:`speech_emulator.front`), which hands each websocket connection to a ``ServerConnection``
+    made exactly as ``serve`` makes them, and REST requests to ``rest``. websockets' ``Server`` still owns
+    shutdown: it closes the listening socket, closes sessions with 1001 and waits for their handlers.
+    """
+    server = serve(
         emulator.handle,
         host,
         port,
-        subprotocols=["USP"],
         process_request=emulator.process_request,
         process_response=emulator.process_response,
-        compression=None,  # the SDK does not negotiate permessage-deflate
-        max_size=MAX_MESSAGE_BYTES,
-        # No keep-alive pings: the real service does not need them, and a client busy in a long
-        # stall test must not be disconnected by the emulator's own timer.
-        ping_interval=None,
-    ) as server:
+    )
+    front = Front(lambda: _connection(server), rest or _no_rest)
+    loop = asyncio.get_running_loop()
+    server.create_server = lambda: loop.create_server(front.protocol, host, port)
+    async with server:
         if on_ready is not None:
             on_ready(server)
         await stop
+        front.close()
+
+
+def _connection(server: Server) -> ServerConnection:
+    """A websocket connection with the options ``serve`` would give it.
+
+    USP subprotocol; no compression (the SDK does not negotiate permessage-deflate); no keep-alive
+    pings: the real service does not need them, and a client busy in a long stall test must not be
+    disconnected by the emulator's own timer.
+    """
+    protocol = ServerProtocol(subprotocols=[Subprotocol("USP")], max_size=MAX_MESSAGE_BYTES, logger=server.logger)
+    return ServerConnection(protocol, server, ping_interval=None)
+
+
+async def _no_rest(_head: bytes, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await send(writer, gateway_error(HTTPStatus.NOT_FOUND, "Resource not found").response())

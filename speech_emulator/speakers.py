@@ -73,6 +73,7 @@ class SpeakerClusters:
     """Online pitch clustering for one session; continuation turns share it."""
 
     threshold: float = NEW_SPEAKER_SEMITONES
+    max_speakers: int | None = None  # the REST APIs' maxSpeakers: past it, a phrase joins the nearest voice
     _voices: list[_Voice] = field(default_factory=list)
     _last: _Voice | None = None
 
@@ -89,9 +90,13 @@ class SpeakerClusters:
         return voice.label
 
     def _nearest(self, pitch: float) -> _Voice:
-        """The closest voice within the threshold, else a voice not yet placed, else a new one."""
+        """The closest voice within the threshold, else a voice not yet placed, else a new one.
+
+        With ``max_speakers`` reached, the closest voice whatever its distance: the hint is an upper bound.
+        """
         best: _Voice | None = None
-        distance = self.threshold
+        full = self.max_speakers is not None and len(self._voices) >= self.max_speakers
+        distance = float("inf") if full else self.threshold
         for voice in self._voices:
             if voice.centre is not None and abs(voice.centre - pitch) <= distance:
                 best, distance = voice, abs(voice.centre - pitch)
