@@ -27,6 +27,9 @@ from tests.blob_io import word_error_rate
 from tests.rest_client import FAST_PATH, call, call_json, form, http_url, transcribe
 from tests.test_speech_emulator import SECRET, file_input, mint, recognize_once, speech_config
 
+#: These start real processes of their own (the speech emulator, the stack): not for ``make test-unit``.
+pytestmark = pytest.mark.stack
+
 DIARIZE = {"locales": ["en-US"], "diarization": {"enabled": True, "maxSpeakers": 2}}
 
 
