@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from shared.errors import ConfigurationError
 from shared.options import RecognitionOptions, from_settings
+from shared.output import FORMAT_NAMES
 from shared.platform.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS, TIMEOUT_MARGIN_SECONDS
 from shared.settings import names as n
 from shared.settings import values
@@ -78,7 +79,7 @@ class Settings:
     sync_max_bytes: int = 10 * 1024 * 1024
     sync_max_seconds: float = 120.0
     #: What the blob path writes beside the audio. ``json`` is always written: it marks the ETag done.
-    output_formats: tuple[str, ...] = ("json", "txt", "srt", "vtt")
+    output_formats: tuple[str, ...] = FORMAT_NAMES
     #: The storage queue that gets a message when a job ends; ``None``: no message.
     completion_queue: str | None = None
     #: How often a running job's progress is written to its status document.
@@ -221,13 +222,11 @@ def _check_fits_function_timeout(timeouts: Mapping[str, object], recovery: Mappi
 
 
 def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
-    from shared.output.formats import FORMATS
-
     raw = env.get(n.OUTPUT_FORMATS, "").strip().lower()
     names = [f.strip() for f in raw.split(",") if f.strip()] if raw else list(Settings.output_formats)
-    unknown = [f for f in names if f not in FORMATS]
+    unknown = [f for f in names if f not in FORMAT_NAMES]
     if unknown:
-        raise ConfigurationError(f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMATS)}, "
+        raise ConfigurationError(f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMAT_NAMES)}, "
                                  f"got {unknown[0]!r}")
     return tuple(dict.fromkeys(["json", *names]))  # json first and always: it marks the blob done
 
