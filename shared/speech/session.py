@@ -222,7 +222,8 @@ class SpeechSession:
 
 def _stop_then_drop(owned: list[Any], stop: bool) -> None:
     """On the helper thread: stop the transcriber in ``owned[0]`` if asked, then drop every reference, last
-    first: releasing the transcriber is what blocks after a stall, and whatever is dropped after it waits."""
+    first: releasing the transcriber is what blocks after a stall, and whatever is dropped after it waits (the
+    SDK's native side keeps what the transcriber still uses until it goes)."""
     try:
         if stop:
             owned[0].stop_transcribing_async().get()
