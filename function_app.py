@@ -17,11 +17,9 @@ the handlers in ``shared/``, the decoder and the Speech SDK load on first use (`
 
 import gc
 
-# The blob extension's imports (azure-storage-blob, azure-identity) create tens of thousands of objects
-# that live as long as the worker; the cyclic collector would walk them again and again while they load.
-# Off for the import, on again below: measured, the import takes ~10-17 % less (docs/performance.md).
-# The price: ~17,000 objects of import-time garbage are frozen with the rest instead of freed (RSS
-# unchanged).
+# The blob extension's imports create objects that live as long as the worker, and the cyclic collector
+# would walk them again and again while they load: off for the import, on again below (the gain and its
+# price: docs/performance.md, section 4).
 _collecting = gc.isenabled()
 gc.disable()
 
@@ -109,8 +107,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     return service.health(req)
 
 
-# What is loaded by now lives as long as the worker: keep it out of later collections, so the gc.collect()
-# ending each invocation walks only what invocations made (~3 ms, not ~22 ms; docs/performance.md).
+# What is loaded by now lives as long as the worker: kept out of later collections, the gc.collect() ending
+# each invocation walks only what invocations made (docs/performance.md, section 2).
 gc.freeze()
 if _collecting:
     gc.enable()

@@ -1,16 +1,10 @@
 """Transcribe every blob in the input container that still needs a transcript.
 
-What an operator runs after an outage (events lost or exhausted their retries), and what
-``make run`` uses locally where no Functions host runs. It calls the blob function's own handler for
-each blob: one transcription path, not a second host.
-
     python -m shared.backfill [--prefix jobs/] [--dry-run]
 
-Which blobs count as pending is ``shared.recordings.pending``'s answer (never tried, or failed transiently:
-a permanent failure waits until its blob is replaced); ``shared.recordings.catch_up`` runs them, one at a time.
-
-Exit status: 0 when every blob ended transcribed or skipped, 1 when any failed, 2 when the settings
-or the storage cannot be used (one line on stderr: ``error: <code>: <message>``).
+What an operator runs after an outage, and ``make run`` locally, where no Functions host runs: the blob
+door over each pending recording (``shared.recordings.pending``), one at a time. Exit status: 0 when every
+blob ended transcribed or skipped, 1 when any failed, 2 when the settings or the storage cannot be used.
 """
 
 from __future__ import annotations

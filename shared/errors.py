@@ -1,10 +1,19 @@
-"""The error taxonomy: decided once here, mapped once to HTTP status codes and to retry behaviour.
+"""The error taxonomy: each failure's code, HTTP status and retry behaviour, decided here once.
 
-A *permanent* error will fail again on retry with the same input (bad audio, bad settings, refused
-credentials): the blob path records it and does not retry. A *transient* error may pass on retry
-(throttling, a dropped connection, an identity endpoint that did not answer in time): the blob path
-records it and re-raises it so the Functions host delivers the event again, until the host's last
-delivery; from then on the sweep retries it (``shared.recordings.door``, ``shared.recordings.sweep``).
+    TranscriptionError                  permanent unless marked *: recorded, not retried
+    ├── ServiceError *                  the Speech service failed, or the connection dropped
+    │   ├── SpeechTimeoutError *
+    │   └── SpeechUnreachableError *
+    ├── ThrottledError *, IdentityUnavailableError *
+    ├── StorageError *
+    │   └── StorageAccessDeniedError *
+    ├── ConfigurationError, InternalError, AuthenticationError, BadRequestError, StorageRefusedError
+    ├── UnsupportedAudioError, AudioTooLargeError, InvalidOptionsError, NameRefusedError, RetriesExhaustedError
+    └── the jobs API: InvalidRequestError, InvalidJobQueryError, NotAcceptableError, JobNotFoundError,
+        NotReadyError, JobStateError, JobExpiredError, JobFinishedError
+
+A transient (*) error is re-raised by the blob door for the host to deliver again; after the host's last
+delivery the sweep retries it (``docs/recovery.md``).
 """
 
 from __future__ import annotations
@@ -12,9 +21,8 @@ from __future__ import annotations
 import re
 import sys
 
-#: What must not reach an HTTP client from an internal message: a URL (its host names an internal
-#: endpoint, its query can carry a fault switch, a SAS or a connection id), a host and port or an IP
-#: address (urllib3 writes ``host='10.0.0.4', port=443``), and 32-hex-digit ids (the SDK's connection ids).
+#: What must not reach an HTTP client: URLs (a host, a SAS in the query), hosts and ports (urllib3's
+#: ``host='10.0.0.4', port=443``), IP addresses, and the SDK's 32-hex-digit connection ids.
 _URL = re.compile(r"\b(?:https?|wss?)://[^\s'\"<>]+")
 _POOL = re.compile(r"host='[^']*', port=\d+")
 _QUERY = re.compile(r"\?[\w.%-]+=[^\s'\")]*")  # a path's query, as in "with url: /c/b.wav?comp=block"
@@ -24,11 +32,7 @@ _HEX_ID = re.compile(r"\b[0-9a-fA-F]{32}\b")
 
 
 def public_message(message: str) -> str:
-    """``message`` as an HTTP client may see it: endpoints, addresses and connection ids replaced.
-
-    A message is written for the operator and may quote a library's exception; whatever it quotes,
-    the client is told what failed, not where. The full text stays in the logs and ``.error.json``.
-    """
+    """``message`` as an HTTP client may see it: what failed, not where (the full text stays in the logs)."""
     for pattern, stand_in in ((_URL, "<endpoint>"), (_POOL, "<endpoint>"), (_HOST_PORT, "<endpoint>"),
                               (_IP, "<address>"), (_QUERY, ""), (_HEX_ID, "<id>")):
         message = pattern.sub(stand_in, message)
@@ -36,11 +40,8 @@ def public_message(message: str) -> str:
 
 
 class TranscriptionError(Exception):
-    """Base class. ``code`` is a stable machine-readable name; ``details`` carries what the SDK said.
-
-    ``retry_after_seconds``: for a transient error answered 503, how long an HTTP client should wait
-    (``Retry-After``).
-    """
+    """Base class. ``code`` is a stable name; ``details`` what the SDK said; ``retry_after_seconds`` a 503's
+    ``Retry-After``."""
 
     code = "transcription_failed"
     transient = False
@@ -53,8 +54,7 @@ class TranscriptionError(Exception):
         self.message = message
         self.details = details
         self.sdk_error_code = sdk_error_code
-        #: The Speech service turned the session away before it began (429 past the quota, a refused
-        #: or reset connection): nothing was transcribed, so the same invocation may simply try again.
+        #: The service turned the session away before it began: nothing was transcribed, so try again.
         self.refused_at_start = refused_at_start
 
     def to_dict(self) -> dict[str, str]:
@@ -67,11 +67,8 @@ class TranscriptionError(Exception):
         return body
 
     def public_dict(self) -> dict[str, str]:
-        """What an HTTP client is told, and a job's status document keeps: no ``details``, and the message
-        through ``public_message``.
-
-        The SDK's details name the internal endpoint, its query and the connection; they stay in the logs.
-        """
+        """What an HTTP client is told, and a job's status document keeps: no ``details`` (they name internal
+        endpoints), and the message through ``public_message``."""
         body = {"code": self.code, "message": public_message(self.message)}
         if self.sdk_error_code:
             body["sdk_error_code"] = self.sdk_error_code
@@ -86,10 +83,7 @@ class ConfigurationError(TranscriptionError):
 
 
 class InternalError(TranscriptionError):
-    """A failure no class here describes (a bug): answered 500 in the one JSON shape, logged with its traceback.
-
-    Permanent: nothing says a retry would go differently, and a loop of retries would hide the bug.
-    """
+    """A failure no class here describes (a bug). Permanent: a loop of retries would hide the bug."""
 
     code = "internal_error"
     http_status = 500
@@ -149,12 +143,8 @@ class SpeechTimeoutError(ServiceError):
 
 
 class SpeechUnreachableError(ServiceError):
-    """``SPEECH_ENDPOINT`` takes no connection at all (a wrong port, scheme or host name, or the service down):
-    named in the message, after a short bounded retry (``shared.pipeline``).
-
-    Transient: an outage looks the same from here, and a recording must not be failed for good by one; the
-    host's deliveries and the sweep retry it, each try short, until ``MAX_ATTEMPTS``.
-    """
+    """``SPEECH_ENDPOINT`` takes no connection at all. Transient: an outage looks the same from here, and
+    must not fail a recording for good."""
 
     code = "speech_unreachable"
 
@@ -176,28 +166,20 @@ class StorageError(TranscriptionError):
 
 
 class StorageAccessDeniedError(StorageError):
-    """Storage refused the app's identity (401/403): a missing role, or a token it does not accept.
-
-    Transient on purpose: right after a deploy the role assignment can take minutes to reach the
-    data plane, and a retry is what fixes it then. If it persists, the message says what was refused;
-    storage's own reason is in ``details``.
-    """
+    """Storage refused the app's identity (401/403). Transient on purpose: a new role assignment takes
+    minutes to reach the data plane."""
 
     code = "storage_access_denied"
 
 
 class StorageRefusedError(TranscriptionError):
-    """Storage refused the request itself (a 4xx such as 400 ``InvalidResourceName``): permanent.
-
-    The same request is refused the same way on every retry; it is a setting naming something storage
-    cannot accept, or a bug. Not a ``StorageError`` subclass, so nothing treats it as an outage.
-    """
+    """Storage refused the request itself (a 4xx such as ``InvalidResourceName``); not a ``StorageError``,
+    so nothing treats it as an outage."""
 
     code = "storage_refused"
     http_status = 500
 
 
-# -- the jobs API ----------------------------------------------------------------------------------
 class InvalidRequestError(TranscriptionError):
     """The request itself is malformed (a body, a parameter)."""
 
@@ -241,51 +223,34 @@ class JobStateError(TranscriptionError):
 
 
 class JobExpiredError(TranscriptionError):
-    """A job's audio never arrived within ``JOB_QUEUED_TTL_MINUTES``: the error an ``expired`` job records.
-
-    Never an HTTP answer itself (the job is found, and says it expired); it exists so the job's error
-    code comes from this taxonomy like every other.
-    """
+    """What an ``expired`` job records (its audio never came); never an HTTP answer itself."""
 
     code = "expired"
 
 
 class RetriesExhaustedError(TranscriptionError):
-    """A recording failed transiently ``MAX_ATTEMPTS`` times (throttling not counted): given up.
-
-    Permanent from then on, so nothing retries it in a loop for ever; replacing the blob starts afresh.
-    """
+    """A recording failed ``MAX_ATTEMPTS`` times (throttling not counted); replacing the blob starts afresh."""
 
     code = "retries_exhausted"
     http_status = 503
 
 
 class InvalidOptionsError(TranscriptionError):
-    """A recognition option breaks its rule (``shared.options``): the message names the option and the rule.
-
-    Permanent: the same options fail the same way. Refused before any token is fetched.
-    """
+    """A recognition option breaks its rule; the message names both. Refused before any token is fetched."""
 
     code = "invalid_options"
     http_status = 400
 
 
 class JobFinishedError(TranscriptionError):
-    """A job's audio arrived after its job had ended (expired, or uploaded again after it finished).
-
-    Permanent: the job's outcome stands, and a new job is the way to transcribe the audio.
-    """
+    """A job's audio arrived after its job had ended: the outcome stands; a new job transcribes it."""
 
     code = "job_finished"
     http_status = 409
 
 
 class NameRefusedError(TranscriptionError):
-    """A recording whose results could be mistaken for another's, for its name (``shared.recordings.input_names``).
-
-    Permanent: the same name is refused again; renaming the blob is the way. Never an HTTP answer (no route
-    takes a blob name).
-    """
+    """A recording whose results could be taken for another's (``shared.recordings.input_names``): rename it."""
 
     code = "name_refused"
 

@@ -1,10 +1,7 @@
-"""The one transcription path: a readable stream of audio in, a ``Transcript`` out.
+"""The one transcription path, for every door: a readable stream of audio in, a ``Transcript`` out.
 
-Every door calls it: the blob door (``shared.recordings.door``), the HTTP door (``shared.api``) and the
-command line (``shared.transcribe``). It opens and checks the audio (any format ``shared.audio``
-decodes), fetches a token for this invocation only (``shared.platform.credentials``), runs one Speech session
-(one per channel with ``CHANNEL_MODE=separate``, ``shared.speech``) and lets everything go. Bad input
-and limits fail before any token is fetched.
+It opens and checks the audio, fetches a token for this invocation only, runs one Speech session (one per
+channel with ``CHANNEL_MODE=separate``) and lets everything go. Bad input and limits fail before any token.
 """
 
 from __future__ import annotations
@@ -36,13 +33,8 @@ def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, obj
                      start_retry_seconds: float | None = None) -> Transcript:
     """Transcribe a recording in any supported format; raises a ``TranscriptionError`` subclass on failure.
 
-    ``stream`` should be seekable (a ``BlobReader``, an HTTP body, a local file): m4a/mp4/3gp files
-    with their index at the end cannot be read front to back, and a session the service refused is
-    tried again from the start. Limits and bad input fail before any token is fetched; audio too short
-    to transcribe gives a transcript with a warning and no session. ``on_progress(seconds_done,
-    seconds_total)`` follows the recognition (total: the declared length). ``start_retry_seconds``
-    overrides ``SPEECH_START_RETRY_SECONDS`` (an HTTP request cannot wait that long). ``options`` are the
-    recording's recognition options, validated (the app's defaults when ``None``).
+    ``stream`` should be seekable: an m4a's index may be at its end, and a refused session starts over.
+    ``start_retry_seconds`` overrides ``SPEECH_START_RETRY_SECONDS`` (an HTTP request cannot wait that long).
     """
     options = options or settings.recognition
     started = time.monotonic()
@@ -100,10 +92,8 @@ class _Audio:
 
 def _recognise(settings: Settings, audio: _Audio, started: float, on_progress: ProgressCallback | None,
                retry_seconds: float, options: RecognitionOptions) -> tuple[list[Segment], float]:
-    """Fetch this invocation's token and run the session(s); the segments and the seconds to the token.
-
-    A session the service refused before it began is tried again with the same token (``_StartRetries``).
-    """
+    """Fetch this invocation's token and run the session(s), a refused start again with the same token; the
+    segments and the seconds to the token."""
     token = fetch_token(settings)
     token_seconds = time.monotonic() - started
     from shared.speech import recognise  # loads the native SDK: keep off the import path
@@ -125,15 +115,8 @@ def _recognise(settings: Settings, audio: _Audio, started: float, on_progress: P
 
 
 class _StartRetries:
-    """When to try a refused session start again, and when to stop.
-
-    A start refused before the session began (past the quota: 429; a refused or reset connection) is tried
-    again after a full-jitter backoff (``shared.platform.retry_policy``) for at most ``budget`` seconds; then its error
-    goes to the caller (and the event back to the host). When ``SPEECH_ENDPOINT`` takes no connection at all
-    (``shared.platform.reachability``), the tries stop after ``UNREACHABLE_RETRY_SECONDS`` with
-    ``SpeechUnreachableError`` naming the setting: waiting out the whole budget on each of the host's
-    deliveries would say nothing.
-    """
+    """When to try a refused session start again (``shared.platform.retry_policy``), and when to stop: after
+    ``budget`` seconds, or sooner, naming the setting, when ``SPEECH_ENDPOINT`` takes no connection at all."""
 
     def __init__(self, endpoint: str, budget: float) -> None:
         self.endpoint, self.tries = endpoint, 1

@@ -2,12 +2,8 @@
 
     python -m shared.status [--prefix jobs/] [--json]
 
-Recordings are ``transcribed``, ``waiting`` (never tried, or its event may still come), ``retrying``
-(a transient failure; the sweep tries again), ``failed`` (a permanent error: bad audio, or tries given
-up) or ``refused`` (a name whose results could be another's: listed, for a person to rename); see
-``shared.recordings.pending``. Jobs are counted by their status documents. Both from listings only.
-
-Exit status: 0; 2 when the settings or the storage cannot be used (one line on stderr).
+From listings only; the states are ``shared.recordings.pending``'s. Exit status: 0; 2 when the settings or the
+storage cannot be used.
 """
 
 from __future__ import annotations

@@ -3,18 +3,9 @@
     python -m shared.transcribe FILE [--endpoint URL] [--channels mix|separate] [--format json|txt|srt|vtt]
         [--<option> VALUE ...]   (every recognition option: --help lists them)
 
-What a user runs to check their Speech setup before deploying, or to transcribe one file by hand. The
-file goes through ``shared.pipeline.transcribe_audio`` exactly as a blob or an HTTP body does: the
-same decoder, the same limits, one token fetched through ``shared.platform.credentials`` (managed identity by default:
-point ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER`` at the local stack, set ``TOKEN_CREDENTIAL=azurecli``
-to use your ``az login`` against Azure, or ``TOKEN_CREDENTIAL=none`` to fetch no token at all for a Speech
-container or the emulator on a ``ws://`` or ``http://`` ``--endpoint``), one disposed Speech session.
-Settings come from the environment like the app's; the options override them (a ``--no-`` flag too, over
-its setting's ``true``).
-
-Exit status: 0 with the transcript on stdout; 1 with one line ``error: <code>: <message>`` on stderr
-when the input or the service fails; 2 for a bad command line (a bad option: ``error: invalid_options:
-<option>: <rule>``). Progress goes to stderr.
+The same decoder, limits, token and disposed Speech session as a blob or an HTTP body. Settings come from the
+environment (``TOKEN_CREDENTIAL=azurecli`` for your ``az login``); the flags override them. Exit status: 0
+with the transcript on stdout; 1 with ``error: <code>: <message>`` on stderr; 2 for a bad command line.
 """
 
 from __future__ import annotations
@@ -74,11 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_flags(args: argparse.Namespace, settings: Settings) -> RecognitionOptions:
-    """The flags given, as option text over the settings' defaults (validated by ``shared.options``).
-
-    A list given as ``@FILE`` takes the file's lines as they are (``Contoso, Ltd`` is one item): they go as a
-    list, never joined into text that would be split again at its commas.
-    """
+    """The flags given, as option text over the settings' defaults; a list's ``@FILE`` lines go as a list, never
+    joined into text that would be split again at its commas (``Contoso, Ltd`` is one item)."""
     given: dict[str, str] = {}
     from_files: dict[str, list[str]] = {}
     for option in OPTIONS:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from shared.errors import ConfigurationError
 from shared.settings import APP_SETTING_NAMES, REQUIRED_SETTINGS, Settings
 
 BASE = {"SPEECH_ENDPOINT": "ws://127.0.0.1:5000"}
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_are_documented_values():
@@ -72,3 +78,21 @@ def test_identity_based_storage_wins_over_a_connection_string():
 def test_setting_name_lists_are_consistent():
     assert REQUIRED_SETTINGS <= APP_SETTING_NAMES
     assert {"AudioStorage__blobServiceUri", "AudioStorage__queueServiceUri"} <= APP_SETTING_NAMES
+
+
+def test_the_format_names_settings_accept_are_the_registrys():
+    from shared.output import FORMAT_NAMES
+    from shared.output.formats import FORMATS
+
+    assert tuple(FORMATS) == FORMAT_NAMES
+    assert Settings.from_env({**BASE, "OUTPUT_FORMATS": "srt, vtt"}).output_formats == ("json", "srt", "vtt")
+    with pytest.raises(ConfigurationError, match="json, txt, srt, vtt"):
+        Settings.from_env({**BASE, "OUTPUT_FORMATS": "docx"})
+
+
+def test_reading_the_settings_imports_no_renderer():
+    code = ("import json, sys; from shared.settings import Settings; "
+            f"Settings.from_env({BASE!r}); print(json.dumps(sorted(sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                                       check=True).stdout)
+    assert [name for name in loaded if name.startswith("shared.output.")] == []

@@ -1,12 +1,6 @@
-"""The jobs routes: uploads, status, transcripts, deletion, listing. None of them transcribes.
-
-Long audio cannot be transcribed inside an HTTP request (Azure ends it after 230 s), so it becomes a
-job: the audio lands in the input container as ``jobs/<id>.<ext>`` and the blob trigger, the same
-path every dropped file takes, does the work and moves the job's status document forward
-(``shared.jobs``). These handlers only read and write that state.
-
-Every id from a URL goes through ``parse_job_id`` before any blob name is built from it; a malformed
-id and an unknown one get the same 404.
+"""The jobs routes: uploads, status, transcripts, deletion, listing. None transcribes: the blob trigger does,
+moving the job's status document forward (``shared.jobs``). Every id from a URL goes through ``parse_job_id``
+first, and a malformed id gets the same 404 as an unknown one.
 """
 
 from __future__ import annotations
@@ -18,6 +12,7 @@ from contextlib import contextmanager, suppress
 from urllib.parse import urlencode
 
 import azure.functions as func
+from azure.core.exceptions import AzureError
 
 from shared.api.negotiation import requested_format
 from shared.api.request_options import document_options
@@ -48,8 +43,7 @@ def job_store(settings: Settings) -> Iterator[JobStore]:
 @contextmanager
 def _removed_unless_answered(store: JobStore, job_id: str) -> Iterator[None]:
     """Remove the job just made when its request fails after all: the client never learns its id, so nothing
-    of it may stay (a queued job no one can use; audio that landed although its upload failed). Audio that
-    lands later still, through a URL already made, finds no status document and is removed on arrival."""
+    of it may stay (audio landing later through its URL finds no job and is removed on arrival)."""
     try:
         yield
     except BaseException:
@@ -60,13 +54,7 @@ def _removed_unless_answered(store: JobStore, job_id: str) -> Iterator[None]:
 
 def submit(settings: Settings, body: bytes, extension: str, *, asked: bool,
            options: RecognitionOptions | None = None) -> func.HttpResponse:
-    """Store ``body`` as a new job's audio and answer 202; the blob trigger does the rest.
-
-    The status document is written before the audio, so the trigger always finds its job (and the
-    ``options`` it is to apply).
-    """
-    from azure.core.exceptions import AzureError
-
+    """Store ``body`` as a new job's audio, after its status document, and answer 202."""
     with job_store(settings) as store:
         job = create_job(store, extension, options=options.to_dict() if options else None)
         with _removed_unless_answered(store, job.id):
@@ -83,11 +71,8 @@ def submit(settings: Settings, body: bytes, extension: str, *, asked: bool,
 
 @route
 def create_upload(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
-    """``POST /api/uploads``: a new queued job and a URL to PUT its audio to, straight into storage.
-
-    The body may name the file (``filename``: only its extension is kept) and the recognition
-    ``options`` for it, which the job keeps and applies when it runs.
-    """
+    """``POST /api/uploads``: a new queued job (its ``options`` kept from the body) and a URL to PUT its audio
+    to, straight into storage."""
     extension, options = _upload_request(req, settings)
     with storage.connect(settings) as clients:
         store = store_for(clients, settings)

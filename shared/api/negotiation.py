@@ -1,8 +1,7 @@
-"""Which output format a request asks for: ``?format=`` first, then the ``Accept`` header with its q-values.
+"""Which output format a request asks for: ``?format=`` first, then ``Accept`` with its q-values.
 
-Each format gets the quality of the most specific media range that matches it (``text/vtt`` over
-``text/*`` over ``*/*``, RFC 9110 §12.5.1); ``q=0`` rules a format out. The best quality wins; on a tie,
-the more specific range, then the range the client listed first, then the registry's order (JSON first).
+Each format gets the quality of the most specific range matching it (RFC 9110 §12.5.1; ``q=0`` rules it out);
+ties go to the more specific range, then the client's order, then the registry's (JSON first).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The recognition options an HTTP request asks for: from its query string, or a job's JSON ``options``.
-
-Every query parameter of ``POST /api/transcriptions`` must be one this API knows: an option name
-(``shared.options``), ``format``, or ``code`` (the function key, when sent in the URL). A misspelt
-option (``language=`` for ``languages=``) is refused with 400 rather than silently ignored.
+"""The recognition options an HTTP request asks for: from its query string, or a job's JSON ``options``. A
+query parameter this API does not know (``language=`` for ``languages=``) is refused, not ignored.
 """
 
 from __future__ import annotations
@@ -12,8 +9,7 @@ import azure.functions as func
 from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text, refuse_unknown
 from shared.settings import Settings
 
-#: Query parameters that are not options.
-_OTHER_PARAMETERS = ("format", "code")
+_OTHER_PARAMETERS = ("format", "code")  # ``code``: the function key, when sent in the URL
 
 
 def query_options(req: func.HttpRequest, settings: Settings) -> RecognitionOptions:

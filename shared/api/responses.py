@@ -1,9 +1,7 @@
 """The one response shape of every route: JSON bodies, JSON errors, settings loaded once per request.
 
-An error is always ``{"error": {"code", "message", "sdk_error_code"?}}`` (``TranscriptionError.public_dict``:
-never the ``details``, which stay in the log) with the status code its class in ``shared.errors`` names,
-so the same fault answers the same way on every route. A failure no class names (a bug) is no exception
-to that: it answers 500 ``internal_error`` in the same shape, and its traceback goes to the log.
+An error is always ``{"error": {"code", "message", "sdk_error_code"?}}`` (never the ``details``: they stay in
+the log), with the status its class names; a bug too answers it, as 500 ``internal_error``.
 """
 
 from __future__ import annotations
@@ -39,10 +37,7 @@ def json_response(body: object, status: int = 200, headers: dict[str, str] | Non
 
 
 def error_response(error: TranscriptionError) -> func.HttpResponse:
-    """The JSON error for ``error``, with the status code its class names (and ``Retry-After`` on a 503).
-
-    The body is the error's public form: the SDK's details stay in the log line ``route`` writes.
-    """
+    """The JSON error for ``error`` in its public form, with its class's status (and ``Retry-After`` on a 503)."""
     headers = None
     if error.http_status == 503 and error.retry_after_seconds:
         headers = {"Retry-After": str(error.retry_after_seconds)}
@@ -55,12 +50,8 @@ def text_response(text: str, content_type: str) -> func.HttpResponse:
 
 
 def route(handler: Handler) -> Callable[[func.HttpRequest], func.HttpResponse]:
-    """Load the settings once for the request, run ``handler``, answer any error as JSON.
-
-    A bad setting is a ``ConfigurationError`` like any other: 500 with the setting's name. Anything
-    untyped is logged with its traceback and answered 500 ``internal_error``, never the host's bare 500
-    (whose body is not the one error shape) and never the exception's text (it may name internals).
-    """
+    """Load the settings once for the request, run ``handler``, answer any error as JSON: anything untyped as
+    500 ``internal_error``, never the host's bare 500 nor the exception's text (it may name internals)."""
     @functools.wraps(handler)
     def answer(req: func.HttpRequest) -> func.HttpResponse:
         path = urlsplit(req.url).path

@@ -18,15 +18,9 @@ OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
 
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """200 ``ok`` with the settings in use (never a secret), or 503 saying what is wrong: ``misconfigured``
-    (a setting, or something a setting names, is wrong: a person must act) or ``unavailable`` (storage or
-    Speech cannot be reached now: it may pass by itself).
-
-    Besides the settings themselves, it checks what they name: the input and output containers and the
-    completion queue must exist and let this app's identity in (a missing output container would otherwise
-    be found only after a whole Speech session, on every delivery), and ``SPEECH_ENDPOINT`` must take a
-    connection (``shared.platform.reachability``: connect only, bounded, no token spent).
-    """
+    """200 ``ok`` with the settings in use (never a secret), or 503 ``misconfigured`` (a person must act) or
+    ``unavailable`` (it may pass by itself). It checks what the settings name too: a missing output container
+    would otherwise be found only after a whole Speech session, on every delivery."""
     try:
         settings = Settings.from_env()
     except ConfigurationError as error:

@@ -1,8 +1,6 @@
-"""``POST /api/transcriptions``: the body is a recording; short audio is answered in the request.
-
-Audio over ``SYNC_MAX_BYTES`` or declaring more than ``SYNC_MAX_SECONDS``, or a request with
-``Prefer: respond-async``, becomes a job instead (202, ``shared.api.jobs.submit``): the platform ends
-an HTTP request after 230 s, far less than an hour-long meeting takes.
+"""``POST /api/transcriptions``: the body is a recording, answered in the request when short; longer audio
+(``SYNC_MAX_BYTES``, ``SYNC_MAX_SECONDS``) or ``Prefer: respond-async`` becomes a job (202), since the platform
+ends an HTTP request after 230 s.
 """
 
 from __future__ import annotations
@@ -28,11 +26,8 @@ HTTP_START_RETRY_SECONDS = 20.0
 
 @route
 def create_transcription(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
-    """The transcript (200, in the ``?format=`` asked for), or a job (202) for long audio.
-
-    Recognition options come from the query (``?languages=en-US,de-DE&words=true``); a bad one is 400
-    before the body is looked at.
-    """
+    """The transcript (200, in the ``?format=`` asked for), or a job (202) for long audio; the query's options
+    (``?languages=en-US,de-DE&words=true``) are checked before the body is looked at."""
     output = format_parameter(req)
     options = query_options(req, settings)
     declared = req.headers.get("content-length", "")

@@ -1,19 +1,9 @@
 """``AudioDecoder``: the input demuxed, decoded and resampled on demand, as the Speech sessions read it.
 
-The Speech SDK decodes compressed audio only through GStreamer, which a Functions host does not have,
-so decoding happens here with PyAV (FFmpeg inside the wheel) and the SDK only ever gets PCM. Nothing
-decodes ahead of the readers: each read that finds its output empty demuxes and decodes just enough
-packets (in the reader's thread, under one lock), so the decoder's own buffers stay small however
-long the file is.
-
-Damaged input is decoded as far as it goes. A packet that does not decode is skipped and its length
-counted, and the transcript says how much was lost; only so much damage in a row
-(``MAX_LOST_SECONDS_IN_A_ROW``, ``MAX_BAD_PACKETS_IN_A_ROW``) means the rest is not audio: that fails
-as ``UnsupportedAudioError``.
-
-Trap this module exists to avoid: a truncated mp3 decodes to its end with no error at all, and FFmpeg
-may take a failed read of the source for the end of the file. The end is therefore compared with the
-declared length (``truncated``) and with the source's own error before it is believed.
+Nothing decodes ahead of the readers, so its buffers stay small however long the file. Damaged packets are
+skipped and counted; too much in a row is ``UnsupportedAudioError``. A truncated mp3 decodes to its end
+without error, and FFmpeg may take a failed read for the end of the file, so the end is checked against the
+declared length (``truncated``) and the source's own error before it is believed.
 """
 
 from __future__ import annotations
@@ -36,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Audio shorter than this is not sent to the service: a transcript with a warning instead.
 MIN_SECONDS = 0.3
-#: Damaged packets are skipped, with a warning; this much damage in a row means the rest is not audio.
+#: This much damage in a row means the rest is not audio.
 MAX_LOST_SECONDS_IN_A_ROW = 10.0
 MAX_BAD_PACKETS_IN_A_ROW = 500  # for packets whose length cannot be told
 
@@ -44,12 +34,8 @@ MAX_BAD_PACKETS_IN_A_ROW = 500  # for packets whose length cannot be told
 class AudioDecoder:
     """``with AudioDecoder(stream) as decoder: reader = decoder.readers[0]; reader.read(3200) ...``.
 
-    Opening checks the input (a container with an audio track in a codec that decodes) and decodes its
-    first ``MIN_SECONDS``, so bad input fails here with ``UnsupportedAudioError`` before anything
-    else is spent. ``channel_mode="separate"`` gives one reader per channel of a 2-4 channel recording;
-    otherwise one reader with every channel mixed down. Several readers may be read from different
-    threads (one Speech session each); the decoder runs in whichever thread needs audio, and a reader
-    that is ``MAX_AHEAD_BYTES`` ahead of another waits for it, so memory stays bounded.
+    Opening checks the input and decodes its first ``MIN_SECONDS``, so bad input fails before anything else
+    is spent. ``channel_mode="separate"`` gives one reader per channel, each read in its own thread.
     """
 
     def __init__(self, stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: float | None = None) -> None:
@@ -277,11 +263,8 @@ class Decoded:
 
 def decode_all(stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: float | None = None,
                chunk_bytes: int = 64 * 1024) -> Decoded:
-    """Decode a whole input and throw the PCM away; raises what a transcription would raise.
-
-    The decoding half of the pipeline without a Speech session: for decode-speed, peak-memory and
-    bytes-fetched measurements, and for hostile-input tests.
-    """
+    """Decode a whole input and throw the PCM away, raising what a transcription would (for benchmarks and
+    hostile-input tests)."""
     with AudioDecoder(stream, channel_mode=channel_mode, max_seconds=max_seconds) as decoder:
         active = list(decoder.readers)
         while active:  # round robin: a channel read alone would wait for the others (MAX_AHEAD_BYTES)
@@ -291,10 +274,6 @@ def decode_all(stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: floa
 
 def probe(stream: BinaryIO, *, max_seconds: float | None = None) -> AudioFound:
     """What ``stream`` is, as its container declares it; raises what opening it for a transcription would.
-
-    Decodes only what opening checks (``MIN_SECONDS``): cheap enough to decide, before any work, whether
-    an HTTP body is short enough to answer in the request, and to refuse one that declares more than
-    ``max_seconds`` before it is stored as a job.
-    """
+    Cheap (only ``MIN_SECONDS`` decoded): the HTTP door decides with it whether a body becomes a job."""
     with AudioDecoder(stream, max_seconds=max_seconds) as decoder:
         return decoder.found

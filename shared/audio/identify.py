@@ -1,16 +1,8 @@
-"""Naming what the input is: from its first bytes, and from what its container declares.
+"""Naming what the input is, from its first bytes and from what its container declares, so users are told
+what their file turned out to be ("found PNG image"), not an FFmpeg message.
 
-Users are told what their file turned out to be ("found PNG image", "found mp4 with no audio
-track"), not an FFmpeg message, and the transcript records the container, codec and declared length.
-Everything here reads bytes or FFmpeg's description of them and decides nothing about decoding;
-``CONTAINERS``, the demuxers user input may open with, is enforced in ``opening``.
-
-Traps this module exists to avoid:
-
-- A truncated WAV or Ogg looks complete to FFmpeg: it trims a WAV's duration to the bytes present.
-  The WAV header's own length is read here (``wav_declared_seconds``) so truncation can be reported.
-- Containers with no length field (raw AMR, ADTS AAC) get a duration FFmpeg guessed from the bit
-  rate; it is not reported as declared, or a correct file would be called truncated.
+FFmpeg trims a truncated WAV's duration to the bytes present, so the header's own length is read here; and
+for containers with no length field (raw AMR, ADTS AAC) its duration is a guess, never reported as declared.
 """
 
 from __future__ import annotations
@@ -26,12 +18,10 @@ if TYPE_CHECKING:
     from av.container import InputContainer
     from av.stream import Stream
 
-#: Demuxers allowed to open user input: the containers people record in. FFmpeg would otherwise also
-#: open playlists and other formats that fetch further files or URLs named inside the input.
+#: Demuxers allowed to open user input; FFmpeg would also open playlists that fetch the files or URLs they name.
 CONTAINERS = ("wav", "w64", "aiff", "caf", "mp3", "aac", "mov", "ogg", "flac", "matroska", "amr", "asf",
               "avi", "mpegts")
 _WEBM_CODECS = {"opus", "vorbis", "vp8", "vp9", "av1"}
-#: Containers with no length field: FFmpeg's duration for them is a guess from the bit rate.
 _NO_DECLARED_LENGTH = {"amr", "aac"}
 #: First-byte descriptions that mean "a media file", so a failure to open it means it is damaged.
 _MEDIA = ("RIFF", "MP3", "Ogg", "FLAC", "WebM", "AMR", "MP4")
@@ -96,10 +86,7 @@ def unopenable(head: bytes) -> str:
 
 
 def wav_declared_seconds(head: bytes) -> float | None:
-    """The length a WAV header declares (data chunk size / byte rate), if ``head`` holds both chunks.
-
-    FFmpeg trims a WAV's duration to the bytes present, so a truncated WAV would look complete.
-    """
+    """The length a WAV header declares (data chunk size / byte rate), if ``head`` holds both chunks."""
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     offset, byte_rate = 12, 0

@@ -1,16 +1,10 @@
-"""Opening the input: is it a recording this service can decode, and what does it declare?
+"""Opening the input: is it a recording this service can decode? Bad input fails here, before a token is
+fetched or a session started.
 
-Bad input must fail here, with ``UnsupportedAudioError`` or ``AudioTooLargeError``, before a token is
-fetched or a session started. These steps run once, from ``AudioDecoder``'s constructor.
-
-Traps this module exists to avoid:
-
-- FFmpeg follows references to other files and URLs from some formats (HLS/concat playlists); user
-  input opens only with the demuxers in ``CONTAINERS``.
-- A file can open fine and hold no audio track (a video without sound), or one in a codec this FFmpeg
-  lacks: both are checked here and said as such, with the tracks that were found.
-- FFmpeg's own AMR decoders stop at the first DTX (silence) frame, which phones write all the time;
-  the opencore decoders inside the PyAV wheel do not, so they are preferred (``_PREFERRED_DECODERS``).
+- User input opens only with the demuxers in ``CONTAINERS``: FFmpeg follows playlists to other files and URLs.
+- A file can open and hold no audio track, or one in a codec this FFmpeg lacks: said as such, with its tracks.
+- FFmpeg's AMR decoders stop at the first DTX (silence) frame, which phones write all the time; the wheel's
+  opencore decoders do not, so they are preferred.
 """
 
 from __future__ import annotations
@@ -37,7 +31,6 @@ if TYPE_CHECKING:
 
     from shared.audio.source import Source
 
-#: Decoders to prefer over FFmpeg's default for a codec (canonical codec name -> decoder name).
 _PREFERRED_DECODERS = {"amr_nb": "libopencore_amrnb", "amr_wb": "libopencore_amrwb"}
 
 

@@ -1,13 +1,7 @@
-"""The PCM outputs of a decoder: one buffer per output, and the ``PcmReader`` each Speech session reads.
+"""The PCM outputs of a decoder (the mix, or one per channel) and the ``PcmReader`` each Speech session reads.
 
-There is one output for the mixed-down audio, or one per channel (``CHANNEL_MODE=separate``), each
-read by its own session in its own thread. Each buffer holds about one packet's worth of samples (a
-slow channel's, up to ``MAX_AHEAD_BYTES``): the decoder runs only when a reader needs audio, in that
-reader's thread.
-
-Trap this module exists to avoid: in separate mode one demuxed packet feeds every channel, so a
-session that reads faster than another would make the slow one's buffer grow towards the whole file.
-A reader ``MAX_AHEAD_BYTES`` ahead of another waits for it instead (``waits_for_others``).
+In separate mode one packet feeds every channel, so a fast session would grow a slow one's buffer towards
+the whole file: a reader ``MAX_AHEAD_BYTES`` ahead of another waits for it (``waits_for_others``).
 """
 
 from __future__ import annotations
@@ -21,7 +15,6 @@ from shared.audio.pcm import BYTES_PER_SECOND, SAMPLE_RATE
 if TYPE_CHECKING:
     from shared.audio.decoder import AudioDecoder
 
-#: Read size for ``chunks()``: 100 ms.
 CHUNK_BYTES = BYTES_PER_SECOND // 10
 #: In separate mode one channel's session may run this far ahead of another's before it waits.
 MAX_AHEAD_BYTES = 30 * BYTES_PER_SECOND
@@ -61,8 +54,7 @@ class Output:
 
 
 def waits_for_others(out: Output, outputs: list[Output]) -> bool:
-    """Whether ``out``'s reader must wait instead of decoding more: another open output holds
-    ``MAX_AHEAD_BYTES`` its (slower) session has not read, and decoding would only grow it."""
+    """Whether ``out``'s reader must wait: another open output holds ``MAX_AHEAD_BYTES`` not yet read."""
     return any(o.buffered >= MAX_AHEAD_BYTES for o in outputs if o is not out and not o.closed)
 
 

@@ -1,14 +1,8 @@
-"""The PCM the Speech SDK is fed, and the conversion of decoded frames into it.
+"""The PCM the Speech SDK is fed (16 kHz 16-bit signed little-endian: mono, or a plane per channel), and the
+conversion of decoded frames into it.
 
-Whatever the input's rate, layout and sample format, the SDK gets 16 kHz 16-bit signed little-endian
-audio: one mono stream (every channel mixed down), or in separate mode one plane per channel.
-
-Traps this module exists to avoid:
-
-- A stream may change its rate or channel layout part-way (damaged data can claim anything); the
-  resampler then refuses the frame. The old resampler is flushed and a new one started, and a frame
-  FFmpeg cannot convert at all is counted as damage (``None``) instead of ending the transcription.
-- The resampler holds samples back: it must be flushed at the end, or the last samples are lost.
+A stream may change its rate or layout part-way: the resampler is then flushed and started anew, and a frame
+it cannot convert is counted as damage. It holds samples back, so it is flushed at the end too.
 """
 
 from __future__ import annotations
@@ -21,26 +15,20 @@ import av.error
 if TYPE_CHECKING:
     from av.audio.codeccontext import AudioCodecContext
 
-#: What the Speech SDK is fed: 16 kHz, 16-bit signed little-endian, one channel per stream.
 SAMPLE_RATE = 16_000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 
 
 class Resampler:
-    """Decoded frames as 16 kHz s16 frames: mono, or planar with one plane per channel.
-
-    ``channels_of`` is ``None`` to mix every channel down to mono; otherwise the decoder whose channel
-    layout the planes keep (read when a resampler is started, as the layout may change mid-stream).
-    """
+    """Decoded frames as 16 kHz s16 frames: mono (``channels_of=None``), or a plane per channel of the decoder
+    ``channels_of`` (its layout read anew with each resampler, as it may change mid-stream)."""
 
     def __init__(self, channels_of: AudioCodecContext | None) -> None:
         self._channels_of = channels_of
         self._resampler: av.AudioResampler | None = None
 
     def resample(self, frame: av.AudioFrame) -> list[av.AudioFrame] | None:
-        """``frame`` converted; ``None`` for a frame FFmpeg cannot convert (damaged data can claim any
-        rate or layout).
-        """
+        """``frame`` converted; ``None`` for one FFmpeg cannot convert (damaged data can claim any rate)."""
         try:
             if self._resampler is None:
                 self._resampler = self._new()

@@ -1,18 +1,10 @@
-"""The caller's stream (a seekable blob reader, an HTTP body, a local file) as FFmpeg reads it.
+"""The caller's stream (a seekable blob reader, an HTTP body, a local file) as FFmpeg reads it, safely:
 
-Nothing holds a whole file and nothing is spooled to disk: FFmpeg reads the source in small reads as
-the SDK asks for audio. This module stands between the two so that FFmpeg's view of the stream is
-safe and its failures are blamed on the right party.
-
-Traps this module exists to avoid (measured, see the README's formats section):
-
-- ``read(n)`` of the source must never return more than ``n`` bytes: PyAV copies the result into an
-  n-byte native buffer unchecked and the process aborts. ``Source`` enforces it for any stream.
-- FFmpeg sometimes reports a failed read as bad data, or as the end of the file. A storage failure
-  must stay a (transient) ``StorageError``, not become "unsupported audio" or a silently short
-  transcript, so the first exception a read raised is kept and wins (``Source.raise_if_unexpected``).
-- A forward-only stream (an HTTP body) offers no ``seek``/``tell`` at all: that is how PyAV knows not
-  to seek. Its first bytes, already read to name the file, are replayed to FFmpeg instead.
+- ``read(n)`` never returns more than ``n`` bytes: PyAV copies the result into an n-byte native buffer
+  unchecked, and the process aborts;
+- the first exception a read raised wins over FFmpeg's "bad data" or "end of file", so a storage failure
+  stays a transient ``StorageError``, not "unsupported audio" or a silently short transcript;
+- a forward-only stream (an HTTP body) offers no ``seek``/``tell``, and its head, already read, is replayed.
 """
 
 from __future__ import annotations
@@ -28,13 +20,8 @@ HEAD_BYTES = 4096
 
 
 class Source:
-    """The caller's stream as PyAV sees it: ``read(n)`` never returns more than ``n`` bytes.
-
-    Keeps the first bytes (to say what a file was when it is not audio) and the first exception a read
-    raised: FFmpeg sometimes reports a failed read as bad data, and a storage failure must stay a
-    (transient) storage error, not become "unsupported audio". A failed seek is not recorded: bad data
-    can make FFmpeg seek to nonsense, and that is the input's fault, not the storage's.
-    """
+    """The caller's stream as PyAV sees it, keeping its first bytes and the first exception a read raised (not
+    a failed seek: bad data can make FFmpeg seek to nonsense, the input's fault, not storage's)."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
@@ -95,11 +82,8 @@ class Source:
         return StorageError(f"reading the audio failed: {type(error).__name__}: {error}")
 
     def raise_if_unexpected(self, exc: Exception) -> None:
-        """Raise the right error for a failure inside FFmpeg, unless it just means "bad data".
-
-        A read of the source that failed is the source's error (storage: transient); FFmpeg's own
-        errors, and failed seeks, mean the data is bad; anything else is a bug and goes up as it is.
-        """
+        """Raise the source's own error if a read failed; return if FFmpeg's failure just means bad data; raise
+        anything else (a bug) as it is."""
         if (failure := self.failure()) is not None:
             raise failure from exc
         if not isinstance(exc, (av.error.FFmpegError, ValueError, EOFError, OSError)):

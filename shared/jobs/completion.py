@@ -1,10 +1,8 @@
 """Ending a job, and its completion message sent exactly once.
 
-The write that makes a job terminal is won by exactly one caller, and that caller sends the
-completion message, so two deliveries of one event give one message. The status document also
-records the message (``completion``): ``claimed`` while it is being sent, ``sent`` after. A send
-that failed is released for the next delivery to claim; a claim older than
-``COMPLETION_CLAIM_SECONDS`` (its sender died) may be taken over.
+The write that makes a job terminal is won by exactly one caller, which sends the message; the document
+records it (``claimed``, then ``sent``). A failed send is released for the next delivery, and a claim older
+than ``COMPLETION_CLAIM_SECONDS`` (its sender died) may be taken over.
 """
 
 from __future__ import annotations
@@ -15,6 +13,8 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
+
+from azure.core.exceptions import AzureError
 
 from shared.errors import JobExpiredError, TranscriptionError, public_message
 from shared.jobs.model import EXPIRED, FAILED, QUEUED, SUCCEEDED, Job, age_seconds, iso, utc_now
@@ -52,14 +52,11 @@ def completion_message(job: Job, results_container: str) -> dict[str, object]:
 def finish_job(store: JobStore, job_id: str, *, results: Mapping[str, str] | None = None,
                error: TranscriptionError | Mapping[str, str] | None = None, audio_seconds: float | None = None,
                now: datetime | None = None) -> Finish:
-    """Make the job ``succeeded`` (no ``error``) or ``failed``, and send its completion message once.
+    """Make the job ``succeeded`` (no ``error``) or ``failed`` and send its completion message once.
 
-    Idempotent: on a job that already finished nothing changes, except that a completion message
-    that was never sent (its sender failed or died) is sent now. Call it again on the path that finds
-    the work already done, so a message lost to a failed send is delivered by the retry.
-    Raises ``StorageError`` when the message could not be sent (the host's retry sends it).
-    ``audio_seconds``, the length transcribed, completes the progress of a job too short to have
-    reported any.
+    Idempotent, but a message never sent is sent now: call it on the path that finds the work done too.
+    ``audio_seconds`` completes the progress of a job too short to have reported any. Raises ``StorageError``
+    when the message could not be sent (the host's retry sends it).
     """
     def final(job: Job, stamp: str) -> Job | None:
         if job.terminal:
@@ -112,12 +109,8 @@ def _end(store: JobStore, job_id: str, final: Callable[[Job, str], Job | None], 
 
 
 def send_unsent(store: JobStore, job_id: str, *, now: datetime | None = None) -> bool:
-    """Send a finished job's completion message that was never sent; whether this call sent it.
-
-    For the sweep: the path that ended the job may have failed to send it (and the transcript, being
-    done, is never tried again), or its sender died holding the claim (taken over once it is older
-    than ``COMPLETION_CLAIM_SECONDS``). Raises the send's typed error when it fails again (still unsent).
-    """
+    """Send a finished job's completion message that was never sent (for the sweep: a done transcript is
+    never tried again); whether this call sent it. Raises the send's typed error."""
     return _end(store, job_id, lambda _job, _stamp: None, now).notified
 
 
@@ -137,8 +130,6 @@ def _claim_completion(store: JobStore, job: Job, claim: str, now: datetime | Non
 
 
 def _send_completion(store: JobStore, job: Job, claim: str, now: datetime | None) -> Job:
-    from azure.core.exceptions import AzureError
-
     message = completion_message(job, store.results.container_name)
     try:
         sent = store.completions.send_message(json.dumps(message, ensure_ascii=False))
@@ -164,10 +155,7 @@ def _mark_completion(store: JobStore, job_id: str, claim: str, completion: dict[
 
 
 def _error_body(error: TranscriptionError | Mapping[str, str]) -> dict[str, str]:
-    """The error a job's status document keeps: its public form, since ``GET`` returns the document as is.
-
-    The operator's full record (``details``, the raw message) is the recording's ``.error.json`` and the log.
-    """
+    """The error a job's status document keeps: its public form, since ``GET`` returns the document as is."""
     if isinstance(error, TranscriptionError):
         return error.public_dict()
     return {"code": str(error.get("code", "transcription_failed")),

@@ -1,18 +1,18 @@
-"""Jobs whose audio never arrived: ``expired`` once ``JOB_QUEUED_TTL_MINUTES`` have passed.
-
-An upload URL lives 15 minutes, so a job still ``queued`` long after that will never get its audio by
-that URL; without this it would say ``queued`` for ever. A job whose audio *is* there is not expired:
-its event was lost, and the sweep transcribes it.
+"""Jobs whose audio never arrived, ``expired`` after ``JOB_QUEUED_TTL_MINUTES``: an upload URL lapses long
+before, and such a job would otherwise say ``queued`` for ever.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from azure.core.exceptions import AzureError
+
 from shared.jobs.completion import expire_job
 from shared.jobs.listing import MAX_PAGE_SIZE, list_jobs
 from shared.jobs.model import QUEUED, Job, utc_now
 from shared.jobs.store import JobStore, get_job
+from shared.platform.storage import storage_error
 
 
 def expire_stale_jobs(store: JobStore, ttl_minutes: float, *, now: datetime | None = None) -> list[str]:
@@ -34,13 +34,8 @@ def expire_stale_jobs(store: JobStore, ttl_minutes: float, *, now: datetime | No
 
 
 def audio_arrived(store: JobStore, job: Job) -> bool:
-    """Whether the job's audio is in storage now. An upload may land just after this look and before the
-    job is expired: the blob door then finds the job expired and removes the audio (``JobTracker.abandoned``),
-    so the outcome is an expired job and no audio, never an expired job with its audio kept or transcribed."""
-    from azure.core.exceptions import AzureError
-
-    from shared.platform.storage import storage_error
-
+    """Whether the job's audio is in storage now. Audio landing just after this look finds its job expired, and
+    the blob door removes it: never an expired job with its audio kept or transcribed."""
     try:
         return store.audio.get_blob_client(job.audio["name"]).exists()
     except AzureError as exc:

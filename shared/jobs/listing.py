@@ -1,7 +1,5 @@
-"""Finding jobs: a page of recent ones (newest first, optionally by status), and deleting one.
-
-Listings read blob names and metadata only, never the documents: the status and times a listing
-shows are copied into the status blob's metadata by every write (``shared.jobs.store.write``).
+"""Finding jobs, from blob names and metadata only (every write copies the status there): a page of recent
+ones, newest first, and deleting one.
 """
 
 from __future__ import annotations
@@ -11,6 +9,8 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from azure.core.exceptions import AzureError
 
 from shared.errors import InvalidJobQueryError, JobStateError
 from shared.jobs.model import QUEUED, STATUSES, iso
@@ -49,16 +49,9 @@ class JobPage:
 
 def list_jobs(store: JobStore, *, status: str | None = None, top: int = DEFAULT_PAGE_SIZE,
               page_token: str | None = None, scan_page_size: int = 1000, max_scan_pages: int = 5) -> JobPage:
-    """Jobs newest first (see the ids in ``shared.jobs.names``), optionally only those in ``status``.
-
-    One list request reads ``scan_page_size`` blob names with their metadata (status documents and
-    results share the ``jobs/`` prefix; only status documents count). At most ``max_scan_pages``
-    requests per call keep a rare ``status`` filter over a long history bounded: such a page may
-    hold fewer than ``top`` jobs, even none, and still carry a token. Stop when the token is ``None``.
-    The token is opaque to clients: storage's own continuation marker plus the last id returned.
-    """
-    from azure.core.exceptions import AzureError
-
+    """Jobs newest first, optionally only those in ``status``. At most ``max_scan_pages`` list requests per
+    call, so a rare ``status`` over a long history may give a short page, even an empty one, with a token:
+    stop when it is ``None``."""
     _check_query(status, top)
     marker, after = _decode_page_token(page_token)
     found: list[JobSummary] = []
@@ -123,8 +116,6 @@ def unsent_completions(store: JobStore) -> list[str]:
 
 def _every_status(store: JobStore, action: str) -> Iterator[tuple[str, dict[str, str]]]:
     """Every job's id and status-blob metadata, in listing order, in as few list requests as storage allows."""
-    from azure.core.exceptions import AzureError
-
     try:
         for blob in store.results.list_blobs(name_starts_with=JOBS_PREFIX, include=["metadata"]):
             job_id = job_id_from_status_name(blob.name)
@@ -135,12 +126,8 @@ def _every_status(store: JobStore, action: str) -> Iterator[tuple[str, dict[str,
 
 
 def delete_job(store: JobStore, job_id: str) -> None:
-    """Remove exactly the job's own blobs: its audio, every result it can have, and its status document.
-
-    Each by its exact name, never by prefix (``jobs/<id>-notes.wav`` or ``jobs/<id>x/...`` are not this
-    job's). The status document goes last, so a delete that fails half-way can be repeated. A job is
-    what has a status document: without one, ``JobNotFoundError``, and nothing is touched.
-    """
+    """Remove exactly the job's own blobs, each by name, never by prefix; the status document last, so a
+    delete that fails half-way can be repeated. ``JobNotFoundError`` without one."""
     job = read(store, parse_job_id(job_id))
     audio_name = job.audio.get("name") if isinstance(job.audio, dict) else None
     if job_id_from_blob_name(audio_name) != job.id:  # a hand-edited document must not aim the delete elsewhere

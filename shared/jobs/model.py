@@ -7,9 +7,7 @@ The state only ever moves forward::
        │          └─┴──► failed
        └──► expired  (no audio arrived within JOB_QUEUED_TTL_MINUTES; the sweep decides)
 
-``succeeded``, ``failed`` and ``expired`` are terminal: a redelivered event can start, report progress or finish a
-finished job as often as it likes, nothing changes (``shared.jobs.store`` applies every change under an
-ETag condition).
+Terminal states never change, however often a redelivered event tries (``shared.jobs.store``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
 """Job ids and the blob names built from them: the one place their patterns are written.
 
-Ids: 26 characters of lowercase Crockford base32 (``0-9a-z`` without ``i l o u``): 10 characters of
-*inverted* milliseconds since the epoch, ``2**48 - 1 - ms``, then 16 random characters (80 bits from
-``secrets``). Blob listings come in ascending name order only, so inverting the time makes storage's
-own order newest first: the newest jobs are the first names a listing returns, and a page of recent
-jobs costs one list request however many jobs exist (with a plain ULID the newest come last, and
-"newest first" means listing everything). Ids from different instances sort by their clocks; ties
-within a millisecond are in random order. ``parse_job_id`` accepts exactly this form, nothing else.
-
-Every name is built from a validated id, never from raw input:
-
-- ``<input>/jobs/<id>.<ext>``: the audio. Its BlobCreated event starts the blob door, which writes
-  the results under their usual names beside it: ``<output>/jobs/<id>.<ext>.json`` etc.
-- ``<output>/jobs/<id>/status.json``: the job's state. In the *output* container because a write
-  into the input container would fire the blob trigger. The ``/status.json`` name can never be a
-  result name: results are ``<audio name>.<ext>`` and a job audio name has no ``/`` after the id.
+An id is 26 lowercase Crockford base32 characters: 10 of *inverted* milliseconds (``2**48 - 1 - ms``), then
+80 random bits. Listings come in ascending name order only, so inverted time lists the newest job first,
+and a page of recent jobs costs one request however many exist. Names are built from a validated id only:
+the audio ``<input>/jobs/<id>.<ext>``, and ``<output>/jobs/<id>/status.json`` (in the output container, as a
+write into the input one would fire the trigger; never a result's name, which has no ``/`` after the id).
 """
 
 from __future__ import annotations
@@ -49,10 +39,7 @@ def new_job_id(now: datetime | None = None) -> str:
 
 
 def parse_job_id(value: object) -> str:
-    """``value`` if it is a well-formed job id (exact form, lowercase); ``JobNotFoundError`` otherwise.
-
-    Call it on every id from outside before building any blob name from it.
-    """
+    """``value`` if it is a well-formed job id, else ``JobNotFoundError``: call it on every id from outside."""
     if isinstance(value, str) and len(value) == _TIME_CHARS + _RANDOM_CHARS and _ID.fullmatch(value):
         return value
     shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
@@ -73,11 +60,8 @@ def job_created_at(job_id: str) -> datetime:
 
 
 def audio_extension(text: str | None) -> str:
-    """The extension job audio is stored under: ``text`` lowercased if it is one, else ``bin``.
-
-    Cosmetic only (the content decides the format), but it keeps names readable in the container. Never one
-    that would get the audio refused for its name (``.error``: ``shared.recordings.input_names``).
-    """
+    """The extension job audio is stored under (cosmetic: the content decides the format): ``text`` lowercased
+    if it is one, else ``bin``; never one that would get the audio refused for its name."""
     from shared.recordings.input_names import colliding_endings
 
     value = (text or "").lower()

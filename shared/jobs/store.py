@@ -1,13 +1,8 @@
 """Status documents in blob storage, moved forward by ETag-conditional writes (no database).
 
-Every transition is a pure ``change(job) -> Job | None`` applied by ``update``: read the document,
-change it, write it ``If-Match`` the ETag it was read with; on a lost race read again and decide
-again. So two deliveries of one event, or an HTTP request racing the blob door, can never move a
-job backwards or overwrite each other's step.
-
-Nothing here creates a client or a credential: every function takes a ``JobStore`` holding clients
-built per invocation by the caller (``shared.platform.storage``). Storage failures surface as the typed
-``StorageError`` (transient: the host retries).
+Every transition is a pure ``change(job) -> Job | None`` applied by ``update``, which reads again and decides
+again on a lost race: two deliveries, or a request racing the blob door, never move a job backwards. The
+caller builds the clients (``shared.platform.storage``); storage failures are the transient ``StorageError``.
 """
 
 from __future__ import annotations
@@ -19,6 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import ContentSettings
 
 from shared.errors import JobNotFoundError, JobStateError, StorageError
 from shared.jobs.model import QUEUED, RUNNING, Job, iso, utc_now
@@ -35,12 +34,8 @@ MAX_WRITE_RACES = 10
 
 @dataclass(frozen=True)
 class JobStore:
-    """The clients one invocation uses for jobs; built and closed by the caller.
-
-    ``completions`` is the queue named by the completion setting, or ``None`` when none is set (then
-    no message is sent). Build it with ``message_encode_policy=TextBase64EncodePolicy()`` if Functions
-    queue triggers consume it: they expect base64 by default.
-    """
+    """The clients one invocation uses for jobs, built and closed by the caller; ``completions`` is ``None``
+    when no completion queue is set."""
 
     audio: ContainerClient  # the input container
     results: ContainerClient  # the output container
@@ -59,15 +54,8 @@ def store_for(clients, settings) -> JobStore:
 # -- transitions that start and move a job --------------------------------------------------------------
 def create_job(store: JobStore, extension: str, *, options: dict[str, object] | None = None,
                now: datetime | None = None) -> Job:
-    """A new ``queued`` job for audio ``jobs/<id>.<extension>``; its status is written, the audio is not.
-
-    ``options`` (``RecognitionOptions.to_dict()``) are kept in the document and applied when the job runs.
-
-    Write the status before the audio (or before handing out an upload URL), so the blob trigger
-    always finds the job the audio belongs to.
-    """
-    from azure.core.exceptions import ResourceExistsError
-
+    """A new ``queued`` job for audio ``jobs/<id>.<extension>``, keeping its ``options``; the audio is not
+    written. Call it before the audio lands (or an upload URL is handed out): the trigger must find the job."""
     now = now or utc_now()
     for _ in range(3):  # an id collision needs 80 equal random bits in the same millisecond
         job_id = new_job_id(now)
@@ -88,10 +76,8 @@ def get_job(store: JobStore, job_id: str) -> Job:
 
 def start_job(store: JobStore, job_id: str, *, seconds_total: float | None = None,
               now: datetime | None = None) -> Job:
-    """Mark the job ``running`` (again, on a retry: ``attempts`` counts them). Returns the job as stored.
-
-    A job that already finished is returned unchanged: check ``job.terminal`` and skip the work.
-    """
+    """Mark the job ``running`` (``attempts`` counts the tries) and return it as stored; a finished job comes
+    back unchanged (check ``job.terminal``)."""
     def change(job: Job) -> Job | None:
         if job.terminal:
             return None
@@ -105,11 +91,8 @@ def start_job(store: JobStore, job_id: str, *, seconds_total: float | None = Non
 
 def report_progress(store: JobStore, job_id: str, seconds_done: float, seconds_total: float | None = None,
                     *, now: datetime | None = None) -> Job:
-    """Record audio seconds done (and the total, once known) on a ``running`` job; otherwise no change.
-
-    Progress never goes backwards within an attempt. Each call is a storage write: call it every few
-    seconds, not per recognised phrase.
-    """
+    """Record audio seconds done (and the total, once known) on a ``running`` job, never backwards. Each call
+    is a storage write: call it every few seconds, not per phrase."""
     def change(job: Job) -> Job | None:
         if job.status != RUNNING:
             return None
@@ -123,8 +106,6 @@ def report_progress(store: JobStore, job_id: str, seconds_done: float, seconds_t
 # -- the document in storage -------------------------------------------------------------------------------
 def read(store: JobStore, job_id: str) -> Job:
     """The status document with the ETag it was read with (``JobNotFoundError``, ``JobStateError``)."""
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
-
     name = status_blob_name(job_id)
     try:
         download = store.results.download_blob(name)
@@ -145,16 +126,8 @@ def read(store: JobStore, job_id: str) -> Job:
 
 
 def write(store: JobStore, job: Job, *, create: bool = False) -> Job:
-    """Write the document: ``create`` only if absent, otherwise only over the ETag it was read with.
-
-    Raises ``ResourceExistsError`` / ``ResourceModifiedError`` on a lost race, for the caller to decide.
-    The status, times and completion state also go into the blob's metadata, so a listing needs no
-    document reads.
-    """
-    from azure.core import MatchConditions
-    from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError
-    from azure.storage.blob import ContentSettings
-
+    """Write the document (``create``: only if absent; else only over its ETag), its status and times in the
+    metadata for listings. Raises ``ResourceExistsError`` / ``ResourceModifiedError`` on a lost race."""
     name = status_blob_name(job.id)
     metadata = {"status": job.status, "created_at": job.created_at}
     if job.finished_at:
@@ -178,12 +151,8 @@ def write(store: JobStore, job: Job, *, create: bool = False) -> Job:
 
 
 def update(store: JobStore, job_id: str, change: Callable[[Job], Job | None]) -> tuple[Job, bool]:
-    """Read, ``change``, write over the same ETag; on a lost race read again and decide again.
-
-    ``change`` returns ``None`` for "nothing to do" (the answer is then the job as read, ``False``).
-    """
-    from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-
+    """Read, ``change``, write over the same ETag, again on a lost race; the job and whether it changed
+    (``change`` returns ``None`` for nothing to do)."""
     for attempt in range(MAX_WRITE_RACES):
         job = read(store, job_id)
         changed = change(job)

@@ -1,13 +1,8 @@
-"""The blob door's view of a job: its status document moved along with one transcription.
+"""The blob door's handle on a job: its status document moved along with one transcription.
 
-A blob named ``jobs/<id>.<ext>`` is a job's audio. While the blob door transcribes it, the job goes
-``running``, gets progress every ``JOB_PROGRESS_SECONDS`` and ends ``succeeded`` or ``failed``. Progress
-is best effort: each write is a storage request, and a failed one is logged, never allowed to fail
-the transcription.
-
-Audio whose job has no status document (deleted, or never made) or expired before the audio came is
-*abandoned*: it has no job to go to, and the door removes it untranscribed (``shared.recordings.door``). An upload
-URL outlives a ``DELETE`` by up to 15 minutes, so this is how a deleted job stays deleted.
+Progress is best effort: a failed write is logged, never allowed to fail the transcription. Audio whose job
+has no status document (deleted, or never made) or expired first is *abandoned*, and the door removes it
+untranscribed: an upload URL outlives a ``DELETE``, so this is how a deleted job stays deleted.
 """
 
 from __future__ import annotations
@@ -98,12 +93,8 @@ class JobTracker:
             log.warning("job %s: progress not recorded: %s", self.job_id, exc.message)
 
     def succeeded(self, results: dict[str, str], audio_seconds: float | None = None) -> None:
-        """Finish the job with its results (and send its completion message once).
-
-        Raises when the job could not be marked ``succeeded`` (the door records it, the host delivers
-        again). A job that *is* marked but whose message failed to send is not a failed transcription:
-        its message stays ``unsent`` and the sweep sends it (``shared.jobs.completion.send_unsent``).
-        """
+        """Finish the job with its results; raises when it could not be marked ``succeeded``. A message that
+        failed to send is no failed transcription: the sweep sends it."""
         if self.store is None:
             return
         try:

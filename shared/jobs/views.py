@@ -1,7 +1,5 @@
-"""What the outside sees of a job: its URLs in the HTTP API and its public JSON.
-
-Kept here, not in the HTTP package, because the completion message (sent from the blob door, which
-never loads the HTTP side) carries the same links as ``GET /api/transcriptions/<id>``.
+"""What the outside sees of a job: its URLs and public JSON. Here, not in the HTTP package, because the
+completion message, sent from the blob door, carries the same links.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""The registry of output formats: one place says what each is called, how it renders, how it is served.
-
-``OUTPUT_FORMATS`` (what the blob door writes), ``?format=`` and ``Accept`` (the HTTP API) and
-``--format`` (the command line) all take their values from ``FORMATS``.
+"""The registry of output formats: what each is called, how it renders, how it is served. ``OUTPUT_FORMATS``,
+``?format=``, ``Accept`` and ``--format`` all take their values from ``FORMATS``.
 """
 
 from __future__ import annotations

@@ -1,33 +1,8 @@
-"""Subtitles from a transcript: SRT and WebVTT, with the speaker on every cue.
+"""Subtitles from a transcript: SRT and WebVTT, the speaker on every cue (WebVTT's voice tag, SRT's
+``[label]`` prefix), at most ``CUE_LINES`` lines of ``LINE_CHARS``, the common broadcast limit.
 
-Each cue names its speaker (WebVTT: a voice tag ``<v Guest-1>``; SRT, which has no voices: a
-``[Guest-1] `` prefix on the cue's first line) and holds at most two lines of 42 characters, the
-common broadcast limit that keeps a cue readable in the time it is shown. A long segment becomes
-several cues, broken at word boundaries; its time is shared out by the cues' characters, so a cue
-with more to read stays longer. Characters are Unicode code points (no width tables for CJK).
-
-Rules a consumer can rely on:
-
-- times are whole milliseconds; cue start times never decrease in file order (WebVTT requires it;
-  overlapping speakers give overlapping cues, which both formats allow);
-- the cues of a segment tile it exactly: the first starts at the segment's start, the last ends at
-  its end, none goes past it. Only a segment shorter than 1 ms per cue (a zero-length segment, say)
-  is stretched to 1 ms per cue, since both formats want a cue to end after it starts;
-- no time is past the end of the audio (``audio.duration_seconds``, when known): a segment the
-  service reported beyond it is cut back to it;
-- a word longer than the line it starts on (no spaces: a URL, or a CJK sentence) is broken across
-  lines at character boundaries, the only case where a cue line does not end at a word boundary;
-- segments without text give no cue; an empty transcript gives a valid empty file.
-
-A segment with word times (``Segment.words``, when they were asked for) is laid out over its words
-instead (``shared.output.word_cues``), and two of those rules change for it: its cues need not tile it (a
-cue starts at its first word's start and ends at its last word's end, clamped into the segment and
-the audio; within the segment each cue lasts at least 1 ms and starts no earlier than the one before
-it ends), and no cue or line ever breaks inside a recognised word (a word longer than a line gets a
-line of its own, longer than ``LINE_CHARS``). Every other rule holds for it as written.
-
-WebVTT text escapes ``&``, ``<`` and ``>`` (so text can never open a tag or form ``-->``). SRT has
-no escaping at all, so its text is written as recognised.
+A long segment's time is shared out over its cues by their characters; with word times the cues follow the
+words (``shared.output.word_cues``). The rules a consumer can rely on: ``docs/transcript.md``.
 """
 
 from __future__ import annotations
@@ -41,11 +16,10 @@ from shared.output.word_cues import WordCue, fit_cue_times, word_cues
 
 #: The longest cue line, in characters (speaker prefix included where it is visible: SRT).
 LINE_CHARS = 42
-#: Lines per cue.
 CUE_LINES = 2
-#: Speaker labels are shortened to this many characters so a prefix always leaves room for text.
+#: Speaker labels are shortened to this so a prefix always leaves room for text.
 SPEAKER_CHARS = 24
-#: The label for a segment whose speaker the service did not name (as the Speech service writes it).
+#: As the Speech service writes an unnamed speaker.
 UNKNOWN_SPEAKER = "Unknown"
 
 
@@ -71,12 +45,8 @@ def _srt_prefix(label: str) -> str:
 
 
 def cues(transcript: Transcript, *, first_line_reserve: Callable[[str], int] = lambda _speaker: 0) -> list[Cue]:
-    """The cues of ``transcript`` in file order.
-
-    ``first_line_reserve(label)`` is how many characters of each cue's first line are taken by
-    something other than the text (SRT's visible ``[speaker] `` prefix); WebVTT's voice tag is not
-    displayed as text and reserves nothing.
-    """
+    """The cues of ``transcript`` in file order; ``first_line_reserve(label)`` is how many characters of a
+    cue's first line something else takes (SRT's visible ``[speaker] `` prefix)."""
     limit_ms = _audio_end_ms(transcript.audio.duration_seconds)
     result: list[Cue] = []
     for segment in transcript.segments:
@@ -146,11 +116,8 @@ def _wrap(words: Sequence[str], *, first_width: int) -> list[str]:
 
 
 def _span(start_ms: int, end_ms: int, count: int, limit_ms: int | None) -> tuple[int, int]:
-    """The segment's span for ``count`` cues, inside ``[0, limit_ms]`` and at least 1 ms per cue.
-
-    A span too short for that is stretched past the segment's end, or, at the end of the audio, moved
-    back; only audio shorter than 1 ms per cue leaves it short.
-    """
+    """The segment's span for ``count`` cues, inside ``[0, limit_ms]`` and at least 1 ms per cue (stretched,
+    or at the end of the audio moved back; only audio shorter than that leaves it short)."""
     start_ms = max(0, start_ms)
     if limit_ms is not None:
         start_ms = min(start_ms, limit_ms)
@@ -164,10 +131,7 @@ def _span(start_ms: int, end_ms: int, count: int, limit_ms: int | None) -> tuple
 
 
 def _apportion(start_ms: int, end_ms: int, weights: Sequence[int]) -> list[int]:
-    """``len(weights) + 1`` cue boundaries from ``start_ms`` to ``end_ms`` (a ``_span``), shared out by weight.
-
-    Boundaries strictly increase (each cue lasts at least 1 ms) and stay inside the span.
-    """
+    """``len(weights) + 1`` strictly increasing cue boundaries inside a ``_span``, shared out by weight."""
     count = len(weights)
     span, total = end_ms - start_ms, sum(weights)
     bounds, done = [start_ms], 0

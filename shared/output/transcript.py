@@ -1,12 +1,7 @@
-"""The transcript model and its formats (JSON, plain text with speaker turns).
+"""The transcript model and its JSON and plain-text forms (``schema: "stt-transcript/1"``).
 
-The JSON schema (``schema: "stt-transcript/1"``) is documented in the README; add fields, never
-rename them, so consumers of the output container keep working. ``schema_revision`` counts those
-additions, so a reader can tell "not asked for" from "written before the field existed":
-
-- revision 1 (no ``schema_revision`` key): source, language, audio, speakers, segments, text, ...;
-- revision 2: per segment ``language``, ``confidence`` and ``words`` when known; at the top level
-  ``options`` (the recognition options applied, or null) and ``languages`` (detected languages by share).
+Fields are added, never renamed, so consumers of the output container keep working; ``SCHEMA_REVISION``
+counts the additions (``docs/transcript.md``).
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ from datetime import UTC, datetime
 from shared.options import RecognitionOptions, as_written
 
 SCHEMA = "stt-transcript/1"
-#: Raised when fields are added (never for anything else: fields are not renamed or retyped).
 SCHEMA_REVISION = 2
 
 
@@ -36,11 +30,8 @@ class Word:
 
 @dataclass(frozen=True)
 class Segment:
-    """One recognised phrase: who said it, when (seconds from the start of the audio), what.
-
-    ``language`` is the detected locale when the recording was recognised among several languages,
-    ``confidence`` the service's (0-1), ``words`` the words with their times when they were asked for.
-    """
+    """One recognised phrase: who said it, when (seconds from the start of the audio), what; ``language``,
+    ``confidence`` (0-1) and ``words`` when known."""
 
     speaker: str
     start: float
@@ -62,12 +53,8 @@ class LanguageShare:
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the input turned out to be, as found in the file (not what was sent: always 16 kHz mono).
-
-    ``format`` is ``container/codec``; ``duration_seconds`` is the audio decoded and transcribed;
-    ``declared_duration_seconds`` what the container says (``None`` when it does not say), so a
-    consumer can see a truncated file. Fields are only ever added, with defaults.
-    """
+    """What the input turned out to be, as found in the file (not what was sent); ``duration_seconds`` is what
+    was decoded, ``declared_duration_seconds`` what the container says, so a truncated file shows."""
 
     format: str
     sample_rate: int
@@ -83,12 +70,8 @@ class AudioInfo:
 
 @dataclass
 class Transcript:
-    """The result of one transcription, whatever door it came through.
-
-    ``options`` are the recognition options the recording was transcribed with (``None``: not
-    recorded, as in every transcript made before options existed). The detected ``languages`` are
-    not stored but derived from the segments, like ``speakers``, so the two can never disagree.
-    """
+    """The result of one transcription, whatever door it came through; ``speakers``, ``text`` and
+    ``languages`` are derived from the segments, so they can never disagree with them."""
 
     source: dict[str, object]
     language: str
@@ -137,10 +120,7 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, body: Mapping[str, object]) -> Transcript:
-        """The transcript a ``to_dict`` of any revision wrote (unknown fields are ignored, missing ones default).
-
-        Derived fields (``speakers``, ``text``, ``languages``) are not read: they follow from the segments.
-        """
+        """The transcript a ``to_dict`` of any revision wrote (unknown fields ignored, missing ones defaulted)."""
         known = {f.name for f in fields(AudioInfo)}
         return cls(
             source=dict(body.get("source") or {}),
@@ -154,12 +134,8 @@ class Transcript:
         )
 
     def to_text(self) -> str:
-        """Speaker turns: consecutive segments of one speaker join into one paragraph.
-
-        With language identification a turn is also one language: a speaker who changes language
-        starts a new paragraph, and the header names it (``[00:00:03] Guest-2 (de-DE): ...``).
-        Segments without a language (every transcript without identification) read as before.
-        """
+        """Speaker turns: consecutive segments of one speaker (and one language, when identified:
+        ``[00:00:03] Guest-2 (de-DE): ...``) join into one paragraph."""
         lines: list[str] = []
         turn: tuple[str, str | None] | None = None
         for seg in self.segments:
@@ -173,13 +149,8 @@ class Transcript:
 
 
 def language_shares(segments: Iterable[Segment]) -> list[LanguageShare]:
-    """Each detected language with its seconds of speech and its share of the identified speech.
-
-    Time is segment time (``end - start``; overlapping speakers count twice, as both were heard), over
-    the segments that carry a language only, so the shares add up to 1 whenever any segment does.
-    Should those segments have no length at all, each counts as one, rather than dividing by zero.
-    Largest share first; ties by language, so the order never depends on the segments' order.
-    """
+    """Each detected language with its seconds of speech and its share of the identified speech, largest
+    first (how shares are counted: ``docs/transcript.md``)."""
     seconds: dict[str, float] = {}
     counts: dict[str, int] = {}
     for segment in segments:
@@ -196,11 +167,8 @@ def language_shares(segments: Iterable[Segment]) -> list[LanguageShare]:
 
 
 def main_language(segments: Iterable[Segment], fallback: str) -> str:
-    """The transcript's one ``language``: the detected language with the largest share of the speech.
-
-    Not the first candidate: a recording asked for as ``en-US,de-DE`` that was all German is German.
-    ``fallback`` (the first of the languages asked for) when no segment has a detected language.
-    """
+    """The transcript's one ``language``: the detected language with the largest share of the speech, else
+    ``fallback`` (the first asked for)."""
     shares = language_shares(segments)
     return shares[0].language if shares else fallback
 

@@ -1,22 +1,9 @@
 """Cue layout for segments with word times: cues hold whole words and take their times from them.
 
-``shared.output.subtitles`` shares a segment's time out by characters when all it knows is the segment's
-start and end. Once the service has timed every word (``RecognitionOptions.words``), a cue can show
-while its words are spoken instead: it starts at its first word's start and ends at its last word's
-end. ``shared.output.subtitles`` then clamps those times into the segment and the audio (``fit_cue_times``).
-
-The words the service times are its lexical form (``twenty three``, lower case, no punctuation)
-while the segment's text, what a cue shows, is its display form (``23.``). The two are lined up
-(``difflib``, over letters and digits folded to lower case: word by word, then character by character
-where they differ), so each display word learns which recognised words were heard in it; a recognised
-word the display does not show (a filler, a word folded into a number) belongs to the display word
-before it. Every recognised word is thus timed into exactly one cue, and a cue breaks only between
-display words. (Text with no letter or digit to line up, on either side, gets the words shared out
-in order.)
-
-A display word longer than its line is broken only where two recognised words meet inside it (a
-Chinese or Japanese sentence, written without spaces; a spoken web address): never inside one. A
-single recognised word longer than a line stays whole, on a line of its own, longer than the rest.
+The service times its lexical form (``twenty three``) while a cue shows the display form (``23.``): the two
+are lined up (``difflib``, over folded letters and digits), so every recognised word is timed into exactly
+one cue, and a cue breaks only between display words or where two recognised words meet inside one
+(``docs/transcript.md``).
 """
 
 from __future__ import annotations
@@ -55,12 +42,8 @@ class _Token:
 
 
 def word_cues(segment: Segment, *, first_width: int, line_width: int, cue_lines: int) -> list[WordCue] | None:
-    """The cues of ``segment`` laid out over its words, or ``None`` when it has no words to time them.
-
-    ``first_width`` is the width of each cue's first line (less where SRT shows the speaker there),
-    ``line_width`` that of the others. ``None`` (no word times: not asked for, or none recognised)
-    leaves the caller to share the segment's time out by characters, as before words existed.
-    """
+    """The cues of ``segment`` laid out over its words, or ``None`` without word times (the caller then shares
+    the time out by characters); ``first_width`` is a cue's first line's width, ``line_width`` the others'."""
     words = segment.words
     if not words:
         return None
@@ -79,13 +62,9 @@ def word_cues(segment: Segment, *, first_width: int, line_width: int, cue_lines:
 
 
 def fit_cue_times(times: Sequence[int], low: int, high: int) -> list[int]:
-    """Cue times ``start, end, start, end, ...`` (ms) moved as little as needed into ``[low, high]``.
-
-    Each cue then lasts at least 1 ms (both formats want an end after the start) and starts no
-    earlier than the cue before it ends, so starts strictly increase within a segment, as
-    ``shared.output.subtitles`` promises. ``high - low`` must leave 1 ms per cue; only when even the audio
-    is shorter than that do cues come out zero-length, still inside it.
-    """
+    """Cue times ``start, end, start, end, ...`` (ms) moved as little as needed into ``[low, high]``: each cue
+    at least 1 ms long and starting no earlier than the one before ends (zero-length only if the audio is
+    shorter than 1 ms per cue)."""
     fitted = [min(max(t, low), high) for t in times]
     for k in range(1, len(fitted)):  # an end (odd k) is after its start; a start is not before the end before it
         fitted[k] = max(fitted[k], fitted[k - 1] + k % 2)
@@ -128,12 +107,7 @@ def _cut(text: str, start: int, end: int, owners: Sequence[int | None]) -> list[
 
 def _owners(text: str, words: Sequence[Word]) -> list[int | None]:
     """For each character of ``text``, the recognised word it was heard in (``None``: not a letter or digit).
-
-    Words first: a display word that folds to a recognised one takes it, so most of a segment costs
-    one comparison per word. Only where they differ (``23`` for ``twenty three``, a sentence written
-    without spaces) are the characters lined up. A display word with nothing heard for it takes the
-    word heard just before.
-    """
+    Words first (most of a segment costs one comparison a word); characters only where they differ."""
     shown = [(start, end, _folded(text[start:end])) for start, end in _word_bounds(text)]
     shown = [token for token in shown if token[2]]
     heard = [(index, _folded(word.text)) for index, word in enumerate(words)]
@@ -225,12 +199,8 @@ def _resolved_anchors(anchors: list[int | None]) -> list[int]:
 
 
 def _word_spans(anchors: Sequence[int], word_count: int) -> list[tuple[int, int]]:
-    """The recognised words ``(first, last)`` of each piece, placed in order: together, every word once.
-
-    A piece runs from its anchor to the word before the next piece's anchor; the first piece takes
-    the words before it too, the last those after it. Two pieces heard as one word (``e mail`` for
-    ``email``) both get that word.
-    """
+    """The recognised words ``(first, last)`` of each piece: from its anchor to the word before the next
+    piece's, so together every word once (two pieces heard as one word both get it)."""
     spans = []
     for i, anchor in enumerate(anchors):
         first = 0 if i == 0 else anchor

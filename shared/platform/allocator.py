@@ -1,15 +1,10 @@
-"""Keep large freed buffers out of the process: glibc's mmap threshold pinned at 128 KiB.
+"""Large freed buffers returned to the OS: glibc's mmap threshold pinned at 128 KiB, as
+``MALLOC_MMAP_THRESHOLD_=131072`` would at start-up.
 
-glibc serves an allocation of 128 KiB or more with a mapping of its own and unmaps it when it is
-freed, until the first such free: then it raises that threshold (as far as 32 MiB) to save system
-calls. From then on the MiB-sized buffers of a long transcription (ranged blob reads, the SDK's audio
-chunks, decoded frames) come from the heap arenas, where fragmentation keeps freed ones resident, so
-peak memory creeps up with the length of the recording (measured: +7.5 MiB peak RSS between a
-1-minute and a 5-minute WAV). Pinned, as ``MALLOC_MMAP_THRESHOLD_=131072`` would at start-up, such
-buffers go back to the OS on free (measured: +1.4 MiB for the same pair). The cost is a map and an
-unmap per large buffer, a few per second of audio at most.
-
-On a C library other than glibc this does nothing.
+After the first free of such a mapping glibc raises the threshold, and a long transcription's MiB-sized
+buffers (ranged reads, the SDK's audio, decoded frames) come from heap arenas, where fragmentation keeps
+freed ones resident: peak memory crept up with the recording's length (docs/performance.md, section 3).
+Does nothing off glibc.
 """
 
 from __future__ import annotations
@@ -19,8 +14,7 @@ import platform
 
 log = logging.getLogger(__name__)
 
-#: ``M_MMAP_THRESHOLD`` in glibc's ``malloc.h``.
-_M_MMAP_THRESHOLD = -3
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 _done = False

@@ -1,21 +1,11 @@
-"""A seekable, read-only file over one blob: ranged downloads pinned to the ETag it started with.
+"""A seekable, read-only file over one blob: aligned ranged downloads, each pinned to the blob's ETag.
 
-The decoder (``shared.audio``) needs a file it can seek in: phones write m4a/mp4/3gp with the index
-(``moov``) at the end, and FFmpeg reads the head, jumps to the end for the index, then comes back for
-the samples. ``download_blob()`` with defaults cannot do that (its downloader is forward-only and
-fetches the first 32 MiB into memory at once), so this reader asks for one aligned window (1 MiB) at
-a time and keeps the last two, plus the blob's last window once it has been read: demuxers
-read the head, jump to the tail (the ``moov`` index, Ogg's last page, MP3 tags) and come back, and
-then read front to back into that tail again. So each window is fetched once (with one window
-cached, moov-at-end files were measured at up to 1.6x their size; with two and no kept tail, one
-window more than the file).
+FFmpeg seeks (to an m4a's ``moov`` index at the end, Ogg's last page, MP3 tags, and back), which
+``download_blob()``'s forward-only downloader cannot. The last two windows and the blob's last one are
+kept, so each window is fetched once; a blob replaced mid-read fails as ``StorageError``, never spliced.
 
-Every request carries the ETag with ``IfNotModified``: a blob replaced while it is read fails the read
-with a ``StorageError`` instead of splicing two files together.
-
-``read(n)`` never returns more than ``n`` bytes. PyAV copies whatever ``read`` returns into an
-n-byte native buffer without checking the length; returning more overflows that buffer and aborts
-the process.
+``read(n)`` never returns more than ``n`` bytes: PyAV copies the result into an n-byte native buffer
+unchecked, and more aborts the process.
 """
 
 from __future__ import annotations
@@ -25,27 +15,24 @@ import os
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+
 from shared.errors import StorageError
 from shared.platform.storage import storage_error
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
-#: Bytes per ranged request. Each window costs about three times its size while it is fetched (the
-#: response, the downloader's buffer, the bytes kept) besides the three held, so the window sets how far
-#: a long recording's peak memory sits above a short one's: measured, 1-minute vs 5-minute WAV peak RSS
-#: +6.3 MiB with 2 MiB windows, +10.5 MiB with 4 MiB, +1.4 MiB with 1 MiB. 1 MiB is still few requests:
-#: about 55 for a 2-hour mp3, 220 for a 2-hour WAV.
+#: Bytes per ranged request: it sets how far a long recording's peak memory sits above a short one's
+#: (docs/performance.md, section 3), and 1 MiB is still few requests.
 WINDOW_BYTES = 1024 * 1024
 #: Windows kept besides the blob's last one: the one being read and the one before (a read can span both).
 CACHED_WINDOWS = 2
 
 
 class BlobReader(io.RawIOBase):
-    """``BlobReader(blob, etag=props.etag, size=props.size)``: a seekable binary file over the blob.
-
-    ``requests`` and ``bytes_fetched`` count what was downloaded (for tests and benchmarks).
-    """
+    """``BlobReader(blob, etag=props.etag, size=props.size)``; ``requests`` and ``bytes_fetched`` count downloads."""
 
     def __init__(self, blob: BlobClient, *, etag: str, size: int, window: int | None = None) -> None:
         super().__init__()
@@ -132,17 +119,12 @@ class BlobReader(io.RawIOBase):
 
     def _what_became_of_it(self) -> str:
         """``replaced`` or ``deleted``: the ETag no longer matches, or the blob is gone."""
-        from azure.core.exceptions import AzureError
-
         try:
             return "replaced" if self._blob.exists() else "deleted"
         except AzureError:
             return "replaced or deleted"
 
     def _fetch(self, offset: int, length: int) -> bytes:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
-
         try:
             data = self._blob.download_blob(
                 offset=offset, length=length, etag=self._etag,

@@ -1,22 +1,10 @@
 """Credentials made per invocation, and the Speech token fetched with one: a token per invocation, no
 credential kept.
 
-Every credential object (for the Speech token here, for storage in ``shared.platform.storage``) is made by
-``new_credential``, used and closed within one invocation: no module-level credential, no cache, no
-singleton. We pass the token *string* to the Speech SDK and never ``token_credential=``: with a
-credential the SDK keeps it inside the recognizer and wires a refresh callback to it
-(``speech.py``, ``_set_up_token_refresh_callback``), the long-lived pattern this project replaces.
-
-Every token fetch ends within ``TOKEN_TIMEOUT_SECONDS``, retries and their waits included
-(``shared.platform.deadlines``: a ``Retry-After`` past the deadline is not waited for), and a failure is
-classified by what happened on the wire, on the fetch's last attempt: an identity endpoint that
-answered 5xx, 429, 408, or 404/410 (IMDS while it is updating; azure-identity retries those too),
-refused the connection, timed out or trickled is ``identity_unavailable`` (transient: the host tries
-again), and so is one that answered 200 with no usable token (not JSON, no ``access_token``: a proxy's
-page, an answer cut short), which refused nothing; one that answered 400, 401 or 403 refused this
-identity (``authentication_failed``, permanent: a role or configuration problem that a retry does not
-fix). The reason the endpoint gave goes into the error's ``details`` (logs, ``.error.json``), not its
-message.
+The Speech SDK gets the token as a string, never ``token_credential=``: given a credential it keeps it in the
+recognizer and wires a refresh callback to it (``_set_up_token_refresh_callback``), the long-lived pattern
+this project replaces. Each fetch ends within ``TOKEN_TIMEOUT_SECONDS`` (``shared.platform.deadlines``) and
+fails typed, by what its last attempt met on the wire (the README's fault table).
 """
 
 from __future__ import annotations
@@ -25,6 +13,8 @@ import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
+
+from azure.identity import AzureCliCredential, ManagedIdentityCredential
 
 from shared.errors import AuthenticationError, IdentityUnavailableError, TranscriptionError
 from shared.platform.deadlines import (
@@ -37,19 +27,15 @@ from shared.platform.deadlines import (
 from shared.settings import Settings
 
 SPEECH_SCOPE = "https://cognitiveservices.azure.com/.default"
-#: Answers of an identity endpoint below 500 that a later try may not get: a timeout, throttling, and
-#: IMDS's 404 and 410 while it is being updated (azure-identity's IMDS policy retries them).
+#: Answers below 500 a later try may not get: a timeout, throttling, and IMDS's 404 and 410 while it is
+#: being updated (azure-identity retries those too).
 _TRANSIENT_STATUS = frozenset({404, 408, 410, 429})
 
 log = logging.getLogger(__name__)
 
 
 def fetch_token(settings: Settings, scope: str = SPEECH_SCOPE) -> str:
-    """Return an access token for ``scope``; the credential is closed before this returns.
-
-    ``TOKEN_CREDENTIAL=none`` (a Speech container, the emulator: hosts that take no token): ``""``,
-    and no credential is made.
-    """
+    """An access token for ``scope``, its credential closed; ``""`` with ``TOKEN_CREDENTIAL=none``."""
     if settings.token_credential == "none":
         return ""
     started = time.monotonic()
@@ -60,11 +46,7 @@ def fetch_token(settings: Settings, scope: str = SPEECH_SCOPE) -> str:
 
 
 class BoundedCredential:
-    """A credential for one invocation: each ``get_token`` ends within ``timeout`` or raises a typed error.
-
-    What storage clients and ``fetch_token`` are given. The wrapped azure-identity credential talks
-    through one ``WatchedAdapter``, re-armed for every fetch.
-    """
+    """A credential for one invocation: each ``get_token`` ends within ``timeout`` or raises a typed error."""
 
     def __init__(self, inner: Any, adapter: WatchedAdapter | None, timeout: float) -> None:
         self._inner, self._adapter, self._timeout = inner, adapter, timeout
@@ -116,17 +98,11 @@ class BoundedCredential:
 
 
 def new_credential(settings: Settings, client_id: str | None = None) -> BoundedCredential:
-    """A new credential for one invocation, every fetch bounded by ``token_timeout_seconds``.
-
-    The caller closes it. ``client_id`` picks a user-assigned identity (default: ``AZURE_CLIENT_ID``).
-    """
+    """A new credential for one invocation, for the caller to close; ``client_id`` picks a user-assigned
+    identity (default: ``AZURE_CLIENT_ID``)."""
     timeout = settings.token_timeout_seconds
     if settings.token_credential == "azurecli":
-        from azure.identity import AzureCliCredential
-
         return BoundedCredential(AzureCliCredential(process_timeout=max(1, int(timeout))), None, timeout)
-    from azure.identity import ManagedIdentityCredential
-
     session, adapter = watched_session()
     inner = ManagedIdentityCredential(client_id=client_id or settings.azure_client_id,
                                       transport=DeadlineTransport(session, adapter),

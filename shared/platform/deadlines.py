@@ -1,26 +1,10 @@
-"""Every network wait bounded by a wall-clock deadline, not by a per-read timeout.
+"""Every network wait bounded by a wall-clock deadline, not a per-read timeout, which an endpoint trickling
+its answer never trips and retries multiply (``docs/recovery.md``, "Bounds").
 
-A socket timeout bounds each read, not the whole answer: an endpoint that sends a byte a second never
-trips it, and retries multiply it (an identity endpoint trickling its answer held a token fetch with a
-10 s timeout for 80 s; storage's default retries waited 83 s before reporting an outage). Three pieces:
-
-- ``WatchedAdapter``: a ``requests`` adapter for the identity endpoint. Each request gets the time left
-  before the fetch's deadline as its timeouts, its body is read piece by piece with each socket read
-  given only the time then left, and it remembers what happened (the last HTTP status, or the connection
-  failure), so the caller classifies a failure by what happened, not by words in a message.
-- ``DeadlineTransport``: the transport azure-identity's retry policy sleeps through. The policy honours
-  ``Retry-After`` on any 4xx/5xx with ``time.sleep``, outside every socket timeout (a 429 with
-  ``Retry-After: 600`` slept 600 s); here a sleep that would pass the fetch's deadline is not slept.
-  Together: a token fetch, retries and their waits included, ends within ``TOKEN_TIMEOUT_SECONDS``.
-- ``storage_pipeline_options``: keyword arguments for azure-storage clients. What they bound, exactly:
-  each storage *operation* (one SDK call) gets one deadline across all its attempts; the retry policy
-  stops once it has passed, its backoff is cut to the time left, and each attempt's connect timeout and
-  read timeout are cut to the time left when the attempt starts. That bounds connecting, a silent
-  service and waiting for an answer's headers. It does not bound reading a body whose bytes keep
-  coming: the read timeout applies to each socket read, and a download's body is read after the
-  pipeline has returned (``StorageStreamDownloader``), so a storage service trickling a body can hold
-  a download longer. Downloads here are small (``shared.platform.blob_reader`` reads one window per operation)
-  and storage is not an endpoint that trickles, so that is the one wait these deadlines leave open.
+- ``WatchedAdapter`` and ``DeadlineTransport``: a token fetch, its retries and their ``Retry-After`` waits
+  included, ends within ``TOKEN_TIMEOUT_SECONDS``; the adapter remembers what the last attempt met.
+- ``storage_pipeline_options``: each storage operation, retries included, ends within its deadline; only a
+  body that keeps trickling in can outlast it.
 """
 
 from __future__ import annotations
@@ -34,7 +18,6 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import ExponentialRetry
 
-#: Pieces a body is read in.
 _READ_CHUNK_BYTES = 64 * 1024
 
 
@@ -104,20 +87,13 @@ def _set_read_timeout(response: requests.Response, seconds: float) -> None:
 
 
 class RetryPastDeadline(DeadlineExceeded):
-    """A retry's wait (``Retry-After``, or backoff) would end after the fetch's deadline: not waited for.
-
-    Raised out of the retry policy's sleep, so the fetch ends now, classified by the answer that asked
-    for the wait (``WatchedAdapter.last_status``).
-    """
+    """A retry's wait would end after the deadline: the fetch ends now, classified by the answer that asked
+    for the wait."""
 
 
 class DeadlineTransport(RequestsTransport):
-    """A ``RequestsTransport`` over a ``WatchedAdapter`` session whose retry waits respect its deadline.
-
-    azure-core's ``RetryPolicy`` sleeps through ``transport.sleep``: for ``Retry-After`` (on any answer of
-    400 or more) and for its backoff. A wait that ends before the deadline is slept; one that would not is
-    refused at once with ``RetryPastDeadline``, since the retry after it could not happen in time.
-    """
+    """A ``RequestsTransport`` whose retry waits respect the deadline: azure-core's ``RetryPolicy`` sleeps
+    through ``transport.sleep`` for ``Retry-After`` (any answer of 400 or more), outside every socket timeout."""
 
     def __init__(self, session: requests.Session, adapter: WatchedAdapter) -> None:
         super().__init__(session=session, session_owner=True)

@@ -1,16 +1,8 @@
-"""Can ``SPEECH_ENDPOINT`` be connected to at all? Connect only: no request, no token, bounded.
+"""Can ``SPEECH_ENDPOINT`` be connected to at all? TCP, and TLS for https/wss, only: no request, no token.
 
-Two callers ask. ``GET /api/health`` reports it, so a wrong port, scheme or host name shows before any
-recording fails. And ``shared.pipeline``, when the Speech SDK could not open a session: an endpoint that
-accepts connections turned the session away (past its quota, a reset under load), which is worth the start
-retries of ``SPEECH_START_RETRY_SECONDS``; one that accepts none is unreachable, and after a short bounded
-retry (``shared.platform.retry_policy.UNREACHABLE_RETRY_SECONDS``) the recording's record says so and names the
-setting, instead of every delivery waiting out the whole budget without a word.
-
-A connection here is a TCP connection to the endpoint's host and port, with the TLS handshake for
-``https``/``wss`` (the SDK's ``wss`` for an ``https`` endpoint): what the SDK does before its websocket
-upgrade. It runs on a helper thread so that a name lookup, which ``socket`` does not time out, is bounded
-too.
+Health reports it, and ``shared.pipeline`` asks when a session would not open, so an endpoint that takes no
+connection is named after a short retry instead of every delivery waiting out the start-retry budget.
+The look runs on a helper thread, since ``socket`` does not time out a name lookup.
 """
 
 from __future__ import annotations
@@ -26,8 +18,7 @@ _SECURE = ("https", "wss")
 
 
 def unreachable(endpoint: str, timeout: float = PROBE_SECONDS) -> str | None:
-    """Why ``endpoint`` takes no connection within ``timeout`` (a phrase: "the connection was refused"), or
-    ``None`` when it takes one."""
+    """Why ``endpoint`` takes no connection within ``timeout`` ("the connection was refused"), or ``None``."""
     parts = urlsplit(endpoint)
     secure = parts.scheme in _SECURE
     try:

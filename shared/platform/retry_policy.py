@@ -1,28 +1,19 @@
 """When to try again: one policy for a refused Speech session start and for the sweep's retries.
 
-Two waits, each bounded:
-
-- **Inside an invocation.** A session start the service refused (429 past the resource's concurrency
-  quota, or a connection refused or reset) is tried again after a *full-jitter* exponential delay,
-  ``uniform(0, min(cap, base * 2**retry))``, until ``SPEECH_START_RETRY_SECONDS`` is spent. The
-  jitter spreads many waiting invocations out, so a freed session slot is taken soon and the service
-  never sees them come back in step; the cap keeps a freed slot from idling long.
-- **Across invocations.** The host redelivers a failed event at once, ``MAX_DELIVERIES`` times in all.
-  Past that a recording is the sweep's, which tries it again only once ``sweep_delay_seconds`` has
-  passed since its last attempt: the delay doubles with each attempt, so a recording is never tried
-  in a tight loop, and it is capped so that an outage of hours is still retried a few times an hour.
+Inside an invocation a refused start waits a full-jitter exponential delay, so waiting invocations never
+come back in step and a freed slot is soon taken. Across invocations the host redelivers at once, then the
+sweep waits longer after each attempt, capped so an outage of hours is still retried a few times an hour
+(``docs/recovery.md``).
 """
 
 from __future__ import annotations
 
 import random
 
-#: Deliveries of one event before the host gives up on it: ``host.json``'s ``poisonBlobThreshold``
-#: (``tests/test_bindings.py`` ties the two).
+#: Deliveries of one event before the host gives up on it: ``host.json``'s ``poisonBlobThreshold``.
 MAX_DELIVERIES = 5
 
-#: ``host.json``'s ``functionTimeout`` (4 h 30 min) in seconds: the host ends any invocation then, so the
-#: settings must never let one need longer (``shared.settings`` checks; ``tests/test_bindings.py`` ties the two).
+#: ``host.json``'s ``functionTimeout``: the host ends any invocation then, so the settings may not need longer.
 FUNCTION_TIMEOUT_SECONDS = 16200.0
 #: What an invocation keeps unused before ``functionTimeout``: writing its results, collecting, its log line.
 TIMEOUT_MARGIN_SECONDS = 300.0
@@ -34,8 +25,7 @@ START_RETRY_BASE_SECONDS = 0.5
 #: The longest single wait between two starts: short against a session, so a freed slot is soon taken.
 START_RETRY_CAP_SECONDS = 8.0
 
-#: A session start refused because ``SPEECH_ENDPOINT`` takes no connection at all is retried this long, not
-#: the whole ``SPEECH_START_RETRY_SECONDS``: long enough for a blip, short enough to say a wrong setting soon.
+#: How long a start is retried when ``SPEECH_ENDPOINT`` takes no connection: a blip, not a wrong setting.
 UNREACHABLE_RETRY_SECONDS = 10.0
 #: The sweep's first retry of a recording the host gave up on waits this long after the last attempt.
 SWEEP_RETRY_BASE_SECONDS = 300.0
@@ -50,10 +40,7 @@ def start_retry_delay(retry: int, rng: random.Random | None = None) -> float:
 
 
 def sweep_delay_seconds(attempt: int) -> float:
-    """How long after failed attempt number ``attempt`` (1-based) the sweep may try the recording again.
-
-    Attempts up to ``MAX_DELIVERIES`` are the host's own deliveries, which come at once; the sweep's
-    wait starts at ``SWEEP_RETRY_BASE_SECONDS`` and doubles with each attempt after them.
-    """
+    """How long after failed attempt number ``attempt`` (1-based) the sweep may try the recording again:
+    doubling with each attempt past the host's own ``MAX_DELIVERIES``."""
     doublings = min(max(attempt - MAX_DELIVERIES, 0), 30)
     return min(SWEEP_RETRY_CAP_SECONDS, SWEEP_RETRY_BASE_SECONDS * 2**doublings)

@@ -1,10 +1,7 @@
-"""Blob storage I/O through the same connection settings the blob trigger uses.
+"""Blob and queue storage I/O on clients built per invocation and closed after it, with their credential.
 
-Clients are built per invocation and closed after it, with their credential: no module-level client,
-no cached credential (a cached credential is one of the leaks this project replaces). In Azure the
-connection is identity-based (``AudioStorage__blobServiceUri`` + managed identity), and so it is
-locally against the HTTPS + OAuth Azurite; a connection string in ``AudioStorage`` is an opt-in for
-users' own tools against accounts that still have keys.
+No module-level client and no cached credential: a cached credential is one of the leaks this project
+replaces. Identity-based in Azure and against the local Azurite; a connection string is an opt-in.
 """
 
 from __future__ import annotations
@@ -14,6 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.blob import BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
 
 from shared.errors import (
     ConfigurationError,
@@ -25,29 +25,22 @@ from shared.errors import (
 from shared.settings import COMPLETION_QUEUE, INPUT_CONTAINER, OUTPUT_CONTAINER, STORAGE_CONNECTION, Settings
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobServiceClient, ContainerClient
+    from azure.storage.blob import ContainerClient
     from azure.storage.queue import QueueClient
 
-#: 4xx answers a later try may not get: a timeout, a conflict or failed precondition (a lease, an ETag
-#: someone else moved), throttling. Every other 4xx refuses the request itself.
+#: 4xx answers a later try may not get (a timeout, a lease or ETag someone else moved, throttling); every
+#: other 4xx refuses the request itself.
 _TRANSIENT_4XX = frozenset({408, 409, 412, 429})
 
 
 class StorageClients:
-    """This invocation's storage clients: one credential (so one token) for blobs and queues.
+    """This invocation's clients for blobs and queues, on one credential (one token), closed together.
 
-    Each storage operation gets ``STORAGE_TIMEOUT_SECONDS`` for connecting, waiting for an answer and
-    its retries (a body still arriving is bounded per socket read only: ``shared.platform.deadlines`` says
-    exactly what is bounded), and the token for it ``TOKEN_TIMEOUT_SECONDS``: an outage or a silent
-    service is reported in seconds, not after minutes of the SDK's own retries.
-
-    Closed together on exit. Queue messages are base64-encoded, which is what a Functions queue
-    trigger downstream expects by default.
+    Each operation is bounded (``shared.platform.deadlines``), so an outage is reported in seconds, not after
+    minutes of the SDK's own retries. Queue messages are base64, as a Functions queue trigger expects.
     """
 
     def __init__(self, settings: Settings) -> None:
-        from azure.storage.blob import BlobServiceClient
-
         storage = settings.storage
         if storage is None:
             raise ConfigurationError(
@@ -106,11 +99,8 @@ class StorageClients:
 
 @contextmanager
 def _malformed_setting() -> Iterator[None]:
-    """A connection string or service URI the SDK cannot parse is a ``ConfigurationError`` naming the setting.
-
-    The SDK raises a bare ``ValueError`` for it, which no route or door would type. The value is never
-    quoted: a connection string can hold an account key.
-    """
+    """The SDK's bare ``ValueError`` for a connection string or URI as a ``ConfigurationError`` naming the
+    setting, never the value (it can hold an account key)."""
     try:
         yield
     except ValueError as exc:
@@ -137,15 +127,11 @@ def blob_service(settings: Settings) -> Iterator[BlobServiceClient]:
 
 def upload_url(service: BlobServiceClient, container: str, name: str, *,
                minutes: float = 15) -> tuple[str, datetime]:
-    """An HTTPS URL that lets its holder create blob ``name`` and nothing else, for ``minutes``.
+    """An HTTPS URL that lets its holder create blob ``name`` and nothing else, and when it expires.
 
-    A user-delegation SAS: signed with a key that storage issues to this app's identity, so no
-    account key is involved anywhere. Returns the URL and when it expires.
+    A user-delegation SAS, signed with a key storage issues to this app's identity: no account key anywhere.
     """
     from urllib.parse import quote
-
-    from azure.core.exceptions import AzureError
-    from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
     now = datetime.now(UTC).replace(microsecond=0)
     expiry = now + timedelta(minutes=minutes)
@@ -164,7 +150,6 @@ def upload_url(service: BlobServiceClient, container: str, name: str, *,
 
 def missing_resources(clients: StorageClients, settings: Settings) -> list[str]:
     """The containers and queue the settings name that do not exist, one sentence each."""
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     def container(name: str) -> Callable[[], object]:
         return clients.blobs.get_container_client(name).get_container_properties
@@ -186,19 +171,8 @@ def missing_resources(clients: StorageClients, settings: Settings) -> list[str]:
 
 
 def storage_error(action: str, exc: Exception) -> TranscriptionError:
-    """The typed error for a failed storage call, classified by the answer's status.
-
-    - a container or queue that does not exist is a setting naming the wrong one (permanent: a retry
-      finds it missing again);
-    - 401/403, storage refusing our identity: ``StorageAccessDeniedError``, transient on purpose (a new
-      role assignment takes minutes to reach the data plane);
-    - any other 4xx but 408, 409, 412 and 429 (``InvalidResourceName``, ...): the request itself is
-      refused and would be again, ``StorageRefusedError`` (permanent);
-    - anything else (5xx, 408/409/412/429, no answer at all): a transient outage.
-
-    The message says what failed and storage's status and error code; the exception's own text (hosts,
-    ports, URLs with their query) goes into ``details``, which only the logs and ``.error.json`` show.
-    """
+    """The typed error for a failed storage call, by the answer's status (``shared.errors`` says which is
+    transient). The exception's own text (hosts, URLs) goes into ``details``, for the logs only."""
     status = getattr(exc, "status_code", None)
     code = _error_code(exc)
     details = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -217,10 +191,7 @@ def storage_error(action: str, exc: Exception) -> TranscriptionError:
 
 
 def _error_code(exc: Exception) -> str:
-    """Storage's error code of a failed call (``ContainerNotFound``, ...), or ``""``.
-
-    ``StorageErrorCode`` is an Enum: its value, not its name.
-    """
+    """Storage's error code of a failed call (``ContainerNotFound``, ...), or ``""``; an Enum's value."""
     raw = getattr(exc, "error_code", None)
     return str(getattr(raw, "value", raw) or "")
 
@@ -232,7 +203,6 @@ def container_missing(exc: Exception) -> bool:
 
 def read_json(container: ContainerClient, name: str) -> dict | None:
     """The JSON document at ``name``, or ``None`` when there is none."""
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
         return json.loads(container.download_blob(name).readall())
@@ -248,7 +218,6 @@ def read_json(container: ContainerClient, name: str) -> dict | None:
 
 def read_text(container: ContainerClient, name: str) -> str:
     """A text blob written by ``write_text`` (``StorageError`` when it is gone or unreadable)."""
-    from azure.core.exceptions import AzureError
 
     try:
         return container.download_blob(name, max_concurrency=1).readall().decode("utf-8")
@@ -258,12 +227,7 @@ def read_text(container: ContainerClient, name: str) -> str:
 
 def write_text(container: ContainerClient, name: str, text: str, content_type: str,
                metadata: dict[str, str] | None = None) -> None:
-    """Write (or replace) a small text blob with a content type browsers and tools understand.
-
-    ``metadata`` goes on the blob, where a listing sees it without reading the blob.
-    """
-    from azure.core.exceptions import AzureError
-    from azure.storage.blob import ContentSettings
+    """Write (or replace) a small UTF-8 text blob; ``metadata`` lets a listing see it without reading it."""
 
     try:
         container.upload_blob(
@@ -275,13 +239,8 @@ def write_text(container: ContainerClient, name: str, text: str, content_type: s
 
 
 def delete_if_exists(container: ContainerClient, name: str, **options: object) -> None:
-    """Delete blob ``name`` (``options`` go to ``delete_blob``, e.g. ``delete_snapshots``); one that is
-    already gone is no failure (a retried delete finds it gone).
-
-    Any other failure is typed by ``storage_error``, so a caller (``DELETE`` of a job, the door clearing an
-    error record) answers it like every storage failure instead of letting an untyped ``AzureError`` out.
-    """
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
+    """Delete blob ``name`` (``options`` go to ``delete_blob``); one already gone is no failure. Raises
+    ``storage_error``'s typed error for any other."""
 
     try:
         with suppress(ResourceNotFoundError):

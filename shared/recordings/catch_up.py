@@ -1,9 +1,6 @@
-"""Catching up: the blob door run over a list of recordings that still need a transcript.
-
-The one runner behind the operator's ``python -m shared.backfill`` and the sweep's timer
-(``shared.recordings.sweep``): each recording goes through ``shared.recordings.door.handle_blob`` as a *retry*
-(a transient failure is recorded for the next run, never raised), ``concurrency`` at a time, and no
-new one starts after ``stop_at``. One recording's failure, even an unexpected one, never ends the others'.
+"""The blob door run over a list of recordings, for the sweep and ``python -m shared.backfill``: each as a
+*retry* (a transient failure is recorded, not raised), ``concurrency`` at a time, none started after
+``stop_at``; one recording's failure, even a bug, never ends the others'.
 """
 
 from __future__ import annotations
@@ -26,11 +23,8 @@ OnOutcome = Callable[[str, BlobOutcome], None]
 
 def catch_up(settings: Settings, names: list[str], *, concurrency: int = 1, stop_at: float | None = None,
              on_outcome: OnOutcome | None = None) -> int:
-    """Transcribe ``names`` in order through the blob door; how many were left unstarted at ``stop_at``.
-
-    ``stop_at`` is a ``time.monotonic()`` instant; running tries always finish (each is bounded by its
-    own timeouts and deadline).
-    """
+    """Transcribe ``names`` in order through the blob door; how many were left unstarted at ``stop_at`` (a
+    ``time.monotonic()`` instant: running tries finish, each bounded by its own deadline)."""
     todo = list(reversed(names))
     with storage.blob_service(settings) as service, ThreadPoolExecutor(concurrency) as pool:
         inputs = service.get_container_client(settings.input_container)

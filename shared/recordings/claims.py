@@ -1,11 +1,8 @@
-"""One worker per recording at a time: a blob lease on a lock beside its results.
+"""One worker per recording at a time: a blob lease on ``<output>/<name>.lock``.
 
-Two workers can reach the same recording at once: Event Grid may deliver one event twice, and the
-sweep may pick up a recording whose event is still waiting in the host's queue. Whoever holds the lease
-on ``<output>/<name>.lock`` transcribes it; the others skip it (the holder writes the transcript, or
-records its failure for a later try). A lease, not a flag in a document: storage ends it by itself
-``LEASE_SECONDS`` after a worker that died last renewed it, so a crash never leaves a recording locked.
-The holder renews it from a thread while it works and deletes the lock when it is done.
+Event Grid may deliver an event twice, and the sweep may reach a recording whose event is still queued. A
+lease, not a flag: storage ends it ``LEASE_SECONDS`` after a dead worker last renewed it, so a crash never
+leaves a recording locked. The holder renews it from a thread and deletes the lock when done.
 """
 
 from __future__ import annotations
@@ -16,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
 from shared.platform import storage
 
 if TYPE_CHECKING:
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The lock blob's name is the recording's with this suffix, in the output container.
 LOCK_SUFFIX = ".lock"
 #: How long a lease lasts without renewal (storage allows 15-60 s or infinite; infinite would outlive a crash).
 LEASE_SECONDS = 60
@@ -33,10 +31,8 @@ RENEW_SECONDS = LEASE_SECONDS / 3
 
 @contextmanager
 def claim(out: ContainerClient, name: str) -> Iterator[bool]:
-    """``with claim(out, name) as mine:``: ``mine`` is True when this worker holds the recording.
-
-    Held until the block ends, renewed meanwhile; released (the lock deleted) on the way out.
-    """
+    """``with claim(out, name) as mine:``: ``mine`` is True when this worker holds the recording, renewed
+    until the block ends."""
     lock = out.get_blob_client(f"{name}{LOCK_SUFFIX}")
     lease = _acquire(lock)
     if lease is None:
@@ -55,8 +51,6 @@ def claim(out: ContainerClient, name: str) -> Iterator[bool]:
 
 def _acquire(lock: BlobClient) -> BlobLeaseClient | None:
     """The lease on the lock blob (made if missing), or ``None`` when another worker holds it."""
-    from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
-
     for _ in range(3):  # the lock can be deleted by its last holder between our two calls
         try:
             with suppress(ResourceExistsError):
@@ -74,8 +68,6 @@ def _acquire(lock: BlobClient) -> BlobLeaseClient | None:
 
 
 def _renew(lease: BlobLeaseClient, stop: threading.Event, name: str) -> None:
-    from azure.core.exceptions import AzureError
-
     while not stop.wait(RENEW_SECONDS):
         try:
             lease.renew()
@@ -84,8 +76,6 @@ def _renew(lease: BlobLeaseClient, stop: threading.Event, name: str) -> None:
 
 
 def _release(lock: BlobClient, lease: BlobLeaseClient) -> None:
-    from azure.core.exceptions import AzureError
-
     try:
         lock.delete_blob(lease=lease)
     except AzureError as exc:  # the lease lapses by itself within LEASE_SECONDS

@@ -1,29 +1,10 @@
 """The blob door: one recording in the input container in, its results beside it in the output container.
 
-``handle_blob`` is the blob-trigger function's whole body, and what the sweep and
-``python -m shared.backfill`` run for each recording still without a transcript. Around the one
-transcription path (``shared.pipeline.transcribe_audio``) it adds what a door that may be knocked on
-more than once, by more than one worker, needs:
-
-- **idempotency per ETag**: ``<name>.json`` records the ETag it was made from, so a redelivered event
-  for the same version of a blob does nothing, and a replaced blob is transcribed again;
-- **no result mistaken for another's**: a recording whose results' names could be another's
-  (``shared.recordings.input_names``) is refused with a permanent ``name_refused`` record, before anything is read;
-- **one worker at a time**: a lease on ``<name>.lock`` (``shared.recordings.claims``); a second worker skips;
-- **results next to the audio**, the JSON last (``shared.recordings.results``), and a job's status document
-  moved along (``shared.jobs.tracker``);
-- **a job's audio with no job to go to is removed**: its job deleted (the upload URL outlives a ``DELETE``),
-  never made, or expired before the audio came (``JobTracker.abandoned``): never transcribed, nothing of it
-  kept, one log line;
-- **failures recorded, the audio never touched**: ``<name>.error.json`` says what went wrong and counts
-  the tries. A *permanent* error is recorded and swallowed (retrying would fail the same way). A
-  *transient* one is re-raised so the host delivers the event again at once, except on the host's
-  last delivery (``MAX_DELIVERIES``): then it is recorded and swallowed, so the event is never
-  poisoned, and the sweep (``shared.recordings.sweep``) tries it again later with a growing backoff;
-- **collect after each invocation**: the Speech SDK's objects hold native handles behind Python
-  reference cycles; ``gc.collect()`` releases them while this invocation pays, not at a random later
-  allocation;
-- **one structured log line per invocation** (``shared.recordings.invocation_log``).
+``handle_blob`` is the blob trigger's body, and what the sweep and ``python -m shared.backfill`` run per
+recording. Around ``shared.pipeline.transcribe_audio`` it adds what a door knocked on more than once, by
+more than one worker, needs: nothing redone for a version already transcribed (its ETag), colliding names
+refused, one worker at a time, failures recorded with the audio untouched, transient ones given back to
+the host until its last delivery and then left to the sweep (``docs/recovery.md``), and one log line.
 """
 
 from __future__ import annotations
@@ -32,6 +13,8 @@ import gc
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared.errors import ConfigurationError, JobFinishedError, NameRefusedError, TranscriptionError
 from shared.jobs.tracker import GONE, JobTracker
@@ -76,12 +59,8 @@ class BlobOutcome:
 
 def handle_blob(blob: BlobClient, settings: Settings | None = None, *, collect_garbage: bool = True,
                 via: str = EVENT, invocation_id: str | None = None) -> BlobOutcome:
-    """Transcribe one input blob and write its results (see the module docstring for what it promises).
-
-    ``via``: ``EVENT`` for the host's deliveries (a transient error is raised for the host to deliver
-    again, but on its last delivery), ``RETRY`` for the sweep and the operator's command (never raises
-    a transient error: it is recorded for the next retry).
-    """
+    """Transcribe one input blob and write its results. With ``via=EVENT`` a transient error is raised for
+    the host to deliver again (but on its last delivery); with ``RETRY`` it is only recorded."""
     record = InvocationRecord(blob=blob.blob_name, invocation_id=invocation_id, via=via)
     try:
         outcome = _handle(blob, settings, via, record)
@@ -92,7 +71,7 @@ def handle_blob(blob: BlobClient, settings: Settings | None = None, *, collect_g
         record.outcome, record.code = "retry", error.code
         raise
     finally:
-        if collect_garbage:
+        if collect_garbage:  # the SDK's native handles sit behind reference cycles: freed while this invocation pays
             gc.collect()
         record.write()
 
@@ -104,9 +83,8 @@ def _handle(blob: BlobClient, settings: Settings | None, via: str, record: Invoc
     except ConfigurationError as error:  # no settings, so nowhere to record it: the log says why
         log.error("%s: %s (nothing written; the sweep tries again once the settings are fixed)", name, error.message)
         return BlobOutcome("failed", name, error=error)
-    # Every storage call goes through this invocation's own clients (one token, closed at the end).
-    # The binding's client is used for its container and blob names only: the blob extension builds
-    # it with a credential of its own that is never closed, so it is never asked to fetch a token.
+    # The binding's client gives only the names: the extension built it with a credential it never closes,
+    # so every storage call goes through this invocation's own clients.
     try:
         with storage.connect(settings) as clients:
             return _Delivery(clients, blob.container_name, name, settings, via, record).run()
@@ -173,12 +151,8 @@ class _Delivery:
         return BlobOutcome("transcribed", self.name, transcript=transcript)
 
     def _job_already_finished(self, etag: str, tries: Tries) -> BlobOutcome:
-        """A job's audio that came (again) after its job ended: recorded as not transcribed, once.
-
-        A permanent record, so the listing stops counting the recording as pending and no sweep tries
-        it for ever; left alone when this very version already has one (the failure that ended the job):
-        ``tries`` counts the tries that record holds, so a first try means there is none.
-        """
+        """A job's audio that came (again) after its job ended: a permanent record, so no sweep tries it for
+        ever; written once (a first try means this version has no record yet)."""
         if tries.attempt == 1:
             error = JobFinishedError(f"job {self.job.job_id} is already {self.job.status}; this upload of its "
                                      "audio was not transcribed (create a new job)")
@@ -194,8 +168,7 @@ class _Delivery:
         return BlobOutcome("failed", self.name, error=error)
 
     def _removed(self) -> BlobOutcome:
-        """Remove a job's abandoned audio and anything written beside it; one log line says why, and nothing
-        of the recording is kept (the job's own status, if it expired, stays: it says what happened)."""
+        """Remove a job's abandoned audio and anything written beside it (an expired job's status stays)."""
         why = "has no status document (deleted, or never made)" if self.job.status == GONE else "expired first"
         storage.delete_if_exists(self.inputs, self.name)
         for name in self.names.values():
@@ -204,11 +177,8 @@ class _Delivery:
         return BlobOutcome("removed", self.name)
 
     def _options(self, props: BlobProperties) -> RecognitionOptions:
-        """What this recording asks for: its job's ``options``, else its blob metadata, over the app's defaults.
-
-        Metadata names that are not options are the user's own and are left alone; a bad option value
-        is the permanent ``invalid_options``, recorded before any token is fetched.
-        """
+        """What this recording asks for: its job's ``options``, else its blob metadata (other metadata names
+        are the user's own), over the app's defaults."""
         mode = self.settings.channel_mode
         if self.job is not None and self.job.options is not None:
             return parse_document(self.job.options, self.settings.recognition, channel_mode=mode)
@@ -229,10 +199,8 @@ class _Delivery:
                      props.size, reader.requests)
 
     def _failed(self, error: TranscriptionError, etag: str, tries: Tries) -> BlobOutcome:
-        """Record the failure; give a transient one back to the host while it has deliveries left.
-
-        Not for a job deleted while it ran (its audio gone mid-read, say): no record is left behind it.
-        """
+        """Record the failure (none for a job deleted while it ran); give a transient one back to the host
+        while it has deliveries left."""
         if self.job and self.job.gone():
             return BlobOutcome("failed", self.name, error=error)
         record_error(self.out, self.names["error"], error, etag=etag, tries=tries)
@@ -249,8 +217,6 @@ class _Delivery:
 
 def _properties(audio: BlobClient) -> BlobProperties | None:
     """The input blob's properties; ``None`` when it is gone (deleted since the event was sent)."""
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
-
     try:
         return audio.get_blob_properties()
     except ResourceNotFoundError:

@@ -1,20 +1,9 @@
-"""Which recordings are refused for their names: those whose results could be mistaken for another's.
+"""Which recordings are refused for their names: those whose results could be taken for another's.
 
-A recording's results are named after it in the output container (``shared.recordings.results``: ``<name>.json``,
-``.txt``, ``.srt``, ``.vtt``, ``.error.json``; ``<name>.lock``, ``shared.recordings.claims``), beside the jobs' status
-documents (``jobs/<id>/status.json``). Three kinds of name would make a result ambiguous:
-
-- a name ending in what one result suffix adds to another (``.error``): ``x.wav.error``'s transcript would
-  be ``x.wav.error.json``, the error record of ``x.wav``;
-- a name whose result would be a job's status document: ``jobs/<id>/status``;
-- a name so long that its results' names pass storage's limit: nothing could be written for it at all.
-
-These are refused, rather than each result recording which input it belongs to and every reader checking
-it: a result's name then stays a pure function of its recording's, so the door, the listing, the sweep and
-``DELETE`` tell results apart without reading a document, and the names refused are ones no one gives a
-recording. A refused recording gets a permanent ``name_refused`` error record (where its name leaves room
-for one), is never transcribed, and is never pending: the sweep and ``python -m shared.status`` count it
-apart as ``refused``.
+A name is refused when it ends in what one result suffix adds to another (``x.wav.error``'s transcript
+would be ``x.wav.error.json``, the error record of ``x.wav``), when a result would be a job's status
+document (``jobs/<id>/status``), or when its results' names would pass storage's limit. So a result's name
+stays a pure function of its recording's, and nothing reads a document to tell results apart.
 """
 
 from __future__ import annotations
@@ -23,8 +12,7 @@ from functools import cache
 
 from shared.errors import NameRefusedError
 
-#: Storage's longest blob name, in characters.
-MAX_NAME_CHARS = 1024
+MAX_NAME_CHARS = 1024  # storage's longest blob name
 
 
 @cache
@@ -38,8 +26,7 @@ def result_suffixes() -> tuple[str, ...]:
 
 @cache
 def colliding_endings() -> frozenset[str]:
-    """What one result suffix adds to another it ends with (``.error``: ``.error.json`` over ``.json``): a name
-    ending so would have, as one of its results, another name's result."""
+    """What one result suffix adds to another it ends with (``.error``: ``.error.json`` over ``.json``)."""
     suffixes = result_suffixes()
     return frozenset(longer.removesuffix(shorter) for longer in suffixes for shorter in suffixes
                      if longer != shorter and longer.endswith(shorter))

@@ -1,8 +1,5 @@
-"""One structured line per blob invocation: what an operator greps, charts and alerts on.
-
-``invocation {"invocation_id": ..., "blob": ..., "outcome": ..., "code": ..., "attempt": ...,
-"audio_seconds": ..., "wall_seconds": ..., "token_ms": ..., "rss_mib_before": ..., "rss_mib_after": ...}``:
-JSON after a fixed word, so a log query can find every line with one filter and parse it with one call.
+"""One structured line per blob invocation, ``invocation {"invocation_id": ..., "outcome": ...}``: JSON after
+a fixed word, so a log query finds every line with one filter (the fields: ``docs/recovery.md``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
 """Where each recording in the input container stands, from the two containers' listings alone.
 
-One answer for the operator's catch-up command (``python -m shared.backfill``), the sweep
-(``shared.recordings.sweep``) and the status report (``python -m shared.status``): both containers are listed
-(names and metadata, no document is read) and each input blob is paired with what the output
-container holds for it (``shared.recordings.results``):
-
-- ``transcribed``: ``<name>.json`` exists and was made from this version of the blob (its metadata's ETag);
-- ``failed``: ``<name>.error.json`` records a *permanent* error for this version (bad audio, or tries
-  given up): trying again would fail the same way, so it waits until the blob is replaced;
-- ``retrying``: its last try failed transiently; it is tried again (its error says when and how often);
-- ``waiting``: never tried, or its last error was about an older version (its event may still come);
-- ``refused``: its name would make its results ambiguous (``shared.recordings.input_names``), whatever its records
-  say: never transcribed, it waits for a person to rename it (its ``name_refused`` record, if written,
-  is its ``error``).
-
-``retrying`` and ``waiting`` are *pending*: they still need a transcript.
+One answer for the sweep, ``python -m shared.backfill`` and ``python -m shared.status``. A recording is
+``transcribed`` (``<name>.json`` is from this version), ``failed`` (a permanent error for this version: it
+waits for the blob to be replaced), ``retrying`` (its last try failed transiently), ``waiting`` (never
+tried, or its error is about an older version) or ``refused`` (``shared.recordings.input_names``: never
+transcribed, whatever its records say). ``retrying`` and ``waiting`` are *pending*.
 """
 
 from __future__ import annotations
@@ -22,6 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+
+from azure.core.exceptions import AzureError
 
 from shared.platform import storage
 from shared.recordings.input_names import refusal
@@ -59,8 +51,6 @@ class Recording:
 
 def scan(settings: Settings, prefix: str | None = None) -> list[Recording]:
     """Every input blob (under ``prefix``) with where it stands, in listing order."""
-    from azure.core.exceptions import AzureError
-
     with storage.blob_service(settings) as service:
         inputs = service.get_container_client(settings.input_container)
         outputs = service.get_container_client(settings.output_container)

@@ -1,9 +1,6 @@
-"""What the blob door writes beside each recording in the output container, and under which names.
-
-For an input blob ``<name>``: ``<name>.json`` (the transcript; written last, since it is what marks
-that version of the blob done), ``<name>.txt``/``.srt``/``.vtt`` (the other ``OUTPUT_FORMATS``), and
-``<name>.error.json`` while its last attempt failed. ``python -m shared.backfill`` finds the
-recordings still to do by these names.
+"""What the blob door writes beside each recording in the output container, and under which names:
+``<name>.json`` (written last: it marks that version of the blob done), the other ``OUTPUT_FORMATS``, and
+``<name>.error.json`` while its last try failed.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The suffix of the error record written beside a recording whose last attempt failed.
 ERROR_SUFFIX = ".error.json"
 
 
@@ -41,31 +37,22 @@ def bare_etag(etag: str | None) -> str:
 
 
 def same_version(recorded: str | None, etag: str) -> bool:
-    """Whether a result that records ``recorded`` is about version ``etag`` of its recording.
-
-    The one rule for the door, the listing and the sweep alike. A result with no ETag predates the
-    field and is taken to be about the current version.
-    """
+    """Whether a result that records ``recorded`` is about version ``etag`` of its recording (the one rule;
+    a result with no ETag predates the field, so counts as current)."""
     return recorded is None or bare_etag(recorded) == bare_etag(etag)
 
 
 def transcribed_version(out: ContainerClient, names: dict[str, str], etag: str) -> bool:
-    """Whether ``<name>.json`` is a transcript made from this very version of the recording.
-
-    Reads the document, so a missing output container is found here, before any Speech session. A document
-    there that is not a transcript (an error record, a status document) marks nothing done.
-    """
+    """Whether ``<name>.json`` is a transcript of this very version; read, so a missing output container is
+    found before any Speech session."""
     done = storage.read_json(out, names["json"])
     return (done is not None and done.get("schema") == TRANSCRIPT_SCHEMA
             and same_version((done.get("source") or {}).get("etag"), etag))
 
 
 def write_results(out: ContainerClient, transcript: Transcript, names: dict[str, str]) -> None:
-    """Write ``transcript`` once per format in ``names`` (format → blob name), the JSON last.
-
-    The JSON marks the blob's ETag done, so a failure before it leaves the blob to be retried rather
-    than skipped with a result missing. Its metadata repeats that ETag, for listings (``shared.recordings.pending``).
-    """
+    """Write ``transcript`` once per format in ``names`` (format → blob name), the JSON last: it marks the ETag
+    done (in its metadata too, for listings), so a failure before it leaves the blob to be retried."""
     etag = str(transcript.source.get("etag") or "")
     for fmt in [f for f in names if f != "json"] + ["json"]:
         output = FORMATS[fmt]
@@ -75,12 +62,8 @@ def write_results(out: ContainerClient, transcript: Transcript, names: dict[str,
 
 @dataclass(frozen=True)
 class Tries:
-    """How often one version of a recording has been tried, as its error record counts.
-
-    ``attempt`` counts every try; ``deliveries`` the tries the host's event made (it stops at
-    ``MAX_DELIVERIES``); ``faults`` the failed tries that count toward ``MAX_ATTEMPTS``: throttling
-    (the quota was full) is a wait for capacity, not a fault, and does not.
-    """
+    """How often one version of a recording has been tried: every try, the host's deliveries, and the
+    ``faults`` that count toward ``MAX_ATTEMPTS`` (throttling is a wait for capacity, not a fault)."""
 
     attempt: int = 0
     deliveries: int = 0
@@ -105,12 +88,8 @@ def previous_tries(out: ContainerClient, error_name: str, etag: str) -> Tries:
 
 
 def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, etag: str, tries: Tries) -> None:
-    """Write the error record ``name``; a failure to write it (storage or its identity) is logged, the
-    original error matters more.
-
-    Its metadata repeats what a listing needs (``shared.recordings.pending``): the code, whether it was transient,
-    the counts and when, so finding what to retry reads no document.
-    """
+    """Write the error record ``name``, its metadata holding what a listing needs; a failure to write it is
+    logged, since the original error matters more."""
     body = {
         **error.to_dict(),
         "transient": error.transient,

@@ -1,30 +1,10 @@
-"""The sweep: a timer run that finishes what the events did not, so that no recording needs a person.
+"""The sweep: a timer run that finishes what no event did, so that no recording needs a person.
 
-Events can fail to do the work: Event Grid can lose one (or the subscription was made after the
-upload), the host's queue drops a message after 7 days, and a transient failure on the host's last
-delivery is handed over here rather than poisoned (``shared.recordings.door``). Each run (every
-``SWEEP_SCHEDULE``):
-
-1. lists where every recording stands (``shared.recordings.pending``): names and metadata only;
-2. gives up a recording whose tries have failed ``MAX_ATTEMPTS`` times (throttling is not counted:
-   a full quota is a wait, not a fault), writing a permanent ``retries_exhausted`` error (its job fails),
-   and records a refused name's ``name_refused`` error whose event never came (``shared.recordings.input_names``):
-   each once, so nothing it cannot act on is counted again, run after run;
-3. transcribes the recordings that are *due*, through the same blob door as the events, at most
-   ``SWEEP_CONCURRENCY`` at a time. A recording is due once ``sweep_delay_seconds(attempt)`` has passed
-   since its last try (or its upload, if it was never tried: its event may still be on its way), so a
-   recording is never tried in a tight loop. The door's claim (``shared.recordings.claims``) means two sweeps, or a
-   sweep and a late event, never transcribe one recording twice;
-4. expires jobs still ``queued`` past ``JOB_QUEUED_TTL_MINUTES`` whose audio never arrived, and sends
-   the completion messages of finished jobs whose send failed (their transcript is done, so no try
-   would send it);
-5. says what it did in one log line.
-
-Step 3 is ``shared.recordings.catch_up``, the runner of the operator's ``python -m shared.backfill`` too (which
-takes every pending recording, due or not, one at a time). No new work starts after
-``SWEEP_RUN_SECONDS``; what is left is the next run's. A run lasts as long as its longest try, and
-timers run one at a time per app, so the next run waits for it: the events, not the sweep, carry the
-normal load.
+Events get lost, expire in the host's queue, or hand a transient failure over on the host's last delivery.
+Each run gives up recordings past ``MAX_ATTEMPTS``, records refused names whose event never came,
+transcribes what is due (``sweep_delay_seconds`` after its last try) through the same door, expires jobs
+whose audio never came, sends completion messages whose send failed, and logs one line
+(``docs/recovery.md``). No new work starts after ``SWEEP_RUN_SECONDS``: the events carry the normal load.
 """
 
 from __future__ import annotations
@@ -79,7 +59,7 @@ class SweepReport:
 
 def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, prefix: str | None = None,
               run_seconds: float = SWEEP_RUN_SECONDS) -> SweepReport:
-    """One sweep; see the module docstring. ``now`` and ``prefix`` are for tests."""
+    """One sweep run; ``now`` and ``prefix`` are for tests."""
     started = time.monotonic()
     settings = settings or Settings.from_env()
     now = now or datetime.now(UTC)
@@ -119,8 +99,7 @@ def is_due(recording: Recording, now: datetime) -> bool:
 
 
 def _give_up(settings: Settings, recording: Recording) -> int:
-    """Record a recording's tries as exhausted (permanent); 1 if this run did it, 0 if not (someone was at
-    it, it was just done, or storage failed: the next run tries again)."""
+    """Record a recording's tries as exhausted (permanent); 1 if this run did it, 0 if the next run must."""
     last = recording.error
     error = RetriesExhaustedError(f"gave up after {last.faults} failed tries (MAX_ATTEMPTS={settings.max_attempts}); "
                                   f"the last failed with {last.code}")
@@ -150,8 +129,8 @@ def _unrecorded_refusal(recording: Recording) -> bool:
 
 
 def _jobs(settings: Settings, now: datetime) -> tuple[int, int]:
-    """Expire the jobs whose audio never came, and send the completion messages a failed send left; how many
-    of each. The recordings were the point of the run: a storage failure here waits for the next."""
+    """Expire the jobs whose audio never came and send the completion messages a failed send left; how many
+    of each. A storage failure here waits for the next run."""
     try:
         with storage.connect(settings) as clients:
             store = store_for(clients, settings)

@@ -1,16 +1,13 @@
-"""App settings: their names (``names``), how each is read and checked (``values``), and the one
-immutable ``Settings`` object an invocation reads them into (``model``).
+"""App settings: their names (``names``), how each is read and checked (``values``), and the one immutable
+``Settings`` object an invocation reads them into (``model``). Import from here.
 
-Import from here: ``from shared.settings import Settings, SPEECH_ENDPOINT``. The names load with the
-package; the ``Settings`` model (and the options and locales it validates with) only when first asked
-for, because ``function_app`` imports a setting's name at indexing time, when every millisecond of the
-import is a cold start's (docs/performance.md, section 4).
+The names load with the package, the model only when first asked for: ``function_app`` imports a setting's
+name at indexing, where every millisecond is a cold start's (docs/performance.md, section 4).
 """
 
 from shared.settings.names import *  # noqa: F403 - every setting name is this package's interface
 from shared.settings.names import APP_SETTING_NAMES, REQUIRED_SETTINGS, identity_connection
 
-#: What ``shared.settings.model`` provides, loaded on first use.
 _MODEL_NAMES = ("CHANNEL_MODES", "TOKEN_CREDENTIALS", "UPLOAD_URL_MINUTES", "Settings", "StorageSettings")
 
 __all__ = ["APP_SETTING_NAMES", "REQUIRED_SETTINGS", "identity_connection", *_MODEL_NAMES]

@@ -1,7 +1,7 @@
 """The ``Settings`` object: everything one invocation needs to know, read once and validated.
 
-Reading settings at the edge (not at import) means a changed app setting takes effect on the next
-invocation and a test can pass its own mapping; nothing global holds a client or a credential.
+Read at the edge, not at import: a changed app setting takes effect on the next invocation, and a test can
+pass its own mapping.
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from urllib.parse import urlparse
 
 from shared.errors import ConfigurationError
 from shared.options import RecognitionOptions, from_settings
+from shared.output import FORMAT_NAMES
 from shared.platform.retry_policy import FUNCTION_TIMEOUT_SECONDS, SWEEP_RUN_SECONDS, TIMEOUT_MARGIN_SECONDS
 from shared.settings import names as n
 from shared.settings import values
 
-#: Credentials ``shared.platform.credentials`` can create per invocation. ``azurecli`` is for developers running
-#: against real Azure from their own machine; ``none`` fetches no Speech token at all, for a Speech
-#: container or the emulator on a ws:// or http:// host that takes none. Neither is ever the default.
+#: ``azurecli``: a developer's own login against Azure; ``none``: no Speech token, for a ws:// or http:// host
+#: that takes none (a Speech container, the emulator). Neither is ever the default.
 TOKEN_CREDENTIALS = ("managedidentity", "azurecli", "none")
 
-#: ``CHANNEL_MODE``: ``mix`` downmixes every channel into one and lets diarization tell speakers apart;
-#: ``separate`` transcribes each channel of a multi-channel recording as its own speaker (call recordings:
-#: agent on one channel, customer on the other, where diarization of the mix fails).
+#: ``mix``: one downmix, speakers told apart by diarization; ``separate``: each channel its own speaker (call
+#: recordings, where diarization of the mix fails).
 CHANNEL_MODES = ("mix", "separate")
 
 #: The largest body the Functions front end lets through (its request limit is 100 MB).
@@ -62,9 +61,8 @@ class Settings:
     #: One storage operation, its retries included.
     storage_timeout_seconds: float = 30.0
     speech_idle_timeout_seconds: float = 60.0
-    #: 4 h 10 min: a 240-minute recording at real-time pace, plus room; with the start retries
-    #: (``speech_start_retry_seconds``) and the sweep's last start (``retry_policy.SWEEP_RUN_SECONDS``) it
-    #: still ends 5 minutes inside host.json's 4 h 30 min ``functionTimeout`` (tests/test_bindings.py).
+    #: A 240-minute recording at real-time pace, plus room; with the start retries and the sweep's last start
+    #: it still ends inside host.json's ``functionTimeout`` (``_check_fits_function_timeout``).
     transcription_deadline_seconds: float = 15000.0
     speech_send_fast: bool = True
     http_max_bytes: int = 25 * 1024 * 1024
@@ -73,12 +71,11 @@ class Settings:
     max_audio_minutes: float = 240.0
     #: 4 GiB: a 240-minute WAV of 48 kHz stereo 24-bit is just under it; compressed audio is far smaller.
     max_audio_bytes: int = 4 * 1024**3
-    #: ``POST /api/transcriptions`` answers in the request only below both: it must end within the
-    #: platform's 230 s; anything longer becomes a job (202).
+    #: ``POST /api/transcriptions`` answers in the request only below both (230 s); anything longer is a job.
     sync_max_bytes: int = 10 * 1024 * 1024
     sync_max_seconds: float = 120.0
     #: What the blob path writes beside the audio. ``json`` is always written: it marks the ETag done.
-    output_formats: tuple[str, ...] = ("json", "txt", "srt", "vtt")
+    output_formats: tuple[str, ...] = FORMAT_NAMES
     #: The storage queue that gets a message when a job ends; ``None``: no message.
     completion_queue: str | None = None
     #: How often a running job's progress is written to its status document.
@@ -221,13 +218,11 @@ def _check_fits_function_timeout(timeouts: Mapping[str, object], recovery: Mappi
 
 
 def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
-    from shared.output.formats import FORMATS
-
     raw = env.get(n.OUTPUT_FORMATS, "").strip().lower()
     names = [f.strip() for f in raw.split(",") if f.strip()] if raw else list(Settings.output_formats)
-    unknown = [f for f in names if f not in FORMATS]
+    unknown = [f for f in names if f not in FORMAT_NAMES]
     if unknown:
-        raise ConfigurationError(f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMATS)}, "
+        raise ConfigurationError(f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMAT_NAMES)}, "
                                  f"got {unknown[0]!r}")
     return tuple(dict.fromkeys(["json", *names]))  # json first and always: it marks the blob done
 

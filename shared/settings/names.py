@@ -1,7 +1,5 @@
-"""Every app setting's name, in one place: the code, ``local_stack`` and the infra tests all use these.
-
-Every name the package reads is in ``APP_SETTING_NAMES``, so ``tests/test_infra.py`` can check that
-the Bicep template sets what the code reads.
+"""Every app setting's name, in one place; ``APP_SETTING_NAMES`` lets ``tests/test_infra.py`` check that the
+Bicep template sets what the code reads.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""How one setting's text becomes a value: each reader validates, and names the setting when it cannot.
-
-A value that is not finite or not in its range is refused like a malformed one: ``nan`` for a timeout
-would otherwise switch the timeout off without a word, and ``inf`` for a size would fail deep inside a
-handler instead of at the start of the invocation.
+"""How one setting's text becomes a value: each reader validates, and names the setting when it cannot. A value
+not finite or out of range is refused too: ``nan`` would switch a timeout off without a word.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """Several channels of one recording recognised at once: one ``SpeechSession`` per channel, side by side.
 
-``CHANNEL_MODE=separate`` gives one ``PcmReader`` per channel, all reading one decoder. The decoder
-lets no reader get more than ``MAX_AHEAD_BYTES`` ahead of another, so that its memory stays bounded:
-a channel read alone would soon wait for the others. So the sessions run at the same time, each on its
-own thread. Each channel's segments are labelled with its name from the options' ``channel_names``
-(``Agent``, ``Customer``), or, for a channel without one, its reader's ``Channel-N``: one channel is one
-speaker, whatever diarization found inside it.
+The decoder lets no channel's reader get far ahead of another's (bounded memory), so the sessions must run
+at the same time. A channel's segments are labelled with its ``channel_names`` entry or ``Channel-N``: one
+channel is one speaker, whatever diarization found inside it.
 """
 
 from __future__ import annotations
@@ -30,12 +27,8 @@ def channel_label(reader: PcmReader, options: RecognitionOptions) -> str:
 
 def recognise_channels(settings: Settings, token: str, readers: list[PcmReader],
                        on_progress: Callable[[float], None] | None, options: RecognitionOptions) -> list[Segment]:
-    """One session per reader, all at once, each with ``options``; the segments of all channels in time order.
-
-    If one fails, the decoder is closed, so the others' audio ends and they finish at once; then the
-    first error is raised. ``on_progress(seconds)`` gets the audio recognised so far of the channel
-    furthest behind.
-    """
+    """One session per reader, all at once; every channel's segments in time order. If one fails, the decoder
+    is closed so the others end at once, then the first error is raised."""
     results: list[list[Segment]] = [[] for _ in readers]
     errors: list[BaseException] = []
     recognised = [0.0] * len(readers)

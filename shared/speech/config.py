@@ -1,13 +1,7 @@
-"""The SDK configuration of one session: the ``SpeechConfig`` (endpoint, this invocation's token, the
-recording's ``RecognitionOptions``, send pacing) and, with language identification, the language configs.
+"""The SDK configuration of one session: the ``SpeechConfig`` (endpoint, token, the recording's options, send
+pacing) and the language-identification configs, each new, for ``SpeechSession`` to keep and release.
 
-Each function makes new SDK objects and hands them to the caller, ``SpeechSession``, which keeps every one
-of them and releases them when it closes: nothing here is cached or shared between sessions.
-
-The token is a string fetched for this invocation and set as a property, never a
-``token_credential=``: given a credential, the SDK keeps it inside the recognizer and wires a
-token-refresh callback to it, the long-lived-credential pattern this project exists to avoid (see
-``shared/platform/credentials.py``).
+The token is set as a string, never ``token_credential=`` (``shared/platform/credentials.py`` says why).
 """
 
 from __future__ import annotations
@@ -17,15 +11,9 @@ import azure.cognitiveservices.speech as speechsdk
 from shared.options import RecognitionOptions
 from shared.settings import Settings
 
-#: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``). By default the SDK sends a 5 s burst and
-#: then 2× real time, which a pipeline billed per second of function time does not want. But it keeps
-#: every byte the service has not acknowledged, and a transcriber holding more than 240 s of it cancels
-#: with ``ServiceTimeout`` ("the client buffer exceeded maximum size"): sending a long file all at once
-#: fails (measured: 10 min of audio at once, cancelled after 0.5 s). So: a burst well under that
-#: (60 s), then up to 50× real time; past 120 s unacknowledged the SDK drops to real time by itself
-#: (``SPEECH-BufferSizePercentSwitchToLowRate``, 50 %) until the service catches up. The feed's own
-#: lead (``shared.speech.feed.MAX_LEAD_SECONDS``) now keeps the unacknowledged audio far below both;
-#: they remain a margin.
+#: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``): the SDK's default pace is slow for a pipeline
+#: billed per second, yet too much unacknowledged audio cancels the session. So a burst well under that limit,
+#: then a fast rate; the feed's lead keeps far below both (docs/performance.md, section 3).
 _FAST_LANE = "SPEECH-TransmitLengthBeforeThrottleMs"
 _FAST_LANE_MS = "60000"
 _SEND_RATE = "SPEECH-AudioThrottleAsPercentageOfRealTime"
@@ -33,16 +21,14 @@ _SEND_RATE_PERCENT = "5000"
 _MAX_UNACKNOWLEDGED = "SPEECH-MaxBufferSizeMs"
 _MAX_UNACKNOWLEDGED_MS = "480000"
 
-#: The ``profanity`` option as the SDK names it. Always set, ``masked`` too (the service's default): the
-#: options say what a transcript was made with, and the service's default is not ours to rely on.
+#: The ``profanity`` option as the SDK names it; always set, ``masked`` too: the service's default is not ours.
 _PROFANITY = {
     "masked": speechsdk.ProfanityOption.Masked,
     "removed": speechsdk.ProfanityOption.Removed,
     "raw": speechsdk.ProfanityOption.Raw,
 }
 
-#: ``language_configs``' result: the per-locale source configs (kept, as the auto-detect config is built
-#: from them) and the auto-detect config the transcriber takes; ``([], None)`` for one language.
+#: ``language_configs``' result: the per-locale source configs and the auto-detect config built from them.
 LanguageConfigs = tuple[list[speechsdk.languageconfig.SourceLanguageConfig],
                         speechsdk.languageconfig.AutoDetectSourceLanguageConfig | None]
 
@@ -53,13 +39,10 @@ def options_or_default(settings: Settings, options: RecognitionOptions | None) -
 
 
 def speech_config(settings: Settings, token: str, options: RecognitionOptions | None = None) -> speechsdk.SpeechConfig:
-    """A new config for one session; the session owns it and drops it when it closes.
-
-    Set before the transcriber is made: the transcriber copies the config, later changes do not reach it.
-    """
+    """A new config for one session, complete before the transcriber is made: it copies the config."""
     options = options_or_default(settings, options)
     config = speechsdk.SpeechConfig(endpoint=settings.speech_endpoint)
-    if token:  # a string, never token_credential= (shared/platform/credentials.py); none with TOKEN_CREDENTIAL=none
+    if token:  # a string, never token_credential=; none with TOKEN_CREDENTIAL=none
         config.authorization_token = token
     _apply_language(config, options)
     _apply_output(config, options)
@@ -71,13 +54,9 @@ def speech_config(settings: Settings, token: str, options: RecognitionOptions | 
 
 
 def _apply_language(config: speechsdk.SpeechConfig, options: RecognitionOptions) -> None:
-    """One language (and its custom model) on the config; with several, only the identification mode.
-
-    With identification the candidates go to the transcriber (``language_configs``), and the config must
-    name no language and no ``endpoint_id``: the SDK refuses ``endpoint_id`` with auto-detection, and a
-    language would be a second language configuration. ``Continuous``: a language per phrase, not the
-    first phrase's for the whole recording (the SDK's default, ``DetectAtAudioStart``).
-    """
+    """One language (and its custom model) on the config; with several, only the identification mode: the
+    SDK refuses ``endpoint_id`` with auto-detection, and ``Continuous`` gives each phrase its language, not
+    the first phrase's (``DetectAtAudioStart``, the default)."""
     if options.identifies_language:
         config.set_property(speechsdk.PropertyId.SpeechServiceConnection_LanguageIdMode, "Continuous")
         return
@@ -89,13 +68,8 @@ def _apply_language(config: speechsdk.SpeechConfig, options: RecognitionOptions)
 
 
 def _apply_output(config: speechsdk.SpeechConfig, options: RecognitionOptions) -> None:
-    """What the service sends back and how it cuts phrases.
-
-    The detailed format (the service's confidence per segment, ``NBest[0].Confidence``, and each word's
-    times and confidence) only when ``words`` is asked for: with ``endpoint=`` SDK 1.53 sends the same
-    request for both (``wordLevelTimestamps=true``), and word timings make every result larger and the
-    service's work longer, for fields most recordings never need.
-    """
+    """What the service sends back and how it cuts phrases. The detailed format (confidence, timed words)
+    only with ``words``: with ``endpoint=`` SDK 1.53 then asks for word timings too, making every result larger."""
     if options.words:
         config.output_format = speechsdk.OutputFormat.Detailed
         config.request_word_level_timestamps()
@@ -106,12 +80,8 @@ def _apply_output(config: speechsdk.SpeechConfig, options: RecognitionOptions) -
 
 
 def language_configs(options: RecognitionOptions) -> LanguageConfigs:
-    """The candidates of language identification, as the transcriber takes them; ``([], None)`` for one language.
-
-    With per-locale custom models each candidate is a ``SourceLanguageConfig(locale, endpoint_id)``
-    (a candidate without a model gets one without); otherwise the locales go as they are. Every object
-    returned is the caller's to keep and release: the auto-detect config is built from the source configs.
-    """
+    """The candidates of language identification, for the caller to keep and release; ``([], None)`` for one
+    language. With custom models each is a ``SourceLanguageConfig(locale, endpoint_id)``."""
     if not options.identifies_language:
         return [], None
     endpoints = dict(options.endpoints_by_locale())
@@ -123,10 +93,8 @@ def language_configs(options: RecognitionOptions) -> LanguageConfigs:
 
 
 def add_phrases(grammar: speechsdk.PhraseListGrammar, options: RecognitionOptions) -> None:
-    """Fill the transcriber's phrase list before it starts (phrases added later wait for a reconnection).
-
-    The weight only when given: without one the service's default (1) applies, as without the option.
-    """
+    """Fill the transcriber's phrase list before it starts (later phrases wait for a reconnection); the
+    weight only when given, else the service's default."""
     for phrase in options.phrases:
         grammar.addPhrase(phrase)
     if options.phrase_weight is not None:

@@ -1,13 +1,7 @@
 """What the Speech service says during a session: SDK events turned into segments, progress and typed errors.
 
-``EventCollector`` is what a session's signals are connected to. It holds no reference to the
-transcriber: a handler that closes over the transcriber keeps it and its native handles alive for as
-long as the handler is connected, so the collector only records what it is told (and the session still
-disconnects every handler when it closes). It copies what it needs out of each final result at once
-(``shared.speech.segments``): nothing of the SDK's result objects outlives the event.
-
-``error_for_cancellation`` is the one place an SDK cancellation code becomes one of our errors
-(``shared.errors``), which then decide retry and HTTP status.
+``EventCollector`` holds no reference to the transcriber (a handler closing over it would keep its native
+handles alive) and copies what it needs out of each result at once.
 """
 
 from __future__ import annotations
@@ -52,12 +46,8 @@ _REFUSALS = frozenset({"TooManyRequests", "ConnectionFailure", "ServiceUnavailab
 
 
 def error_for_cancellation(code: str, details: str, *, before_start: bool = False) -> TranscriptionError:
-    """Turn the SDK's cancellation into our typed error, keeping its code and details.
-
-    A 404 at the websocket upgrade is not the service failing: the endpoint names no Speech service
-    (a wrong path, another server), and every retry would get the same answer, so it is a permanent
-    configuration error that names the setting.
-    """
+    """The SDK's cancellation as our typed error; a 404 at the websocket upgrade means the endpoint names no
+    Speech service, a ``ConfigurationError`` every retry would meet again."""
     if _NOT_FOUND.search(details or ""):
         return ConfigurationError(f"{SPEECH_ENDPOINT} names no Speech service: the endpoint answered HTTP 404 "
                                   "(a wrong path or host?)", details=details, sdk_error_code=code)
@@ -68,10 +58,7 @@ def error_for_cancellation(code: str, details: str, *, before_start: bool = Fals
 
 
 class EventCollector:
-    """Receives SDK events. Holds no reference to the transcriber, so it cannot keep it alive.
-
-    ``fields`` says what each segment carries beyond text and times (words, language, one speaker label).
-    """
+    """Receives SDK events; ``fields`` says what each segment carries beyond text and times."""
 
     def __init__(self, fields: SegmentFields | None = None) -> None:
         self.fields = fields or SegmentFields()

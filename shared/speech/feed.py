@@ -1,16 +1,9 @@
-"""The audio a session sends: a pull-stream callback that reads PCM on demand and holds the SDK back.
+"""The audio a session sends: a pull-stream callback that reads PCM as the SDK asks and holds the SDK back.
 
-Audio reaches the SDK through a *pull* stream, not a push stream: the SDK asks for at most n bytes
-when it is ready to send them, and the callback decodes just enough to answer (``shared.audio``), so
-a long recording is fetched and decoded at the SDK's pace. A push stream accepts writes as fast as we
-make them and buffers them inside the SDK.
-
-The SDK keeps every byte it has sent until the service has answered for it. Sent fast, a long file
-would have minutes of audio waiting there (measured: +17 MiB for a 5-minute file, all of it sent in
-seconds). So the callback also holds the SDK back: it answers only while the audio sent is less than
-``MAX_LEAD_SECONDS`` ahead of what the service has answered for, or of 10× real time (``FLOOR_PACE``),
-whichever is further. Memory then stays the same for a 1-minute and a 2-hour recording, and a service
-that is silent for a while (long silence in the audio) still gets audio at ten times live pace.
+A pull stream, not a push stream, so a long recording is fetched and decoded at the SDK's pace. The SDK
+keeps every byte until the service has answered for it, so reads wait while the audio sent is
+``MAX_LEAD_SECONDS`` ahead of the answers (or of ``FLOOR_PACE``): memory stays the same however long the
+recording (docs/performance.md, section 3).
 """
 
 from __future__ import annotations
@@ -24,20 +17,14 @@ from shared.audio import PcmReader
 
 #: How far the audio sent may run ahead of what the service has answered for (or of ``FLOOR_PACE``).
 MAX_LEAD_SECONDS = 30.0
-#: The floor's pace, as a multiple of real time: silence gets no answers from the service, so a sparse
-#: recording held to real time would take as long as it lasts.
+#: The floor's pace, × real time: silence gets no answers, and a sparse recording must not go at live pace.
 FLOOR_PACE = 10.0
-#: How often a held-back read checks again.
 _LEAD_POLL_SECONDS = 0.02
 
 
 class PacedPcmFeed(speechsdk.audio.PullAudioInputStreamCallback):
-    """Feeds the SDK from a ``PcmReader``; an error while reading ends the stream and is kept.
-
-    ``answered()`` gives the seconds of audio the service has answered for; reads wait while the audio
-    sent is ``lead_seconds`` ahead of both that and ``FLOOR_PACE`` × the time since the first read
-    (back-pressure).
-    """
+    """Feeds the SDK from a ``PcmReader``; an error while reading ends the stream and is kept. ``answered()``
+    gives the seconds of audio the service has answered for."""
 
     def __init__(
         self, pcm: PcmReader, answered: Callable[[], float] | None = None, lead_seconds: float = MAX_LEAD_SECONDS
@@ -70,11 +57,8 @@ class PacedPcmFeed(speechsdk.audio.PullAudioInputStreamCallback):
         self.held_seconds += time.monotonic() - waited_from
 
     def read(self, buffer: memoryview) -> int:
-        """Fill ``buffer`` from the PCM reader (called on the SDK's audio thread); 0 ends the stream.
-
-        Nothing may raise from here: an exception would escape into the SDK's native thread, so a read
-        error is kept in ``error`` for the session to raise on the invocation's own thread.
-        """
+        """Fill ``buffer`` from the PCM reader; 0 ends the stream. Never raises: this runs on the SDK's native
+        thread, so a read error is kept in ``error`` for the session to raise."""
         pcm = self.pcm
         if pcm is None or self.error is not None:
             return 0

@@ -1,11 +1,6 @@
 """One final result of the Speech service turned into a ``Segment``: text, times, speaker, and what the
-detailed result adds (the service's confidence, the words with their times, the detected language).
-
-With ``words`` on the session asks for the detailed format (``shared.speech.config``), so every final
-result carries ``NBest``; its first entry is the text the SDK shows. The detailed JSON is read as the
-service sent it (``result.json``), defensively: a result without ``NBest``, a word without an offset or a
-confidence that is not a number gives a segment without that field, never a failed session, because a
-transcript with one field missing is worth more than no transcript.
+detailed result adds (confidence, timed words, language). Its JSON is read defensively: a missing or
+malformed field gives a segment without it, never a failed session.
 """
 
 from __future__ import annotations
@@ -21,8 +16,7 @@ from shared.output.transcript import Segment, Word
 
 #: The SDK's offsets and durations are in 100-ns ticks from the start of the audio session.
 TICKS_PER_SECOND = 10_000_000
-#: The one label of every segment when diarization is off (``diarization=false``): the transcriber still
-#: tells voices apart (it cannot be told not to), and its labels are replaced by this one.
+#: Every segment's label with diarization off: the transcriber still tells voices apart (it cannot be told not to).
 SINGLE_SPEAKER = "Speaker-1"
 #: A tick count sent as text: ASCII digits, one optional sign. ``str.isdigit`` would let ``"²"`` through and
 #: ``lstrip("-")`` would let ``"--5"`` through, and ``int()`` raising inside the SDK's callback loses the result.
@@ -31,10 +25,7 @@ _TICKS_TEXT = re.compile(r"[+-]?[0-9]+")
 
 @dataclass(frozen=True)
 class SegmentFields:
-    """What a session reports per segment beyond text and times, as its options asked.
-
-    ``speaker``: one label for every segment (diarization off), or ``None`` for the service's labels.
-    """
+    """What a session reports per segment beyond text and times; ``speaker=None`` keeps the service's labels."""
 
     words: bool = False
     language: bool = False
@@ -83,13 +74,8 @@ def _best(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def _words(found: object, shift: int, start: float, end: float) -> tuple[Word, ...]:
-    """``NBest[0].Words`` as ``Word``s in seconds from the start of the audio (rounded to ms), in time order.
-
-    Each is kept inside its segment: the service's words lie inside their phrase, and rounding or a
-    service that reaches a few ms over must not put one outside it. An entry without a word or an
-    offset is left out rather than guessed. Sorted by start here (stable: equal starts keep the
-    service's order), so monotonic times do not rest on the service sending them in order.
-    """
+    """``NBest[0].Words`` as ``Word``s in seconds (to the ms), kept inside their segment and sorted by start, so
+    neither rounding nor the service's order can break them; an entry without a word or offset is left out."""
     if not isinstance(found, list):
         return ()
     words: list[Word] = []

@@ -1,17 +1,10 @@
 """One Speech SDK transcription session that disposes of every SDK object it creates.
 
-Everything the SDK allocates for a session is created inside ``SpeechSession`` and released in
-``close()``, whatever happens: the transcription is stopped (with a bound, since a stalled service
-can make ``stop_transcribing_async().get()`` block), every signal we connected is disconnected
-(a connected handler keeps the transcriber and its native handles alive), and every reference is
-dropped. The leaks this project exists to fix came from skipping exactly these steps. That includes
-what the recording's ``RecognitionOptions`` add: the phrase list (a ``PhraseListGrammar``, a handle into
-the transcriber) and the language-identification configs are kept on the session and released with
-the rest.
-
-``run`` waits for the service with two limits of its own (``SPEECH_IDLE_TIMEOUT_SECONDS`` with neither
-an event from the service nor a read by the SDK, ``TRANSCRIPTION_DEADLINE_SECONDS`` in all), because a
-service that closes mid-turn or goes silent leaves the SDK waiting with no deadline of its own.
+Every SDK object (the phrase list and language configs too) is made in ``SpeechSession`` and released in
+``close()`` whatever happens: stopped with a bound (a stalled service can block the stop), every handler
+disconnected (a connected one keeps the transcriber's native handles alive), every reference dropped.
+``run`` adds an idle timeout and a deadline: a service that closes mid-turn or goes silent leaves the SDK
+waiting with no deadline of its own.
 """
 
 from __future__ import annotations
@@ -41,21 +34,16 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 5.0
 #: How often a long session logs its progress.
 PROGRESS_INTERVAL_SECONDS = 30.0
-#: A connection the service closed and the SDK did not reopen within this long is over: the SDK
-#: reconnects within a second when it has audio or a turn to finish (measured, SDK 1.53), and otherwise
-#: waits for ever, with no event at all, after a normal close (1000) in the middle of a turn.
+#: A connection the service closed and the SDK did not reopen within this long is over: after a normal close
+#: mid-turn the SDK waits for ever, with no event (docs/performance.md, section 2).
 RECONNECT_GRACE_SECONDS = 5.0
 
 
 class SpeechSession:
     """``with SpeechSession(settings, token, pcm, options=options) as session: segments = session.run()``.
 
-    ``pcm`` is one ``PcmReader`` (16 kHz mono 16-bit); it is closed with the session.
-    ``on_progress(seconds)`` is called from ``run`` whenever the audio recognised so far has grown.
-    ``options`` (``None``: the app's defaults, ``settings.recognition``) say how the recording is
-    recognised and what each segment carries: its confidence and its words when ``words`` is on (the
-    detailed format; without it the service sends no confidence), its language when several were given;
-    with ``diarization`` off every segment is ``Speaker-1``.
+    ``pcm`` (16 kHz mono 16-bit) is closed with the session; ``on_progress(seconds)`` gets the audio
+    recognised so far; ``options`` (``None``: the app's defaults) say what each segment carries.
     """
 
     def __init__(
@@ -92,9 +80,8 @@ class SpeechSession:
         try:
             self._open()
         except BaseException as exc:
-            # The traceback holds the frames of the calls that failed, and their locals are SDK objects
-            # too (the audio format, a half-built list of language configs, the grammar being filled):
-            # cleared, so that the exception (kept by a caller, logged, retried) keeps none of them alive.
+            # The traceback's frames hold SDK objects as locals (the audio format, half-built configs):
+            # cleared, so the exception (kept, logged, retried) keeps none of them alive.
             traceback.clear_frames(exc.__traceback__)
             self.close()  # whatever was created before the failure is released all the same
             raise
@@ -104,10 +91,8 @@ class SpeechSession:
         self.close()
 
     def _open(self) -> None:
-        """Create the SDK objects, each kept on ``self`` so that ``close()`` can release it.
-
-        (The audio format is only a local: the stream copies it. If this fails, ``__enter__`` clears it.)
-        """
+        """Create the SDK objects, each kept on ``self`` for ``close()`` (the audio format is a local: the
+        stream copies it)."""
         self._config = speech_config(self._settings, self._token, self._options)
         self._source_languages, self._auto_detect = language_configs(self._options)
         audio_format = speechsdk.audio.AudioStreamFormat(
@@ -167,21 +152,16 @@ class SpeechSession:
         if collector.error is not None:
             raise collector.error
         if not collector.ever_connected:
-            # Seen under a full quota: the SDK read all of a short recording, was refused at every
-            # connection attempt, and ended the session as if the audio had simply run out, with no
-            # error. "No speech" from a service never reached would be a silently empty transcript.
+            # Seen under a full quota: refused at every connection, the SDK ended the session as if the audio
+            # had run out, with no error; "no speech" would be a silently empty transcript.
             raise ServiceError("the session ended without the Speech service ever being reached",
                                refused_at_start=True)
         self._report_progress()
         return sorted(collector.segments, key=lambda s: (s.start, s.end))
 
     def _raise_if_stuck(self, now: float, started: float) -> None:
-        """End a session that cannot finish: its audio failed, the service left, or a limit passed.
-
-        The reader's own failure (storage gone mid-recording) ends the session at once, as what it is;
-        time spent inside a read (a storage request, bounded by ``STORAGE_TIMEOUT_SECONDS``) is not the
-        service's silence.
-        """
+        """End a session that cannot finish: its audio failed, the service left, or a limit passed. Time
+        spent inside a read (a storage request, bounded on its own) is not the service's silence."""
         feed, collector, settings = self._feed, self._collector, self._settings
         if feed.error is not None:
             raise feed.error
@@ -219,11 +199,8 @@ class SpeechSession:
     def close(self) -> None:
         """Disconnect every handler, stop (bounded) and release every SDK object. Safe to call twice.
 
-        Stopping and releasing happen on a helper thread that owns the last references: when the
-        service has stalled, the SDK's stop (and the release of its native handles, which waits for
-        that stop) can take ~20 s, and the invocation should not wait for that beyond
-        ``STOP_TIMEOUT_SECONDS``. The objects are then freed as soon as the SDK lets go (the order:
-        ``_stop_then_drop``).
+        Stop and release run on a helper thread holding the last references: after a stall they outlast
+        ``STOP_TIMEOUT_SECONDS`` by far (docs/performance.md, section 2), and the invocation does not wait.
         """
         for signal in self._signals:
             signal.disconnect_all()
@@ -232,8 +209,7 @@ class SpeechSession:
             self._feed.close()
         owned = [self._transcriber, self._grammar, self._connection, self._audio_config, self._stream, self._feed,
                  self._auto_detect, *self._source_languages, self._config]
-        # A session the service already cancelled is over: stopping it again makes the SDK's release
-        # wait ~10 s (measured, SDK 1.53) for nothing. A stalled or still-running one must be stopped.
+        # A session the service cancelled is over: stopping it again only delays the SDK's release.
         started = self._started and self._collector.error is None
         self._transcriber = self._grammar = self._connection = self._audio_config = None
         self._stream = self._feed = self._auto_detect = self._config = None
@@ -245,13 +221,9 @@ class SpeechSession:
 
 
 def _stop_then_drop(owned: list[Any], stop: bool) -> None:
-    """On the helper thread: stop the transcriber in ``owned[0]`` if asked, then drop every reference.
-
-    Last first, the transcriber at the very end: releasing its native handle is what blocks (after a
-    stall, 10 s past the stop's own 10 s; measured, SDK 1.53), and everything dropped after it would
-    wait that long too. Dropped before it, the configs, audio, connection and grammar go at once; the
-    SDK's native side keeps whatever the transcriber still uses until the transcriber itself goes.
-    """
+    """On the helper thread: stop the transcriber in ``owned[0]`` if asked, then drop every reference, last
+    first: releasing the transcriber is what blocks after a stall, and whatever is dropped after it waits (the
+    SDK's native side keeps what the transcriber still uses until it goes)."""
     try:
         if stop:
             owned[0].stop_transcribing_async().get()
