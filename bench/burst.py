@@ -47,8 +47,9 @@ def one_quota(stack, quota: int, recordings: int, parallel: int, log_dir: Path) 
         os.environ["SPEECH_ENDPOINT"] = url
         try:
             started = time.monotonic()
-            delivered = deliver_all(names, lambda name: handle_blob(harness.BlobRef(harness.input_container(), name)),
-                                    parallel=parallel)
+            delivered = deliver_all(
+                names, lambda name: handle_blob(harness.BlobRef(harness.input_container(), name)), parallel=parallel
+            )
             wall = time.monotonic() - started
             stats = emulator_stats(url)
         finally:
@@ -57,12 +58,22 @@ def one_quota(stack, quota: int, recordings: int, parallel: int, log_dir: Path) 
     ideal = sum(sessions) / quota
     left = counts(scan(Settings.from_env(), names[0].split("/")[0] + "/"))
     per_recording = [delivered.deliveries[name] for name in names]
-    return {"quota": quota, "recordings": recordings, "parallel": parallel, "wall_seconds": round(wall, 1),
-            "ideal_seconds": round(ideal, 1), "ratio": round(wall / ideal, 2) if ideal else None,
-            "sessions_ok": len(sessions), "mean_session_seconds": round(statistics.mean(sessions), 2),
-            "peak_sessions": stats["peak"], "refused_upgrades": stats["refused_quota"],
-            "deliveries_mean": round(statistics.mean(per_recording), 2), "deliveries_max": max(per_recording),
-            "poisoned": len(delivered.poisoned), "states": left}
+    return {
+        "quota": quota,
+        "recordings": recordings,
+        "parallel": parallel,
+        "wall_seconds": round(wall, 1),
+        "ideal_seconds": round(ideal, 1),
+        "ratio": round(wall / ideal, 2) if ideal else None,
+        "sessions_ok": len(sessions),
+        "mean_session_seconds": round(statistics.mean(sessions), 2),
+        "peak_sessions": stats["peak"],
+        "refused_upgrades": stats["refused_quota"],
+        "deliveries_mean": round(statistics.mean(per_recording), 2),
+        "deliveries_max": max(per_recording),
+        "poisoned": len(delivered.poisoned),
+        "states": left,
+    }
 
 
 def run(stack, quotas: tuple[int, ...], recordings: int, parallel: int, out: Path | None, echo=print) -> dict:
@@ -80,11 +91,34 @@ def run(stack, quotas: tuple[int, ...], recordings: int, parallel: int, out: Pat
 
 def table(report: dict) -> str:
     return harness.markdown_table(
-        ["quota", "recordings", "wall (s)", "ideal (s)", "ratio", "peak sessions", "refused upgrades",
-         "deliveries mean / max", "poisoned", "transcribed"],
-        [[r["quota"], r["recordings"], r["wall_seconds"], r["ideal_seconds"], r["ratio"], r["peak_sessions"],
-          r["refused_upgrades"], f"{r['deliveries_mean']} / {r['deliveries_max']}", r["poisoned"],
-          r["states"]["transcribed"]] for r in report["rows"]])
+        [
+            "quota",
+            "recordings",
+            "wall (s)",
+            "ideal (s)",
+            "ratio",
+            "peak sessions",
+            "refused upgrades",
+            "deliveries mean / max",
+            "poisoned",
+            "transcribed",
+        ],
+        [
+            [
+                r["quota"],
+                r["recordings"],
+                r["wall_seconds"],
+                r["ideal_seconds"],
+                r["ratio"],
+                r["peak_sessions"],
+                r["refused_upgrades"],
+                f"{r['deliveries_mean']} / {r['deliveries_max']}",
+                r["poisoned"],
+                r["states"]["transcribed"],
+            ]
+            for r in report["rows"]
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:
-        run(stack, tuple(args.quotas), args.recordings, args.parallel, args.out,
-            echo=lambda line: print(line, flush=True))
+        run(
+            stack,
+            tuple(args.quotas),
+            args.recordings,
+            args.parallel,
+            args.out,
+            echo=lambda line: print(line, flush=True),
+        )
     return 0
 
 

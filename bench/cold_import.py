@@ -41,8 +41,13 @@ _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)$")
 
 def import_times(prelude: str) -> tuple[float, dict[str, float]]:
     """One fresh interpreter: function_app's cumulative import ms, and each direct child's."""
-    completed = subprocess.run([sys.executable, "-X", "importtime", "-c", f"{prelude}import function_app"],
-                               cwd=REPO, capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"{prelude}import function_app"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     entries = []  # (depth, name, cumulative ms), in importtime's order: children before their parent
     for line in completed.stderr.splitlines():
         match = _LINE.match(line)
@@ -66,10 +71,12 @@ def wall_ms(prelude: str) -> tuple[float, float]:
     ``-X importtime`` says where the time goes but adds its own (a timer and a line of output per module,
     ~1,000 modules here); this is the figure a worker pays.
     """
-    code = (f"{prelude}import time, importlib; t = time.perf_counter(); import function_app; "
-            "u = time.perf_counter(); "
-            f"[importlib.import_module(m) for m in {list(FIRST_INVOCATION_MODULES)!r}]; "
-            "print(u - t, time.perf_counter() - u)")
+    code = (
+        f"{prelude}import time, importlib; t = time.perf_counter(); import function_app; "
+        "u = time.perf_counter(); "
+        f"[importlib.import_module(m) for m in {list(FIRST_INVOCATION_MODULES)!r}]; "
+        "print(u - t, time.perf_counter() - u)"
+    )
     completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     app, first = (float(x) * 1000 for x in completed.stdout.split())
     return app, first
@@ -77,9 +84,11 @@ def wall_ms(prelude: str) -> tuple[float, float]:
 
 def after_import() -> dict:
     """What ``import function_app`` leaves: which ``LAZY_MODULES`` it loaded (none) and the collector's state."""
-    code = ("import gc, sys, json, function_app; "
-            f"print(json.dumps({{'lazy': [m for m in {list(LAZY_MODULES)!r} if m in sys.modules], "
-            "'gc_enabled': gc.isenabled(), 'gc_frozen': gc.get_freeze_count()}))")
+    code = (
+        "import gc, sys, json, function_app; "
+        f"print(json.dumps({{'lazy': [m for m in {list(LAZY_MODULES)!r} if m in sys.modules], "
+        "'gc_enabled': gc.isenabled(), 'gc_frozen': gc.get_freeze_count()}))"
+    )
     completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     return json.loads(completed.stdout)
 
@@ -120,19 +129,38 @@ def table(report: dict) -> str:
     rows = []
     for condition, r in report["conditions"].items():
         children = ", ".join(f"{name} {ms:.0f}" for name, ms in r["largest_children_ms"].items())
-        rows.append([condition, f"{r['wall_median_ms']:.0f}", f"{r['wall_min_ms']:.0f}–{r['wall_max_ms']:.0f}",
-                     f"{r['median_ms']:.0f}", f"{r['min_ms']:.0f}–{r['max_ms']:.0f}",
-                     f"{r['first_invocation_imports_median_ms']:.0f}", children])
-    text = markdown_table(["condition", "median ms (clock)", "range ms (clock)", "median ms (-X importtime)",
-                           "range ms (-X importtime)", "then the first invocation's imports, median ms (clock)",
-                           "largest parts (ms, -X importtime, cumulative)"], rows)
+        rows.append(
+            [
+                condition,
+                f"{r['wall_median_ms']:.0f}",
+                f"{r['wall_min_ms']:.0f}–{r['wall_max_ms']:.0f}",
+                f"{r['median_ms']:.0f}",
+                f"{r['min_ms']:.0f}–{r['max_ms']:.0f}",
+                f"{r['first_invocation_imports_median_ms']:.0f}",
+                children,
+            ]
+        )
+    text = markdown_table(
+        [
+            "condition",
+            "median ms (clock)",
+            "range ms (clock)",
+            "median ms (-X importtime)",
+            "range ms (-X importtime)",
+            "then the first invocation's imports, median ms (clock)",
+            "largest parts (ms, -X importtime, cumulative)",
+        ],
+        rows,
+    )
     loaded = report["lazy_modules_loaded_by_import"]
     gc_state = report["gc_after_import"]
-    return (text + f"\n\nloaded by the import, of {', '.join(LAZY_MODULES)}: {', '.join(loaded) or 'none'}"
-            f"\ncollector after the import: {'enabled' if gc_state['enabled'] else 'DISABLED'}, "
-            f"{gc_state['frozen_objects']} objects frozen"
-            f"\nspeed probe (a fixed Python loop; compare runs' times only when alike): "
-            f"{report['machine']['speed_probe_ms']} ms")
+    return (
+        text + f"\n\nloaded by the import, of {', '.join(LAZY_MODULES)}: {', '.join(loaded) or 'none'}"
+        f"\ncollector after the import: {'enabled' if gc_state['enabled'] else 'DISABLED'}, "
+        f"{gc_state['frozen_objects']} objects frozen"
+        f"\nspeed probe (a fixed Python loop; compare runs' times only when alike): "
+        f"{report['machine']['speed_probe_ms']} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

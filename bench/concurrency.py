@@ -63,9 +63,14 @@ def child(names: list[str]) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"sessions": len(names), "statuses": statuses, "seconds": round(time.monotonic() - started, 1),
-            "rss_before_mib": round(before / 2**20, 1), "peak_rss_mib": round(harness.peak_rss_bytes() / 2**20, 1),
-            "rss_after_mib": round(harness.rss_bytes() / 2**20, 1)}
+    return {
+        "sessions": len(names),
+        "statuses": statuses,
+        "seconds": round(time.monotonic() - started, 1),
+        "rss_before_mib": round(before / 2**20, 1),
+        "peak_rss_mib": round(harness.peak_rss_bytes() / 2**20, 1),
+        "rss_after_mib": round(harness.rss_bytes() / 2**20, 1),
+    }
 
 
 def run(stack, levels: tuple[int, ...], seconds: float, out: Path | None, echo=print) -> dict:
@@ -90,8 +95,11 @@ def run(stack, levels: tuple[int, ...], seconds: float, out: Path | None, echo=p
 def table(report: dict) -> str:
     return harness.markdown_table(
         ["sessions at once", "RSS before (MiB)", "peak RSS (MiB)", "per extra session (MiB)", "wall (s)"],
-        [[r["sessions"], r["rss_before_mib"], r["peak_rss_mib"], r["per_extra_session_mib"] or "", r["seconds"]]
-         for r in report["rows"]])
+        [
+            [r["sessions"], r["rss_before_mib"], r["peak_rss_mib"], r["per_extra_session_mib"] or "", r["seconds"]]
+            for r in report["rows"]
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

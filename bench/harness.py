@@ -94,8 +94,15 @@ def run_child(module: str, args: Sequence[str], *, timeout: float, env: dict[str
     with tempfile.TemporaryDirectory(prefix="stt-bench-") as tmp:
         result_file = Path(tmp) / "result.json"
         command = [sys.executable, "-m", module, *args, "--json", str(result_file)]
-        completed = subprocess.run(command, cwd=REPO, env={**os.environ, **(env or {})}, timeout=timeout,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        completed = subprocess.run(
+            command,
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         if completed.returncode != 0 or not result_file.exists():
             tail = "\n".join(completed.stdout.splitlines()[-40:])
             raise RuntimeError(f"{' '.join(command[2:])} failed ({completed.returncode}):\n{tail}")
@@ -106,8 +113,9 @@ def write_json(path: str | Path, data: object) -> None:
     Path(path).write_text(json.dumps(data, indent=1))
 
 
-def save_report(report: dict, path: Path, plot: Callable[[dict, Path], None] | None = None,
-                echo: Callable[[str], None] = print) -> None:
+def save_report(
+    report: dict, path: Path, plot: Callable[[dict, Path], None] | None = None, echo: Callable[[str], None] = print
+) -> None:
     """Write a benchmark's report as JSON and, given a ``plot(report, png)``, its plot beside it.
 
     The plot goes where ``replot`` redraws it from the JSON alone: the same name, ``.png``.
@@ -173,8 +181,14 @@ def machine() -> dict[str, object]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     versions = {}
-    for dist in ("azure-cognitiveservices-speech", "azure-identity", "azure-storage-blob", "azure-functions",
-                 "azurefunctions-extensions-bindings-blob", "av"):
+    for dist in (
+        "azure-cognitiveservices-speech",
+        "azure-identity",
+        "azure-storage-blob",
+        "azure-functions",
+        "azurefunctions-extensions-bindings-blob",
+        "av",
+    ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[dist] = metadata.version(dist)
     return {

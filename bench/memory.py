@@ -44,14 +44,25 @@ VARIANTS = {
 #: What ``make bench`` runs; ``d`` is the bound on what (b) can retain, run on request (--variants abcd).
 DEFAULT_VARIANTS = "abce"
 #: Variant ``e``'s app settings: every invocation asks for word timings and applies a phrase list.
-OPTIONS_ON = {OPTION_SETTINGS["words"]: "true", OPTION_SETTINGS["phrases"]: "Zorvex,Quillana,Contoso,Fabrikam",
-              OPTION_SETTINGS["phrase_weight"]: "1.5"}
+OPTIONS_ON = {
+    OPTION_SETTINGS["words"]: "true",
+    OPTION_SETTINGS["phrases"]: "Zorvex,Quillana,Contoso,Fabrikam",
+    OPTION_SETTINGS["phrase_weight"]: "1.5",
+}
 #: How much of the start is warm-up, left out of the slope.
 WARM_UP_FRACTION = 0.2
 
 
-def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = harness.SHORT_AUDIO,
-        seconds: float | None = harness.SHORT_SECONDS, out: Path | None = harness.OUT, echo=print) -> dict:
+def run(
+    stack,
+    *,
+    n: int = 500,
+    variants: str = DEFAULT_VARIANTS,
+    audio: Path = harness.SHORT_AUDIO,
+    seconds: float | None = harness.SHORT_SECONDS,
+    out: Path | None = harness.OUT,
+    echo=print,
+) -> dict:
     """Run each variant in its own process against ``stack``; return (and optionally save) the figures."""
     data = harness.wav_clip(audio, seconds)
     run_id = uuid.uuid4().hex[:8]
@@ -62,12 +73,21 @@ def run(stack, *, n: int = 500, variants: str = DEFAULT_VARIANTS, audio: Path = 
         harness.upload_copies(stack, data, prefix, n)
         echo(f"variant {variant} ({VARIANTS[variant]}): {n} invocations ...")
         started = time.monotonic()
-        child = harness.run_child("bench.memory", ["--child", variant, "--prefix", prefix, "--n", str(n)],
-                                  timeout=120 + 60 * n, env=OPTIONS_ON if variant == "e" else None)
+        child = harness.run_child(
+            "bench.memory",
+            ["--child", variant, "--prefix", prefix, "--n", str(n)],
+            timeout=120 + 60 * n,
+            env=OPTIONS_ON if variant == "e" else None,
+        )
         results[variant] = {**child, **summarise(child["samples"]), "wall_seconds": round(time.monotonic() - started)}
     audio_name = audio.name if seconds is None else f"first {seconds:g} s of {audio.name}"
-    report = {"n": n, "audio": audio_name, "machine": measured_on, "variants": results,
-              "load_average_after": harness.machine()["load_average_1_5_15"]}
+    report = {
+        "n": n,
+        "audio": audio_name,
+        "machine": measured_on,
+        "variants": results,
+        "load_average_after": harness.machine()["load_average_1_5_15"],
+    }
     echo(table(report))
     if out is not None:
         harness.save_report(report, out / "memory.json", plot, echo)
@@ -94,14 +114,30 @@ def summarise(samples: list[dict]) -> dict:
 def table(report: dict) -> str:
     rows = []
     for variant, r in report["variants"].items():
-        rows.append([
-            f"({variant}) {VARIANTS[variant]}", f"{r['slope_kib_per_invocation']:+.2f}",
-            f"{r['rss_baseline_mib']:.1f}", f"{r['rss_first_mib']:.1f}", f"{r['rss_end_mib']:.1f}",
-            f"{r['threads_end']} / {r['threads_max']}", f"{r['fds_end']} / {r['fds_max']}",
-            f"{r['median_invocation_seconds']:.2f}", r["failed"],
-        ])
-    header = ["variant", "slope KiB/inv (last 80 %)", "RSS before MiB", "after 1st MiB", f"after {report['n']} MiB",
-              "threads end / max", "open fds end / max", "median s/inv", "failed"]
+        rows.append(
+            [
+                f"({variant}) {VARIANTS[variant]}",
+                f"{r['slope_kib_per_invocation']:+.2f}",
+                f"{r['rss_baseline_mib']:.1f}",
+                f"{r['rss_first_mib']:.1f}",
+                f"{r['rss_end_mib']:.1f}",
+                f"{r['threads_end']} / {r['threads_max']}",
+                f"{r['fds_end']} / {r['fds_max']}",
+                f"{r['median_invocation_seconds']:.2f}",
+                r["failed"],
+            ]
+        )
+    header = [
+        "variant",
+        "slope KiB/inv (last 80 %)",
+        "RSS before MiB",
+        "after 1st MiB",
+        f"after {report['n']} MiB",
+        "threads end / max",
+        "open fds end / max",
+        "median s/inv",
+        "failed",
+    ]
     return harness.markdown_table(header, rows)
 
 
@@ -125,8 +161,10 @@ def plot(report: dict, path: Path) -> None:
         ax.set_ylabel("RSS after the invocation (MiB)")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle(f"Blob handler, {report['n']} sequential invocations per variant ({report['audio']}); "
-                 "slope over the last 80 %", fontsize=10)
+    fig.suptitle(
+        f"Blob handler, {report['n']} sequential invocations per variant ({report['audio']}); slope over the last 80 %",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -153,18 +191,28 @@ def child(variant: str, prefix: str, n: int) -> dict:
     with patch as seed:
         for i in range(n):
             started = time.perf_counter()
-            outcome = blob_door.handle_blob(harness.BlobRef(container, f"{prefix}/{i:05d}.wav"),
-                                            collect_garbage=variant in "ae")
+            outcome = blob_door.handle_blob(
+                harness.BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=variant in "ae"
+            )
             seconds = time.perf_counter() - started
-            samples.append({"rss": process.memory_info().rss, "threads": process.num_threads(),
-                            "fds": process.num_fds(), "seconds": round(seconds, 4), "status": outcome.status,
-                            "words": words_returned(outcome)})
+            samples.append(
+                {
+                    "rss": process.memory_info().rss,
+                    "threads": process.num_threads(),
+                    "fds": process.num_fds(),
+                    "seconds": round(seconds, 4),
+                    "status": outcome.status,
+                    "words": words_returned(outcome),
+                }
+            )
             del outcome
     if variant == "e" and not any(s["words"] for s in samples):
         raise RuntimeError("variant e returned no word timings: the options did not reach the session")
     if variant in "bd" and seed.requests != n:
-        raise RuntimeError(f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "
-                           "calls credentials.fetch_token / SpeechSession; update bench/seed_pattern.py")
+        raise RuntimeError(
+            f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "
+            "calls credentials.fetch_token / SpeechSession; update bench/seed_pattern.py"
+        )
     return {"variant": variant, "rss_baseline_mib": round(baseline / 2**20, 1), "samples": samples}
 
 
@@ -177,12 +225,18 @@ def words_returned(outcome) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500, help="invocations per variant (default 500)")
-    parser.add_argument("--variants", default=DEFAULT_VARIANTS,
-                        help=f"which of {''.join(VARIANTS)} to run (default {DEFAULT_VARIANTS})")
-    parser.add_argument("--audio", type=Path, default=harness.SHORT_AUDIO,
-                        help="a 16-bit PCM WAV (default samples/welcome.wav)")
-    parser.add_argument("--seconds", type=float, default=harness.SHORT_SECONDS,
-                        help=f"use the first SECONDS of it (default {harness.SHORT_SECONDS}; 0 = all)")
+    parser.add_argument(
+        "--variants", default=DEFAULT_VARIANTS, help=f"which of {''.join(VARIANTS)} to run (default {DEFAULT_VARIANTS})"
+    )
+    parser.add_argument(
+        "--audio", type=Path, default=harness.SHORT_AUDIO, help="a 16-bit PCM WAV (default samples/welcome.wav)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=harness.SHORT_SECONDS,
+        help=f"use the first SECONDS of it (default {harness.SHORT_SECONDS}; 0 = all)",
+    )
     parser.add_argument("--out", type=Path, default=harness.OUT, help="where memory.json and memory.png go")
     parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved memory.json")
     parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
@@ -199,8 +253,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--variants takes letters from {''.join(VARIANTS)}")
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:
-        run(stack, n=args.n, variants=args.variants, audio=args.audio, seconds=args.seconds or None, out=args.out,
-            echo=lambda line: print(line, flush=True))
+        run(
+            stack,
+            n=args.n,
+            variants=args.variants,
+            audio=args.audio,
+            seconds=args.seconds or None,
+            out=args.out,
+            echo=lambda line: print(line, flush=True),
+        )
     return 0
 
 

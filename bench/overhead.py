@@ -54,10 +54,18 @@ def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | N
     prefix = f"bench-overhead/{uuid.uuid4().hex[:8]}"
     harness.upload_copies(stack, harness.wav_clip(harness.SHORT_AUDIO, harness.SHORT_SECONDS), prefix, 2 * invocations)
     echo(f"overhead: {runs} runs of each piece, 2 x {invocations} real invocations ...")
-    child = harness.run_child("bench.overhead", ["--child", "--runs", str(runs), "--invocations", str(invocations),
-                                                 "--prefix", prefix], timeout=600 + 30 * (runs + 2 * invocations))
-    report = {"runs": runs, "invocations": invocations, "machine": harness.machine(),
-              "pieces": summarise(child["samples"]), "frozen_objects": child["frozen_objects"]}
+    child = harness.run_child(
+        "bench.overhead",
+        ["--child", "--runs", str(runs), "--invocations", str(invocations), "--prefix", prefix],
+        timeout=600 + 30 * (runs + 2 * invocations),
+    )
+    report = {
+        "runs": runs,
+        "invocations": invocations,
+        "machine": harness.machine(),
+        "pieces": summarise(child["samples"]),
+        "frozen_objects": child["frozen_objects"],
+    }
     shipped = sum(report["pieces"][p]["median_ms"] for p in SHIPPED)
     report["shipped_total_median_ms"] = round(shipped, 2)
     echo(table(report))
@@ -81,11 +89,15 @@ def summarise(samples: dict[str, list[float]]) -> dict[str, dict]:
 
 
 def table(report: dict) -> str:
-    rows = [[PIECES[p], s["n"], f"{s['median_ms']:.1f}", f"{s['p90_ms']:.1f}", f"{s['min_ms']:.1f}"]
-            for p, s in report["pieces"].items()]
+    rows = [
+        [PIECES[p], s["n"], f"{s['median_ms']:.1f}", f"{s['p90_ms']:.1f}", f"{s['min_ms']:.1f}"]
+        for p, s in report["pieces"].items()
+    ]
     rows.append(["**sum of the shipped pieces (a)**", "", f"**{report['shipped_total_median_ms']:.1f}**", "", ""])
-    return (harness.markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
-            + f"\n\nobjects frozen at import (function_app's gc.freeze()): {report['frozen_objects']}")
+    return (
+        harness.markdown_table(["piece", "runs", "median ms", "p90 ms", "min ms"], rows)
+        + f"\n\nobjects frozen at import (function_app's gc.freeze()): {report['frozen_objects']}"
+    )
 
 
 def child(runs: int, invocations: int, prefix: str) -> dict:
@@ -151,8 +163,9 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.overhead", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs of each isolated piece (default 200)")
-    parser.add_argument("--invocations", type=int, help="real invocations for each GC figure, frozen and not "
-                        "(default: --runs)")
+    parser.add_argument(
+        "--invocations", type=int, help="real invocations for each GC figure, frozen and not (default: --runs)"
+    )
     parser.add_argument("--out", type=Path, default=harness.OUT, help="where overhead.json goes")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
@@ -163,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:
-        run(stack, runs=args.runs, invocations=args.invocations, out=args.out,
-            echo=lambda line: print(line, flush=True))
+        run(
+            stack, runs=args.runs, invocations=args.invocations, out=args.out, echo=lambda line: print(line, flush=True)
+        )
     return 0
 
 

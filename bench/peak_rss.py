@@ -61,8 +61,9 @@ def make_wav(minutes: float, path: Path) -> Path:
     return path
 
 
-def _encode(wav: Path, path: Path, *, container: str, codec: str, rate: int = 44100,
-            options: dict[str, str] | None = None) -> Path:
+def _encode(
+    wav: Path, path: Path, *, container: str, codec: str, rate: int = 44100, options: dict[str, str] | None = None
+) -> Path:
     """Encode ``wav`` with PyAV one frame at a time, so a 2-hour file costs no more memory than a short one."""
     from fractions import Fraction
 
@@ -71,8 +72,12 @@ def _encode(wav: Path, path: Path, *, container: str, codec: str, rate: int = 44
     with av.open(str(wav)) as source, av.open(str(path), "w", format=container) as target:
         stream = target.add_stream(codec, rate=rate, layout="mono")
         stream.codec_context.options = dict(options or {})
-        resampler = av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name, layout="mono",
-                                      rate=rate, frame_size=stream.codec_context.frame_size or 1024)
+        resampler = av.AudioResampler(
+            format=stream.codec_context.codec.audio_formats[0].name,
+            layout="mono",
+            rate=rate,
+            frame_size=stream.codec_context.frame_size or 1024,
+        )
         samples = 0
 
         def mux(frames) -> None:
@@ -91,14 +96,16 @@ def _encode(wav: Path, path: Path, *, container: str, codec: str, rate: int = 44
 
 def make_mp3(minutes: float, path: Path) -> Path:
     """MP3, 44.1 kHz mono at 64 kbit/s (LAME), from the WAV of the same length."""
-    return _encode(made_file(f"wav:{minutes:g}", path.parent), path, container="mp3", codec="libmp3lame",
-                   options={"b": "64k"})
+    return _encode(
+        made_file(f"wav:{minutes:g}", path.parent), path, container="mp3", codec="libmp3lame", options={"b": "64k"}
+    )
 
 
 def make_m4a(minutes: float, path: Path) -> Path:
     """AAC in m4a with the ``moov`` index at the end, as phones write it: the reader must jump to the tail."""
-    return _encode(made_file(f"wav:{minutes:g}", path.parent), path, container="ipod", codec="aac",
-                   options={"b": "64k"})
+    return _encode(
+        made_file(f"wav:{minutes:g}", path.parent), path, container="ipod", codec="aac", options={"b": "64k"}
+    )
 
 
 #: FORMAT -> maker. Another format adds one function here.
@@ -119,8 +126,9 @@ def made_file(spec: str, folder: Path) -> Path:
     return path
 
 
-def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = harness.OUT,
-        echo=print) -> dict:
+def run(
+    stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = harness.OUT, echo=print
+) -> dict:
     """Transcribe each file in its own process (``settings`` in its environment); print and save a table."""
     run_id = uuid.uuid4().hex[:8]
     rows = []
@@ -145,14 +153,37 @@ def run(stack, files: list[Path], *, settings: dict[str, str] | None = None, out
 
 
 def table(report: dict) -> str:
-    rows = [[r["file"], f"{r['bytes'] / 2**20:.1f}", f"{r['audio_seconds'] / 60:.1f}", f"{r['rss_before_mib']:.1f}",
-             f"{r['peak_rss_mib']:.1f}", f"{r['peak_rss_mib'] - r['rss_before_mib']:.1f}", f"{r['ratio_to_first']:.3f}",
-             f"{r['seconds']:.0f}", f"{r['fetched_ratio']:.3f} ({r['requests']})",
-             f"{r['decode']['x_real_time']:.0f}×", f"{r['decode']['peak_rss_mib']:.1f}", r["status"]]
-            for r in report["rows"]]
-    header = ["file", "MiB", "audio min", "RSS before MiB", "peak RSS MiB", "peak − before MiB",
-              "peak / first of its format", "invocation s", "fetched / size (requests)", "decode speed",
-              "decode-only peak MiB", "status"]
+    rows = [
+        [
+            r["file"],
+            f"{r['bytes'] / 2**20:.1f}",
+            f"{r['audio_seconds'] / 60:.1f}",
+            f"{r['rss_before_mib']:.1f}",
+            f"{r['peak_rss_mib']:.1f}",
+            f"{r['peak_rss_mib'] - r['rss_before_mib']:.1f}",
+            f"{r['ratio_to_first']:.3f}",
+            f"{r['seconds']:.0f}",
+            f"{r['fetched_ratio']:.3f} ({r['requests']})",
+            f"{r['decode']['x_real_time']:.0f}×",
+            f"{r['decode']['peak_rss_mib']:.1f}",
+            r["status"],
+        ]
+        for r in report["rows"]
+    ]
+    header = [
+        "file",
+        "MiB",
+        "audio min",
+        "RSS before MiB",
+        "peak RSS MiB",
+        "peak − before MiB",
+        "peak / first of its format",
+        "invocation s",
+        "fetched / size (requests)",
+        "decode speed",
+        "decode-only peak MiB",
+        "status",
+    ]
     return harness.markdown_table(header, rows)
 
 
@@ -168,8 +199,14 @@ def plot(report: dict, path: Path) -> None:
         curve = row["rss_curve_mib"]
         xs = [100 * k / max(1, len(curve) - 1) for k in range(len(curve))]
         style = "-" if row["file"].endswith(".wav") else "--" if row["file"].endswith(".mp3") else ":"
-        ax.plot(xs, curve, style, linewidth=1.3, color=f"C{i}",
-                label=f"{row['file']} ({row['audio_seconds'] / 60:.0f} min): peak {row['peak_rss_mib']:.1f} MiB")
+        ax.plot(
+            xs,
+            curve,
+            style,
+            linewidth=1.3,
+            color=f"C{i}",
+            label=f"{row['file']} ({row['audio_seconds'] / 60:.0f} min): peak {row['peak_rss_mib']:.1f} MiB",
+        )
     ax.set_xlabel("share of the invocation (%)")
     ax.set_ylabel("RSS (MiB), sampled every 50 ms")
     ax.grid(True, alpha=0.3)
@@ -222,7 +259,7 @@ def child(blob_name: str) -> dict:
     stop.set()
     sampler.join()
     step = max(1, len(sampled) // 400)  # the curve for the plot: at most ~400 points, each its window's max
-    curve = [round(max(sampled[i:i + step]) / 2**20, 1) for i in range(0, len(sampled), step)]
+    curve = [round(max(sampled[i : i + step]) / 2**20, 1) for i in range(0, len(sampled), step)]
     return {
         "status": status,
         "audio_seconds": transcript.audio.duration_seconds if transcript else 0.0,
@@ -270,12 +307,19 @@ def decode_child(blob_name: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.peak_rss", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="recordings to measure (any format the app accepts)")
-    parser.add_argument("--make", action="append", metavar="FORMAT:MINUTES",
-                        help=f"generate a recording (formats: {', '.join(MAKERS)}); "
-                             f"default when no files: {' '.join(DEFAULT_MAKES)}")
-    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="an app setting (environment variable) for the measured processes, "
-                             "e.g. SPEECH_SEND_FAST=false")
+    parser.add_argument(
+        "--make",
+        action="append",
+        metavar="FORMAT:MINUTES",
+        help=f"generate a recording (formats: {', '.join(MAKERS)}); default when no files: {' '.join(DEFAULT_MAKES)}",
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an app setting (environment variable) for the measured processes, e.g. SPEECH_SEND_FAST=false",
+    )
     parser.add_argument("--out", type=Path, default=harness.OUT, help="where peak_rss.json and generated audio go")
     parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
     parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved peak_rss.json")

@@ -108,8 +108,12 @@ class SeedSession:
         if errors:
             raise ServiceError(f"the Speech service cancelled the session: {errors[0]}")
         return [
-            Segment(speaker=r.speaker_id or "Unknown", start=round(r.offset / TICKS_PER_SECOND, 3),
-                    end=round((r.offset + r.duration) / TICKS_PER_SECOND, 3), text=r.text)
+            Segment(
+                speaker=r.speaker_id or "Unknown",
+                start=round(r.offset / TICKS_PER_SECOND, 3),
+                end=round((r.offset + r.duration) / TICKS_PER_SECOND, 3),
+                text=r.text,
+            )
             for r in results
         ]
 

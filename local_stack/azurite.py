@@ -37,16 +37,35 @@ def azurite_command() -> str:
     raise RuntimeError("Azurite is not installed: run `make install` (npm install in tools/azurite)")
 
 
-def start_azurite(workdir: Path, certificate: LocalCertificate,
-                  log_path: Path | None = None) -> tuple[ManagedProcess, AzuriteEndpoints]:
+def start_azurite(
+    workdir: Path, certificate: LocalCertificate, log_path: Path | None = None
+) -> tuple[ManagedProcess, AzuriteEndpoints]:
     """Start blob + queue on free ports, in memory, HTTPS with OAuth; returns the process and its URLs."""
     blob_port, queue_port, table_port = free_port(), free_port(), free_port()
     args = [
-        azurite_command(), "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
-        "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
-        "--tableHost", "127.0.0.1", "--tablePort", str(table_port),
-        "--oauth", "basic", "--cert", str(certificate.cert), "--key", str(certificate.key),
-        "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+        azurite_command(),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(blob_port),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(queue_port),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(table_port),
+        "--oauth",
+        "basic",
+        "--cert",
+        str(certificate.cert),
+        "--key",
+        str(certificate.key),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
     ]
     process = ManagedProcess("azurite", args, log_path=log_path, cwd=workdir)
     process.start(lambda: port_open(blob_port) and port_open(queue_port), timeout=60)

@@ -64,9 +64,9 @@ def make_certificate(directory: Path, *, days: int = 7) -> LocalCertificate:
     cert_path, key_path, bundle_path = directory / "cert.pem", directory / "key.pem", directory / "ca-bundle.pem"
     cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
     cert_path.write_bytes(cert_pem)
-    key_path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     system = system_ca_bundle().read_bytes()
     bundle_path.write_bytes(system.rstrip(b"\n") + b"\n" + cert_pem)

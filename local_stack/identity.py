@@ -57,8 +57,15 @@ def fault_mode_valid(mode: object) -> bool:
     return isinstance(mode, str) and mode.startswith("status-") and mode[7:].isdigit() and 400 <= int(mode[7:]) <= 599
 
 
-def mint(resource: str, secret: str, *, client_id: str | None = None, lifetime: int = LIFETIME_SECONDS,
-         now: float | None = None, fault: str | None = None) -> str:
+def mint(
+    resource: str,
+    secret: str,
+    *,
+    client_id: str | None = None,
+    lifetime: int = LIFETIME_SECONDS,
+    now: float | None = None,
+    fault: str | None = None,
+) -> str:
     """A signed access token for ``resource`` (``aud``), valid for ``lifetime`` seconds from ``now``."""
     now = int(time.time() if now is None else now)
     audience = resource.rstrip("/")
@@ -188,20 +195,32 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(FAULT_HOLD_SECONDS)
             return
         if fault == "retry-after":
-            self._send(429, {"error": "throttled", "error_description": "injected HTTP 429 with Retry-After"},
-                       headers={"Retry-After": str(int(FAULT_HOLD_SECONDS))})
+            self._send(
+                429,
+                {"error": "throttled", "error_description": "injected HTTP 429 with Retry-After"},
+                headers={"Retry-After": str(int(FAULT_HOLD_SECONDS))},
+            )
             return
         if fault is not None and fault.startswith("status-"):
             self._send(int(fault[7:]), {"error": "injected_fault", "error_description": f"injected HTTP {fault[7:]}"})
             return
-        self._send(200, {
-            "access_token": mint(resource, self.server.secret, client_id=client_id, now=now,
-                                 fault=fault if fault in TOKEN_FAULTS else None),
-            "expires_on": str(now + LIFETIME_SECONDS),
-            "resource": resource,
-            "token_type": "Bearer",
-            "client_id": client_id or "local-system-assigned",
-        }, trickle=fault == "trickle")
+        self._send(
+            200,
+            {
+                "access_token": mint(
+                    resource,
+                    self.server.secret,
+                    client_id=client_id,
+                    now=now,
+                    fault=fault if fault in TOKEN_FAULTS else None,
+                ),
+                "expires_on": str(now + LIFETIME_SECONDS),
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": client_id or "local-system-assigned",
+            },
+            trickle=fault == "trickle",
+        )
 
 
 def main() -> None:

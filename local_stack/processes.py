@@ -25,8 +25,15 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class ManagedProcess:
     """A child process in its own process group, ended (group and all) by ``stop()``."""
 
-    def __init__(self, name: str, args: Sequence[str], *, env: dict[str, str] | None = None,
-                 log_path: Path | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
         self.args = list(args)
         self.env = env
@@ -38,15 +45,22 @@ class ManagedProcess:
     def start(self, ready: Callable[[], bool], timeout: float = 60.0) -> ManagedProcess:
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.popen = subprocess.Popen(
-            self.args, env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.args,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while not ready():
             if self.popen.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode} before it was ready"
-                                   + (f"; see {self.log_path}" if self.log_path else ""))
+                raise RuntimeError(
+                    f"{self.name} exited with {self.popen.returncode} before it was ready"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise TimeoutError(f"{self.name} was not ready within {timeout:.0f} s")

@@ -1,7 +1,7 @@
 """Start the whole local stack, hand out the app settings that point at it, end it all on exit.
 
-    with ready_stack() as stack:    # containers made; os.environ points the app at the stack
-        ...
+with ready_stack() as stack:    # containers made; os.environ points the app at the stack
+    ...
 """
 
 from __future__ import annotations
@@ -37,9 +37,16 @@ from speech_emulator.process import start_emulator
 REPO = Path(__file__).resolve().parent.parent
 
 #: Variables of a real Azure host that would steer azure-identity elsewhere.
-_FOREIGN_IDENTITY_VARS = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "AZURE_CLIENT_SECRET",
-                          "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-                          "IMDS_ENDPOINT")
+_FOREIGN_IDENTITY_VARS = (
+    "IDENTITY_SERVER_THUMBPRINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "IMDS_ENDPOINT",
+)
 #: The completion queue's name, as ``infra/`` names it.
 COMPLETION_QUEUE_NAME = "transcription-completions"
 #: Connection-string settings that would win over the identity-based ones in the blob extension.
@@ -80,23 +87,31 @@ class LocalStack:
     def start(self) -> None:
         secret, header = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
         base_env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_IDENTITY_VARS}
-        base_env.update({"LOCAL_IDENTITY_SECRET": secret, "IDENTITY_HEADER": header, "HF_HUB_OFFLINE": "1",
-                         "PYTHONUNBUFFERED": "1"})
+        base_env.update(
+            {"LOCAL_IDENTITY_SECRET": secret, "IDENTITY_HEADER": header, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+        )
 
         identity_port = free_port()
         identity = ManagedProcess(
-            "identity endpoint", [sys.executable, "-m", "local_stack.identity", "--port", str(identity_port)],
-            env=base_env, cwd=REPO, log_path=self.workdir / "identity.log",
+            "identity endpoint",
+            [sys.executable, "-m", "local_stack.identity", "--port", str(identity_port)],
+            env=base_env,
+            cwd=REPO,
+            log_path=self.workdir / "identity.log",
         )
         self._exit.callback(identity.stop)
         identity.start(lambda: port_open(identity_port), timeout=30)
         self.processes.append(identity.popen)
         self.identity_url = f"http://127.0.0.1:{identity_port}"
 
-        self.speech_endpoint, self.emulator = self._exit.enter_context(start_emulator(
-            extra_args=self.emulator_args, env=base_env, log_path=self.workdir / "speech-emulator.log",
-            startup_timeout=120,
-        ))
+        self.speech_endpoint, self.emulator = self._exit.enter_context(
+            start_emulator(
+                extra_args=self.emulator_args,
+                env=base_env,
+                log_path=self.workdir / "speech-emulator.log",
+                startup_timeout=120,
+            )
+        )
         self.processes.append(self.emulator)
 
         self.certificate = make_certificate(self.workdir / "tls")
@@ -107,8 +122,11 @@ class LocalStack:
 
         storage_settings = {}
         for connection in (STORAGE_CONNECTION, HOST_STORAGE_CONNECTION):
-            storage_settings.update(identity_connection(connection, blob_service_uri=self.storage.blob,
-                                                        queue_service_uri=self.storage.queue))
+            storage_settings.update(
+                identity_connection(
+                    connection, blob_service_uri=self.storage.blob, queue_service_uri=self.storage.queue
+                )
+            )
         self.env = {
             SPEECH_ENDPOINT: self.speech_endpoint,
             INPUT_CONTAINER: Settings.input_container,
@@ -194,8 +212,9 @@ class LocalStack:
         spoiled token (``expired``, ``wrong-audience``), an HTTP error (``status-500``), ``trickle`` or
         ``silent`` (``local_stack.identity``); ``count=0`` heals it."""
         body = json.dumps({"resource": resource, "mode": mode, "count": count}).encode()
-        request = urllib.request.Request(f"{self.identity_url}/faults", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.identity_url}/faults", data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=5):
             pass
 

@@ -33,8 +33,14 @@ _HEX_ID = re.compile(r"\b[0-9a-fA-F]{32}\b")
 
 def public_message(message: str) -> str:
     """``message`` as an HTTP client may see it: what failed, not where (the full text stays in the logs)."""
-    for pattern, stand_in in ((_URL, "<endpoint>"), (_POOL, "<endpoint>"), (_HOST_PORT, "<endpoint>"),
-                              (_IP, "<address>"), (_QUERY, ""), (_HEX_ID, "<id>")):
+    for pattern, stand_in in (
+        (_URL, "<endpoint>"),
+        (_POOL, "<endpoint>"),
+        (_HOST_PORT, "<endpoint>"),
+        (_IP, "<address>"),
+        (_QUERY, ""),
+        (_HEX_ID, "<id>"),
+    ):
         message = pattern.sub(stand_in, message)
     return message
 
@@ -48,8 +54,9 @@ class TranscriptionError(Exception):
     http_status = 500
     retry_after_seconds: int | None = None
 
-    def __init__(self, message: str, *, details: str = "", sdk_error_code: str = "",
-                 refused_at_start: bool = False) -> None:
+    def __init__(
+        self, message: str, *, details: str = "", sdk_error_code: str = "", refused_at_start: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details

@@ -28,9 +28,15 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[float, float | None], None]
 
 
-def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, object],
-                     on_progress: ProgressCallback | None = None, *, options: RecognitionOptions | None = None,
-                     start_retry_seconds: float | None = None) -> Transcript:
+def transcribe_audio(
+    settings: Settings,
+    stream: BinaryIO,
+    source: dict[str, object],
+    on_progress: ProgressCallback | None = None,
+    *,
+    options: RecognitionOptions | None = None,
+    start_retry_seconds: float | None = None,
+) -> Transcript:
     """Transcribe a recording in any supported format; raises a ``TranscriptionError`` subclass on failure.
 
     ``stream`` should be seekable: an m4a's index may be at its end, and a refused session starts over.
@@ -42,13 +48,21 @@ def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, obj
     _check_size(stream, settings.max_audio_bytes)
     with _Audio(stream, settings) as audio:
         found = audio.decoder.found
-        log.info("audio: %s, %d Hz, %d channel(s), %s; channel mode %s", found.format, found.sample_rate,
-                 found.channels, "no declared length" if found.declared_seconds is None else
-                 f"declares {found.declared_seconds:.1f} s", audio.decoder.channel_mode)
+        log.info(
+            "audio: %s, %d Hz, %d channel(s), %s; channel mode %s",
+            found.format,
+            found.sample_rate,
+            found.channels,
+            "no declared length" if found.declared_seconds is None else f"declares {found.declared_seconds:.1f} s",
+            audio.decoder.channel_mode,
+        )
         if audio.decoder.ended and audio.decoder.seconds_decoded < MIN_SECONDS:
             segments, token_seconds = [], 0.0
-            notes = ["the audio has no samples" if not audio.decoder.samples_out else
-                     f"the audio is {audio.decoder.seconds_decoded:.2f} s long, too short to transcribe"]
+            notes = [
+                "the audio has no samples"
+                if not audio.decoder.samples_out
+                else f"the audio is {audio.decoder.seconds_decoded:.2f} s long, too short to transcribe"
+            ]
         else:
             retry_seconds = settings.speech_start_retry_seconds if start_retry_seconds is None else start_retry_seconds
             segments, token_seconds = _recognise(settings, audio, started, on_progress, retry_seconds, options)
@@ -57,10 +71,15 @@ def transcribe_audio(settings: Settings, stream: BinaryIO, source: dict[str, obj
         info = _audio_info(found, round(decoder.seconds_decoded, 3), decoder.channel_mode)
         warnings = decoder.warnings() + notes
     total = time.monotonic() - started
-    return Transcript(source=source, language=main_language(segments, options.languages[0]), audio=info,
-                      segments=segments,
-                      timings={"token_seconds": round(token_seconds, 3), "total_seconds": round(total, 3)},
-                      warnings=warnings, options=options)
+    return Transcript(
+        source=source,
+        language=main_language(segments, options.languages[0]),
+        audio=info,
+        segments=segments,
+        timings={"token_seconds": round(token_seconds, 3), "total_seconds": round(total, 3)},
+        warnings=warnings,
+        options=options,
+    )
 
 
 class _Audio:
@@ -71,8 +90,9 @@ class _Audio:
         self.decoder = self._open()
 
     def _open(self) -> AudioDecoder:
-        return AudioDecoder(self._stream, channel_mode=self._settings.channel_mode,
-                            max_seconds=self._settings.max_audio_minutes * 60)
+        return AudioDecoder(
+            self._stream, channel_mode=self._settings.channel_mode, max_seconds=self._settings.max_audio_minutes * 60
+        )
 
     def reopen(self) -> bool:
         """Start the audio over for another session; ``False`` when the stream cannot go back."""
@@ -90,8 +110,14 @@ class _Audio:
         self.decoder.close()
 
 
-def _recognise(settings: Settings, audio: _Audio, started: float, on_progress: ProgressCallback | None,
-               retry_seconds: float, options: RecognitionOptions) -> tuple[list[Segment], float]:
+def _recognise(
+    settings: Settings,
+    audio: _Audio,
+    started: float,
+    on_progress: ProgressCallback | None,
+    retry_seconds: float,
+    options: RecognitionOptions,
+) -> tuple[list[Segment], float]:
     """Fetch this invocation's token and run the session(s), a refused start again with the same token; the
     segments and the seconds to the token."""
     token = fetch_token(settings)
@@ -107,8 +133,13 @@ def _recognise(settings: Settings, audio: _Audio, started: float, on_progress: P
                 return recognise(settings, token, audio.decoder.readers, progress, options=options), token_seconds
             except TranscriptionError as error:
                 wait = retries.wait_after(error, can_restart=audio.reopen)
-                log.info("%s; try %d in %.1f s (%.0f s of SPEECH_START_RETRY_SECONDS left)", error.message,
-                         retries.tries, wait, retries.give_up_at - time.monotonic())
+                log.info(
+                    "%s; try %d in %.1f s (%.0f s of SPEECH_START_RETRY_SECONDS left)",
+                    error.message,
+                    retries.tries,
+                    wait,
+                    retries.give_up_at - time.monotonic(),
+                )
                 time.sleep(wait)
     finally:
         del token
@@ -133,7 +164,10 @@ class _StartRetries:
             if why is not None:
                 raise SpeechUnreachableError(
                     f"{SPEECH_ENDPOINT} could not be reached: {why} ({self.tries} tries in {now - self.began:.0f} s; "
-                    "tried again later)", details=error.details, sdk_error_code=error.sdk_error_code) from None
+                    "tried again later)",
+                    details=error.details,
+                    sdk_error_code=error.sdk_error_code,
+                ) from None
             raise error
         if not can_restart():
             raise error
@@ -145,10 +179,18 @@ class _StartRetries:
 
 def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
     """What the input was (as found in the file) and what was decoded and sent."""
-    return AudioInfo(format=found.format, sample_rate=found.sample_rate, channels=found.channels,
-                     bits_per_sample=found.bits_per_sample, duration_seconds=decoded, container=found.container,
-                     codec=found.codec, declared_duration_seconds=found.declared_seconds,
-                     decoded_duration_seconds=decoded, channel_mode=channel_mode)
+    return AudioInfo(
+        format=found.format,
+        sample_rate=found.sample_rate,
+        channels=found.channels,
+        bits_per_sample=found.bits_per_sample,
+        duration_seconds=decoded,
+        container=found.container,
+        codec=found.codec,
+        declared_duration_seconds=found.declared_seconds,
+        decoded_duration_seconds=decoded,
+        channel_mode=channel_mode,
+    )
 
 
 def _check_size(stream: BinaryIO, limit: int) -> None:

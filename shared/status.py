@@ -25,8 +25,11 @@ def status(settings: Settings, prefix: str | None = None) -> dict[str, object]:
     recordings = scan(settings, prefix)
     with storage.connect(settings) as clients:
         jobs = count_jobs(store_for(clients, settings))
-    return {"recordings": counts(recordings), "jobs": jobs,
-            "refused": [recording.name for recording in recordings if recording.state == REFUSED]}
+    return {
+        "recordings": counts(recordings),
+        "jobs": jobs,
+        "refused": [recording.name for recording in recordings if recording.state == REFUSED],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

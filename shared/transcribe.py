@@ -51,16 +51,27 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shared.transcribe", description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, help="the recording (any supported format; found from its content)")
-    parser.add_argument("--endpoint", help="Speech endpoint: https://<name>.cognitiveservices.azure.com/ or "
-                        "ws://host:port (emulator, container); default: SPEECH_ENDPOINT")
-    parser.add_argument("--channels", choices=CHANNEL_MODES,
-                        help="mix (default) or separate: one speaker per channel (Channel-1, Channel-2)")
+    parser.add_argument(
+        "--endpoint",
+        help="Speech endpoint: https://<name>.cognitiveservices.azure.com/ or "
+        "ws://host:port (emulator, container); default: SPEECH_ENDPOINT",
+    )
+    parser.add_argument(
+        "--channels",
+        choices=CHANNEL_MODES,
+        help="mix (default) or separate: one speaker per channel (Channel-1, Channel-2)",
+    )
     parser.add_argument("--format", choices=sorted(FORMATS), default="json", help="output format (default json)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     group = parser.add_argument_group("recognition options (default: each one's setting; a list as @FILE: a line each)")
     for option in OPTIONS:
-        group.add_argument(option.flag, *option.aliases, dest=option.name, help=f"{option.help} ({option.setting})",
-                           **option.kind.cli())
+        group.add_argument(
+            option.flag,
+            *option.aliases,
+            dest=option.name,
+            help=f"{option.help} ({option.setting})",
+            **option.kind.cli(),
+        )
     return parser
 
 
@@ -94,15 +105,17 @@ def _lines(name: str, path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-def transcribe_file(path: Path, settings: Settings, output_format: str = "json",
-                    options: RecognitionOptions | None = None) -> str:
+def transcribe_file(
+    path: Path, settings: Settings, output_format: str = "json", options: RecognitionOptions | None = None
+) -> str:
     """The transcript of a local file, rendered in ``output_format``."""
     from shared.pipeline import transcribe_audio
 
     with path.open("rb") as stream:
         try:
-            transcript = transcribe_audio(settings, stream, {"name": path.name, "size": path.stat().st_size},
-                                          options=options)
+            transcript = transcribe_audio(
+                settings, stream, {"name": path.name, "size": path.stat().st_size}, options=options
+            )
         finally:
             gc.collect()  # release the SDK's native objects now, as the functions do
     text = FORMATS[output_format].render(transcript)

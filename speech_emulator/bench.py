@@ -28,6 +28,8 @@ from .audio import PcmDecoder
 from .process import start_emulator
 
 TICKS = 10_000_000
+
+
 def _session(url: str, wav: Path, *, timeout: float = 300.0) -> tuple[float, str | None]:
     """One ConversationTranscriber session over ``wav``: (seconds to session_stopped, error or None)."""
     import azure.cognitiveservices.speech as speechsdk

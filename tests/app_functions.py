@@ -69,9 +69,14 @@ def api(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None
     for route_method, pattern, name in http_routes():
         match = pattern.fullmatch(parts.path)
         if match and route_method == method.upper():
-            req = func.HttpRequest(method.upper(), f"http://localhost{parts.path}", body=body,
-                                   headers=headers or {}, params=dict(parse_qsl(parts.query)),
-                                   route_params=match.groupdict())
+            req = func.HttpRequest(
+                method.upper(),
+                f"http://localhost{parts.path}",
+                body=body,
+                headers=headers or {},
+                params=dict(parse_qsl(parts.query)),
+                route_params=match.groupdict(),
+            )
             return call_http(name, req)
     raise LookupError(f"no function serves {method} {parts.path}: the host would answer 404 itself")
 
@@ -115,12 +120,22 @@ def over_http(host, method: str, path: str, body: bytes = b"", headers: dict[str
     except urllib.error.HTTPError as error:
         status, answer_headers, data = error.code, error.headers, error.read()
     parts = urlsplit(path)
-    response = func.HttpResponse(data, status_code=status, headers=dict(answer_headers),
-                                 mimetype=answer_headers.get_content_type() if data else None)
+    response = func.HttpResponse(
+        data,
+        status_code=status,
+        headers=dict(answer_headers),
+        mimetype=answer_headers.get_content_type() if data else None,
+    )
     served = host.invoker.http_route(method, parts.path)
     if served is not None:
-        req = func.HttpRequest(method.upper(), f"http://localhost{parts.path}", body=body, headers=headers,
-                               params=dict(parse_qsl(parts.query)), route_params=served[1])
+        req = func.HttpRequest(
+            method.upper(),
+            f"http://localhost{parts.path}",
+            body=body,
+            headers=headers,
+            params=dict(parse_qsl(parts.query)),
+            route_params=served[1],
+        )
         check_contract(req, response)
     return response
 
@@ -148,8 +163,9 @@ def contract():
     def text(data: bytes) -> str:
         return data.decode("utf-8")
 
-    config = Config(extra_media_type_deserializers={"application/x-subrip": text, "text/vtt": text,
-                                                    "application/yaml": text})
+    config = Config(
+        extra_media_type_deserializers={"application/x-subrip": text, "text/vtt": text, "application/yaml": text}
+    )
     return OpenAPI.from_file_path(str(OPENAPI), config=config)
 
 
@@ -163,9 +179,12 @@ class _ContractRequest:
         self.host_url = CONTRACT_HOST
         self.path = urlsplit(req.url).path
         self.method = req.method.lower()
-        self.parameters = RequestParameters(query=ImmutableMultiDict(dict(req.params)),
-                                            header=Headers(dict(req.headers)), cookie=ImmutableMultiDict(),
-                                            path=dict(req.route_params))
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(dict(req.params)),
+            header=Headers(dict(req.headers)),
+            cookie=ImmutableMultiDict(),
+            path=dict(req.route_params),
+        )
         self.content_type = req.headers.get("content-type", "application/octet-stream")
         self.body = req.get_body()
 

@@ -68,20 +68,50 @@ FORMATS = [
     Format("wav-mulaw", ".wav", "wav", "pcm_mulaw", 8000, expect=("wav", "pcm_mulaw")),
     Format("wav-alaw", ".wav", "wav", "pcm_alaw", 8000, expect=("wav", "pcm_alaw")),
     Format("mp3", ".mp3", "mp3", "libmp3lame", 44100, codec_options={"b": "64k"}, expect=("mp3", "mp3")),
-    Format("m4a-faststart", ".m4a", "ipod", "aac", 44100, container_options={"movflags": "faststart"},
-           expect=("m4a", "aac")),
+    Format(
+        "m4a-faststart",
+        ".m4a",
+        "ipod",
+        "aac",
+        44100,
+        container_options={"movflags": "faststart"},
+        expect=("m4a", "aac"),
+    ),
     Format("m4a-moov-at-end", ".m4a", "ipod", "aac", 44100, expect=("m4a", "aac")),
     Format("ogg-opus", ".opus", "ogg", "libopus", 48000, expect=("ogg", "opus")),
-    Format("ogg-vorbis", ".ogg", "ogg", "vorbis", 44100, "stereo", codec_options={"strict": "experimental"},
-           expect=("ogg", "vorbis")),
+    Format(
+        "ogg-vorbis",
+        ".ogg",
+        "ogg",
+        "vorbis",
+        44100,
+        "stereo",
+        codec_options={"strict": "experimental"},
+        expect=("ogg", "vorbis"),
+    ),
     Format("flac", ".flac", "flac", "flac", 44100, expect=("flac", "flac")),
     Format("webm-opus", ".webm", "webm", "libopus", 48000, expect=("webm", "opus")),
     Format("mp4-video", ".mp4", "mp4", "aac", 44100, video="libx264", expect=("mp4", "aac")),
     Format("mov-video", ".mov", "mov", "aac", 48000, "stereo", video="mpeg4", expect=("mov", "aac")),
-    Format("3gp-video", ".3gp", "3gp", "libopencore_amrnb", 8000, video="mpeg4",
-           codec_options={"dtx": "1", "b": "12200"}, expect=("3gp", "amr_nb")),
-    Format("amr-nb", ".amr", "amr", "libopencore_amrnb", 8000, codec_options={"dtx": "1", "b": "12200"},
-           expect=("amr", "amr_nb")),
+    Format(
+        "3gp-video",
+        ".3gp",
+        "3gp",
+        "libopencore_amrnb",
+        8000,
+        video="mpeg4",
+        codec_options={"dtx": "1", "b": "12200"},
+        expect=("3gp", "amr_nb"),
+    ),
+    Format(
+        "amr-nb",
+        ".amr",
+        "amr",
+        "libopencore_amrnb",
+        8000,
+        codec_options={"dtx": "1", "b": "12200"},
+        expect=("amr", "amr_nb"),
+    ),
     Format("amr-wb", ".awb", "amr", "vo-amrwbenc", 16000, expect=("amr", "amr_wb")),
 ]
 BY_NAME = {f.name: f for f in FORMATS}
@@ -91,14 +121,20 @@ def encode(source_wav: Path, fmt: Format, out: Path) -> Path:
     """Encode a PCM WAV into ``fmt``; the audio is resampled to the format's rate and layout."""
     if fmt.codec == "vo-amrwbenc":
         return encode_amr_wb(source_wav, out)
-    with av.open(str(source_wav)) as source, av.open(str(out), "w", format=fmt.container,
-                                                     options=fmt.container_options) as target:
+    with (
+        av.open(str(source_wav)) as source,
+        av.open(str(out), "w", format=fmt.container, options=fmt.container_options) as target,
+    ):
         audio = target.add_stream(fmt.codec, rate=fmt.rate, layout=fmt.layout)
         audio.codec_context.options = dict(fmt.codec_options)
         seconds = float(source.duration / av.time_base)
         video = _add_video(target, fmt.video) if fmt.video else None
-        resampler = av.AudioResampler(format=audio.codec_context.codec.audio_formats[0].name, layout=fmt.layout,
-                                      rate=fmt.rate, frame_size=audio.codec_context.frame_size or 1024)
+        resampler = av.AudioResampler(
+            format=audio.codec_context.codec.audio_formats[0].name,
+            layout=fmt.layout,
+            rate=fmt.rate,
+            frame_size=audio.codec_context.frame_size or 1024,
+        )
         samples = 0
         frames = [f for frame in source.decode(audio=0) for f in resampler.resample(frame)]
         for frame in frames + resampler.resample(None):
@@ -135,8 +171,13 @@ def encode_amr_wb(source_wav: Path, out: Path, *, mode: int = 8, dtx: bool = Tru
         raise RuntimeError("libvo-amrwbenc is missing: apt-get install -y libvo-amrwbenc0 (make system does)")
     lib = ctypes.CDLL(path)
     lib.E_IF_init.restype = ctypes.c_void_p
-    lib.E_IF_encode.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_short),
-                                ctypes.POINTER(ctypes.c_ubyte), ctypes.c_int]
+    lib.E_IF_encode.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.POINTER(ctypes.c_short),
+        ctypes.POINTER(ctypes.c_ubyte),
+        ctypes.c_int,
+    ]
     lib.E_IF_encode.restype = ctypes.c_int
     lib.E_IF_exit.argtypes = [ctypes.c_void_p]
     pcm = to_pcm16(source_wav, 16000)

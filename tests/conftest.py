@@ -48,8 +48,9 @@ def functions_host(stack):
             if not service.get_container_client(name).exists():
                 service.create_container(name)
     log_path = stack.workdir / "functions-worker.log"
-    with FunctionsHost(stack, http_port=free_port(), settings=RUNTIME_CONTAINERS, log_path=log_path,
-                       timers=False) as host:
+    with FunctionsHost(
+        stack, http_port=free_port(), settings=RUNTIME_CONTAINERS, log_path=log_path, timers=False
+    ) as host:
         yield host
 
 
@@ -118,8 +119,9 @@ def format_sources(audio_dir, three_sentences_wav) -> dict[str, Path]:
     from tests import audio_formats
 
     voice, words_per_minute = audio_formats.NARROWBAND_SPEECH
-    narrowband = speech_audio.three_sentences(audio_dir / "three-sentences-narrowband.wav", voice=voice,
-                                              words_per_minute=words_per_minute)
+    narrowband = speech_audio.three_sentences(
+        audio_dir / "three-sentences-narrowband.wav", voice=voice, words_per_minute=words_per_minute
+    )
     return {f.name: narrowband if f.narrowband else three_sentences_wav for f in audio_formats.FORMATS}
 
 
@@ -130,8 +132,10 @@ def format_files(audio_dir, format_sources) -> dict[str, Path]:
 
     folder = audio_dir / "formats"
     folder.mkdir(exist_ok=True)
-    return {f.name: audio_formats.encode(format_sources[f.name], f, folder / f"three-sentences-{f.name}{f.suffix}")
-            for f in audio_formats.FORMATS}
+    return {
+        f.name: audio_formats.encode(format_sources[f.name], f, folder / f"three-sentences-{f.name}{f.suffix}")
+        for f in audio_formats.FORMATS
+    }
 
 
 @pytest.fixture(scope="session")
@@ -150,5 +154,7 @@ def short_sentences(audio_dir) -> list[tuple[str, bytes]]:
     """``speech_audio.SHORT_SENTENCES``, each spoken: ``(text, WAV bytes)``."""
     folder = audio_dir / "short"
     folder.mkdir(exist_ok=True)
-    return [(text, speech_audio.speak(text, folder / f"{i:02d}.wav").read_bytes())
-            for i, text in enumerate(speech_audio.SHORT_SENTENCES)]
+    return [
+        (text, speech_audio.speak(text, folder / f"{i:02d}.wav").read_bytes())
+        for i, text in enumerate(speech_audio.SHORT_SENTENCES)
+    ]

@@ -67,8 +67,11 @@ def error_record(service, name: str) -> dict | None:
 
 #: What in an HTTP body would give an internal endpoint away: a URL, a host and port (``h:1234``, or
 #: urllib3's ``host='...', port=``), an IP address, a query parameter, a connection id (32 hex digits).
-_INTERNALS = re.compile(r"\b(?:https?|wss?)://|\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{2,5}\b|host='|port=\d"
-                        r"|\b\d{1,3}(?:\.\d{1,3}){3}\b|[?&]\w+=|\b[0-9a-f]{32}\b", re.IGNORECASE)
+_INTERNALS = re.compile(
+    r"\b(?:https?|wss?)://|\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{2,5}\b|host='|port=\d"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b|[?&]\w+=|\b[0-9a-f]{32}\b",
+    re.IGNORECASE,
+)
 
 
 def internals(body: bytes | str, *ports: int) -> list[str]:
@@ -107,8 +110,12 @@ def unbacked_rows(readme: str, repo) -> list[str]:
 def unavailable(http: Timed, code: str, bound: float) -> bool:
     """Whether a timed HTTP answer is 503 ``code`` with a ``Retry-After``, within ``bound``."""
     response = http.result
-    return (response.status_code == 503 and response.headers["Retry-After"].isdigit()
-            and json.loads(response.get_body())["error"]["code"] == code and within(http.seconds, bound))
+    return (
+        response.status_code == 503
+        and response.headers["Retry-After"].isdigit()
+        and json.loads(response.get_body())["error"]["code"] == code
+        and within(http.seconds, bound)
+    )
 
 
 def within(seconds: float, bound: float) -> bool:
@@ -141,6 +148,13 @@ def declared_wav(declared_seconds: float, actual_seconds: float = 1.0, rate: int
     """A 16-bit mono WAV whose header declares ``declared_seconds`` over ``actual_seconds`` of silence."""
     data = b"\x00\x00" * int(rate * actual_seconds)
     declared = int(rate * 2 * declared_seconds)
-    return (b"RIFF" + struct.pack("<I", 36 + declared) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-            + b"data" + struct.pack("<I", declared) + data)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + declared)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+        + b"data"
+        + struct.pack("<I", declared)
+        + data
+    )

@@ -25,8 +25,9 @@ def require_tools() -> None:
         raise RuntimeError(f"missing {', '.join(missing)}: apt-get install -y espeak-ng sox")
 
 
-def speak(text: str, out: Path, *, voice: str = VOICE_A, rate: int = 16000, channels: int = 1,
-          words_per_minute: int = 150) -> Path:
+def speak(
+    text: str, out: Path, *, voice: str = VOICE_A, rate: int = 16000, channels: int = 1, words_per_minute: int = 150
+) -> Path:
     """Say ``text`` with espeak-ng and write a 16-bit PCM WAV at ``rate`` Hz to ``out``.
 
     ``sox -D``: no dither. sox dithers with random noise by default, so every run made different
@@ -91,8 +92,10 @@ DIALOGUE = [
 
 def three_sentences(out: Path, *, voice: str = VOICE_A, words_per_minute: int = 150) -> Path:
     """One voice, three sentences with pauses between them."""
-    parts = [speak(s, out.with_name(f"{out.stem}-{i}.wav"), voice=voice, words_per_minute=words_per_minute)
-             for i, s in enumerate(THREE_SENTENCES)]
+    parts = [
+        speak(s, out.with_name(f"{out.stem}-{i}.wav"), voice=voice, words_per_minute=words_per_minute)
+        for i, s in enumerate(THREE_SENTENCES)
+    ]
     concat(parts, out)
     for p in parts:
         p.unlink()
@@ -131,14 +134,30 @@ def dialogue_with_timeline(out: Path, *, gap_seconds: float = 0.8) -> tuple[Path
 #: match its own sentence, not a neighbour's. Chosen because the emulator's tiny.en model gets each
 #: right word for word, spoken alone; many short sentences it does not.
 SHORT_SENTENCES = [
-    "Please close the kitchen window.", "We planted tomatoes in the garden.", "The museum opens on Monday.",
-    "The library is very quiet.", "I lost my keys yesterday.", "Call the doctor after lunch.",
-    "We watched a movie at home.", "The printer needs more paper.", "Open the door for the guests.",
-    "Please send the report today.", "My brother lives in Chicago.", "The coffee is too hot to drink.",
-    "The garden looks lovely in June.", "The meeting room is on the second floor.", "The kitchen light is broken.",
-    "Our team won the game last night.", "The hotel is close to the station.", "He forgot his phone at work.",
-    "The weather will be sunny tomorrow.", "I will call you after the meeting.", "The price of bread went up.",
-    "The parking lot is full today.", "The dog is sleeping in the sun.", "We will meet at the front desk.",
+    "Please close the kitchen window.",
+    "We planted tomatoes in the garden.",
+    "The museum opens on Monday.",
+    "The library is very quiet.",
+    "I lost my keys yesterday.",
+    "Call the doctor after lunch.",
+    "We watched a movie at home.",
+    "The printer needs more paper.",
+    "Open the door for the guests.",
+    "Please send the report today.",
+    "My brother lives in Chicago.",
+    "The coffee is too hot to drink.",
+    "The garden looks lovely in June.",
+    "The meeting room is on the second floor.",
+    "The kitchen light is broken.",
+    "Our team won the game last night.",
+    "The hotel is close to the station.",
+    "He forgot his phone at work.",
+    "The weather will be sunny tomorrow.",
+    "I will call you after the meeting.",
+    "The price of bread went up.",
+    "The parking lot is full today.",
+    "The dog is sleeping in the sun.",
+    "We will meet at the front desk.",
 ]
 
 
@@ -160,6 +179,8 @@ PROFANE = ("crap", "damn")
 
 def spoken(folder: Path, name: str, lines: list[tuple[str, str]], *, gap: float = 0.8) -> Path:
     """``lines`` of ``(voice, text)`` spoken one after another with pauses between them."""
-    parts = [speak(text, folder / f"{name}-{i}.wav", voice=voice, words_per_minute=140)
-             for i, (voice, text) in enumerate(lines)]
+    parts = [
+        speak(text, folder / f"{name}-{i}.wav", voice=voice, words_per_minute=140)
+        for i, (voice, text) in enumerate(lines)
+    ]
     return concat(parts, folder / f"{name}.wav", gap_seconds=gap)

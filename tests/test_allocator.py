@@ -20,8 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
-    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc"
-    or not hasattr(ctypes.CDLL(None), "mallinfo2"),
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or not hasattr(ctypes.CDLL(None), "mallinfo2"),
     reason="glibc's allocator only",
 )
 
@@ -45,8 +44,9 @@ print(json.dumps({"pinned": pinned, "mapped": libc.mallinfo2().hblkhd - before})
 
 
 def probe(mode: str) -> dict:
-    completed = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=REPO, capture_output=True, text=True,
-                               check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, mode], cwd=REPO, capture_output=True, text=True, check=True
+    )
     return json.loads(completed.stdout)
 
 

@@ -97,8 +97,10 @@ def test_separate_mode_gives_each_channel_its_own_reader():
 def test_separate_mode_on_a_mono_file_mixes_and_says_so():
     with AudioDecoder(io.BytesIO(wav_bytes(b"\x01\x00" * 8000)), channel_mode="separate") as decoder:
         assert len(decoder.readers) == 1 and decoder.channel_mode == "mix"
-        assert decoder.warnings() == ["CHANNEL_MODE is separate but the audio has 1 channel(s); it was mixed down "
-                                      "and speakers were told apart by diarization"]
+        assert decoder.warnings() == [
+            "CHANNEL_MODE is separate but the audio has 1 channel(s); it was mixed down "
+            "and speakers were told apart by diarization"
+        ]
 
 
 def test_a_channel_far_ahead_of_the_other_waits_for_it_instead_of_buffering_the_file():
@@ -241,8 +243,11 @@ class FailingStream(io.BytesIO):
         return super().read(size)
 
 
-@pytest.mark.parametrize("error", [StorageError("blob storage went away"), ConnectionResetError("reset by peer")],
-                         ids=["storage-error", "os-error"])
+@pytest.mark.parametrize(
+    "error",
+    [StorageError("blob storage went away"), ConnectionResetError("reset by peer")],
+    ids=["storage-error", "os-error"],
+)
 @pytest.mark.parametrize("after", [100, 60_000], ids=["while-opening", "while-decoding"])
 def test_a_source_failing_mid_stream_is_a_storage_error_not_bad_audio(format_files, error, after):
     data = format_files["mp3"].read_bytes()

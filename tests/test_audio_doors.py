@@ -38,8 +38,10 @@ def error_of(response) -> dict:
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        (lambda files: files["m4a-moov-at-end"].read_bytes()[:60_000],
-         "MP4/M4A data that cannot be opened: it is truncated"),
+        (
+            lambda files: files["m4a-moov-at-end"].read_bytes()[:60_000],
+            "MP4/M4A data that cannot be opened: it is truncated",
+        ),
         (lambda files: video_without_audio(), "found mp4 with no audio track"),
         (lambda files: b"#EXTM3U\n#EXTINF:1,\nhttp://169.254.169.254/metadata\n", "M3U/HLS playlist"),
     ],
@@ -66,8 +68,10 @@ def test_audio_longer_than_max_audio_minutes_is_413(stack, format_files, monkeyp
 
 @pytest.mark.parametrize(
     ("body", "warning"),
-    [(silence_wav(0.2), "the audio is 0.20 s long, too short to transcribe"),
-     (silence_wav(0), "the audio has no samples")],
+    [
+        (silence_wav(0.2), "the audio is 0.20 s long, too short to transcribe"),
+        (silence_wav(0), "the audio has no samples"),
+    ],
     ids=["0.2s", "empty"],
 )
 def test_audio_too_short_to_transcribe_is_a_transcript_with_a_warning_and_no_session(stack, body, warning):
@@ -114,7 +118,8 @@ def test_a_blob_over_max_audio_bytes_is_refused_permanently_and_kept(stack, serv
 
     invoke_blob("audio-in", name)  # returns: not retried
 
-    error = json.loads(service.get_container_client("transcripts").get_blob_client(name + ".error.json")
-                       .download_blob().readall())
+    error = json.loads(
+        service.get_container_client("transcripts").get_blob_client(name + ".error.json").download_blob().readall()
+    )
     assert (error["code"], error["transient"]) == ("audio_too_large", False) and "MAX_AUDIO_BYTES" in error["message"]
     assert service.get_container_client("audio-in").get_blob_client(name).download_blob().readall() == data

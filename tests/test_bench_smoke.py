@@ -92,8 +92,14 @@ def test_burst_benchmark_measures_a_small_burst_against_a_quota(stack):
 def test_runtime_benchmark_measures_cold_start_and_memory_inside_the_runtime(stack, tmp_path):
     report = runtime.run(stack, starts=1, n=3, out=tmp_path, echo=quiet)
     (start,) = report["starts"]
-    assert set(start) == {"worker_process", "init", "metadata_and_load", "first_http_health",
-                          "first_http_transcription", "first_blob"}
+    assert set(start) == {
+        "worker_process",
+        "init",
+        "metadata_and_load",
+        "first_http_health",
+        "first_http_transcription",
+        "first_blob",
+    }
     assert all(0 < seconds < 60 for seconds in start.values()), start
     for where in ("runtime", "direct"):
         measured = report[where]

@@ -29,8 +29,14 @@ def test_the_app_has_exactly_these_functions():
 
 def test_the_sweep_runs_on_the_schedule_its_app_setting_names():
     (trigger,) = bindings()["sweep"]
-    assert trigger == {"direction": 0, "type": "timerTrigger", "name": "timer", "schedule": f"%{SWEEP_SCHEDULE}%",
-                       "runOnStartup": False, "useMonitor": True}
+    assert trigger == {
+        "direction": 0,
+        "type": "timerTrigger",
+        "name": "timer",
+        "schedule": f"%{SWEEP_SCHEDULE}%",
+        "runOnStartup": False,
+        "useMonitor": True,
+    }
 
 
 def test_every_http_route_is_pinned_and_described_in_the_openapi_contract():
@@ -44,8 +50,12 @@ def test_every_http_route_is_pinned_and_described_in_the_openapi_contract():
         assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (route, methods, auth), name
         assert output == {"direction": 1, "type": "http", "name": "$return"}
         assert methods[0].lower() in paths[f"/{route}"], f"openapi.yaml lacks {methods[0]} /{route}"
-    described = {(path.lstrip("/"), method.upper()) for path, ops in paths.items() for method in ops
-                 if method in ("get", "post", "put", "delete", "patch")}
+    described = {
+        (path.lstrip("/"), method.upper())
+        for path, ops in paths.items()
+        for method in ops
+        if method in ("get", "post", "put", "delete", "patch")
+    }
     assert described == {(route, m) for route, methods, _ in HTTP_ROUTES.values() for m in methods}
 
 
@@ -129,6 +139,11 @@ def test_the_example_local_settings_name_every_setting_a_binding_reads():
     from tests.app_functions import OPENAPI
 
     example = json.loads((OPENAPI.parent / "local.settings.example.json").read_text())["Values"]
-    wanted = {name for bindings_ in bindings().values() for binding in bindings_
-              for value in binding.values() for name in re.findall(r"%(\w+)%", str(value))}
+    wanted = {
+        name
+        for bindings_ in bindings().values()
+        for binding in bindings_
+        for value in binding.values()
+        for name in re.findall(r"%(\w+)%", str(value))
+    }
     assert wanted and wanted <= set(example), wanted - set(example)

@@ -89,8 +89,9 @@ def test_bad_audio_writes_an_error_document_keeps_the_audio_and_is_not_retried(s
     assert stack.token_requests().get(SPEECH, 0) == before  # refused before any token was fetched
 
 
-def test_a_transient_failure_is_recorded_and_raised_for_the_host_to_retry(stack, service, three_sentences_wav,
-                                                                          monkeypatch):
+def test_a_transient_failure_is_recorded_and_raised_for_the_host_to_retry(
+    stack, service, three_sentences_wav, monkeypatch
+):
     from shared.errors import ThrottledError
 
     name = upload(service, three_sentences_wav.read_bytes())

@@ -36,8 +36,9 @@ def land_all(host, service, sentences: list[tuple[str, bytes]]) -> tuple[list[st
     names, job_ids = [], []
     for i, (_, audio) in enumerate(sentences):
         if i % JOB_EVERY == 0:
-            created = over_http(host, "POST", "/api/uploads", b'{"filename": "call.wav"}',
-                                {"Content-Type": "application/json"})
+            created = over_http(
+                host, "POST", "/api/uploads", b'{"filename": "call.wav"}', {"Content-Type": "application/json"}
+            )
             job = json.loads(created.get_body())
             name = f"jobs/{job['id']}.wav"
             job_ids.append(job["id"])
@@ -58,12 +59,14 @@ def burst_containers(service) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("quota", [2, 1], ids=["quota-2", "quota-1-F0"])
-def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(stack, service, tmp_path, short_sentences,
-                                                                          burst_containers, quota):
+def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(
+    stack, service, tmp_path, short_sentences, burst_containers, quota
+):
     with (
         stack.quota_emulator(quota, tmp_path / "emulator.log") as url,
-        FunctionsHost(stack, http_port=free_port(), settings={**burst_containers, SPEECH_ENDPOINT: url},
-                      timers=False) as host,
+        FunctionsHost(
+            stack, http_port=free_port(), settings={**burst_containers, SPEECH_ENDPOINT: url}, timers=False
+        ) as host,
     ):
         names, job_ids = land_all(host, service, short_sentences)
         host.blob_trigger.wait_for(names, timeout=600)
@@ -74,8 +77,10 @@ def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(stack, 
         prefixes = {names[1].split("/")[0] + "/"} | {f"jobs/{job_id}." for job_id in job_ids}
         swept = [run_sweep(settings, now=later, prefix=prefix) for prefix in sorted(prefixes)]
         stats = emulator_stats(url)
-        statuses = {json.loads(over_http(host, "GET", f"/api/transcriptions/{job_id}").get_body())["status"]
-                    for job_id in job_ids}
+        statuses = {
+            json.loads(over_http(host, "GET", f"/api/transcriptions/{job_id}").get_body())["status"]
+            for job_id in job_ids
+        }
 
     assert sorted(event.name for event in delivered.deliveries) == sorted(names)
     assert delivered.poisoned == [], delivered.errors

@@ -97,11 +97,13 @@ def test_the_sweeps_due_rule_is_the_products(attempt):
     """``is_due`` against ``shared.recordings.sweep.is_due`` on the same record, every 30 s over two hours."""
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
     tried_at = 100.0
-    rec = Recording(0, 60.0, uploaded_at=0.0, kind="test", attempt=attempt,
-                    last_attempt_at=tried_at if attempt else None)
+    rec = Recording(
+        0, 60.0, uploaded_at=0.0, kind="test", attempt=attempt, last_attempt_at=tried_at if attempt else None
+    )
     error = pending.LastError("service_error", True, attempt, attempt, epoch + timedelta(seconds=tried_at))
-    listed = pending.Recording("a.wav", "etag", epoch, pending.RETRYING if attempt else pending.WAITING,
-                               error if attempt else None)
+    listed = pending.Recording(
+        "a.wav", "etag", epoch, pending.RETRYING if attempt else pending.WAITING, error if attempt else None
+    )
     for now in range(0, 7200, 30):
         assert is_due(rec, now) == product_is_due(listed, epoch + timedelta(seconds=now)), now
 
@@ -113,10 +115,11 @@ def test_a_refused_start_is_retried_until_the_budget_is_spent_and_is_no_fault():
     speech.in_use = 1  # the quota is full for the whole attempt
     rec = Recording(0, 60.0, uploaded_at=0.0, kind="test")
     ended = []
-    Handler(loop, speech, stats, a, 1.0, random.Random(3)).attempt(rec, HOST, a.function_timeout_s,
-                                                                   lambda outcome: ended.append((loop.now, outcome)))
+    Handler(loop, speech, stats, a, 1.0, random.Random(3)).attempt(
+        rec, HOST, a.function_timeout_s, lambda outcome: ended.append((loop.now, outcome))
+    )
     loop.run(HOUR, lambda: bool(ended))
-    (when, outcome), = ended
+    ((when, outcome),) = ended
     assert outcome == THROTTLED and a.start_budget_s <= when <= a.start_budget_s + a.try_cost_s
     assert (rec.attempt, rec.event_tries, rec.faults) == (1, 1, 0)
 

@@ -19,7 +19,7 @@ AT_ONCE, ROUNDS = 8, 3
 
 def test_eight_invocations_at_once_each_transcribe_their_own_recording(stack, service, short_sentences):
     for round_number in range(ROUNDS):
-        chosen = short_sentences[round_number * AT_ONCE:(round_number + 1) * AT_ONCE]
+        chosen = short_sentences[round_number * AT_ONCE : (round_number + 1) * AT_ONCE]
         names = invoke_at_once(service, [audio for _, audio in chosen])
         for name, (text, _) in zip(names, chosen, strict=True):
             transcript = json.loads(results(service, name)[".json"])["text"]

@@ -21,12 +21,16 @@ from tests.test_jobs_api import put_blob
 
 def job_blobs(service, job_id: str) -> list[str]:
     """Every blob of the job left in either container (its audio, results, error record, status)."""
-    return [f"{container}/{blob.name}" for container in ("audio-in", "transcripts")
-            for blob in service.get_container_client(container).list_blobs(name_starts_with=f"jobs/{job_id}")]
+    return [
+        f"{container}/{blob.name}"
+        for container in ("audio-in", "transcripts")
+        for blob in service.get_container_client(container).list_blobs(name_starts_with=f"jobs/{job_id}")
+    ]
 
 
-def test_audio_uploaded_after_its_job_was_deleted_is_removed_and_never_transcribed(stack, service,
-                                                                                  three_sentences_wav, caplog):
+def test_audio_uploaded_after_its_job_was_deleted_is_removed_and_never_transcribed(
+    stack, service, three_sentences_wav, caplog
+):
     caplog.set_level(logging.INFO, logger="shared")
     upload = new_upload("meeting.wav")
     assert api("DELETE", f"/api/transcriptions/{upload['id']}").status_code == 204
@@ -42,7 +46,8 @@ def test_audio_uploaded_after_its_job_was_deleted_is_removed_and_never_transcrib
 
 @pytest.mark.parametrize("when", ["after", "racing"])
 def test_audio_that_comes_after_its_job_expired_is_removed_and_the_job_stays_expired(
-        stack, service, monkeypatch, three_sentences_wav, when):
+    stack, service, monkeypatch, three_sentences_wav, when
+):
     """``racing``: the upload lands between the sweep's look for the audio and its expiry of the job."""
     from shared.jobs import expiry
 
@@ -64,8 +69,9 @@ def test_audio_that_comes_after_its_job_expired_is_removed_and_the_job_stays_exp
             monkeypatch.setattr(expiry, "audio_arrived", upload_just_after_the_look)
             from datetime import UTC, datetime, timedelta
 
-            assert upload["id"] in expiry.expire_stale_jobs(store, ttl, now=datetime.now(UTC) + timedelta(
-                minutes=ttl + 1))
+            assert upload["id"] in expiry.expire_stale_jobs(
+                store, ttl, now=datetime.now(UTC) + timedelta(minutes=ttl + 1)
+            )
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     outcome = deliver(name)
     assert outcome.error is None and outcome.result.status == "removed", outcome.error
@@ -83,7 +89,8 @@ def expiry_store():
 
 
 def test_an_upload_request_that_fails_after_its_url_was_made_leaves_nothing_and_the_url_brings_nothing(
-        stack, service, monkeypatch, three_sentences_wav):
+    stack, service, monkeypatch, three_sentences_wav
+):
     """The job is made, then its URL, then the request fails (here: as if the answer were lost): the job is
     removed again, and audio PUT to the URL it never answered is removed on arrival."""
     from shared.errors import StorageError
@@ -108,7 +115,8 @@ def test_an_upload_request_that_fails_after_its_url_was_made_leaves_nothing_and_
 
 
 def test_audio_stored_by_a_request_that_failed_anyway_is_not_kept_with_a_job_no_one_knows(
-        stack, service, monkeypatch, three_sentences_wav):
+    stack, service, monkeypatch, three_sentences_wav
+):
     """``POST /api/transcriptions`` stores the audio and then the answer fails (storage reached, the reply
     lost): the client gets 503 and no id, so the job and its audio go."""
     from azure.core.exceptions import ServiceResponseError
@@ -125,8 +133,12 @@ def test_audio_stored_by_a_request_that_failed_anyway_is_not_kept_with_a_job_no_
         return result
 
     monkeypatch.setattr(ContainerClient, "upload_blob", stored_then_lost)
-    response = api("POST", "/api/transcriptions", three_sentences_wav.read_bytes(),
-                   {"content-type": "audio/wav", "prefer": "respond-async"})
+    response = api(
+        "POST",
+        "/api/transcriptions",
+        three_sentences_wav.read_bytes(),
+        {"content-type": "audio/wav", "prefer": "respond-async"},
+    )
     monkeypatch.undo()
     assert response.status_code == 503 and len(stored) == 1
     assert job_blobs(service, stored[0].split("/")[1].split(".")[0]) == []

@@ -39,6 +39,8 @@ from tests.test_speech_emulator import (
 pytestmark = pytest.mark.stack
 
 CANDIDATES = ["en-US", "de-DE", "es-ES"]
+
+
 #: One sentence per language, each recognised right by Whisper base from espeak-ng (measured).
 def with_noise(source: Path, out: Path, level_db: float) -> Path:
     """``source`` plus steady white noise at ``level_db`` dBFS (a hiss present from the first sample)."""

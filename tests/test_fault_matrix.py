@@ -93,8 +93,9 @@ def test_identity_refusing_the_speech_token_is_permanent(stack, service, three_s
 
 
 @pytest.mark.parametrize("mode", ["trickle", "silent"])
-def test_a_trickling_or_silent_identity_endpoint_ends_within_the_token_timeout(stack, service, three_sentences_wav,
-                                                                               mode):
+def test_a_trickling_or_silent_identity_endpoint_ends_within_the_token_timeout(
+    stack, service, three_sentences_wav, mode
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     with identity_healed(stack, SPEECH_RESOURCE):
@@ -108,8 +109,9 @@ def test_a_trickling_or_silent_identity_endpoint_ends_within_the_token_timeout(s
 
 
 @pytest.mark.parametrize("mode", ["refused", "silent"])
-def test_identity_down_on_the_storage_side_is_identity_unavailable_within_its_bound(stack, service, monkeypatch,
-                                                                                    three_sentences_wav, mode):
+def test_identity_down_on_the_storage_side_is_identity_unavailable_within_its_bound(
+    stack, service, monkeypatch, three_sentences_wav, mode
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     with identity_healed(stack, STORAGE_RESOURCE):
@@ -118,8 +120,9 @@ def test_identity_down_on_the_storage_side_is_identity_unavailable_within_its_bo
         else:
             stack.spoil_tokens(STORAGE_RESOURCE, "silent", count=10)
         blob = deliver(name)
-        uploads = timed(lambda: api("POST", "/api/uploads", b'{"filename": "a.wav"}',
-                                    {"content-type": "application/json"}))
+        uploads = timed(
+            lambda: api("POST", "/api/uploads", b'{"filename": "a.wav"}', {"content-type": "application/json"})
+        )
     assert (blob.error.code, blob.error.transient) == ("identity_unavailable", True)
     assert within(blob.seconds, TOKEN_TIMEOUT), blob.seconds
     assert unavailable(uploads, "identity_unavailable", TOKEN_TIMEOUT), uploads.seconds
@@ -139,8 +142,9 @@ def test_storage_down_or_silent_answers_503_fast_on_the_http_async_path(storage_
     assert within(gone.seconds, STORAGE_TIMEOUT), gone.seconds
 
 
-def test_a_storage_outage_mid_recording_ends_at_once_as_a_storage_error(stack, service, storage_proxy, monkeypatch,
-                                                                        three_sentences_wav):
+def test_a_storage_outage_mid_recording_ends_at_once_as_a_storage_error(
+    stack, service, storage_proxy, monkeypatch, three_sentences_wav
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     monkeypatch.setattr(blob_reader, "WINDOW_BYTES", 64 * 1024)  # many small reads: one can fail mid-way
@@ -170,8 +174,9 @@ def test_a_request_storage_refuses_is_permanent_not_an_outage(stack):
     assert "InvalidResourceName" in refused.error.message and within(refused.seconds, 1.0), refused.seconds
 
 
-def test_a_missing_output_container_is_found_before_any_speech_session(stack, service, monkeypatch,
-                                                                      three_sentences_wav):
+def test_a_missing_output_container_is_found_before_any_speech_session(
+    stack, service, monkeypatch, three_sentences_wav
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     monkeypatch.setenv("OUTPUT_CONTAINER", "no-such-container")
@@ -187,7 +192,8 @@ def test_a_missing_output_container_is_found_before_any_speech_session(stack, se
 
 
 def test_a_blob_deleted_mid_read_is_reported_as_deleted_and_its_error_cleared_on_the_retry(
-        stack, service, monkeypatch, three_sentences_wav):
+    stack, service, monkeypatch, three_sentences_wav
+):
     name = upload(service, three_sentences_wav.read_bytes())
     monkeypatch.setattr(blob_reader, "WINDOW_BYTES", 64 * 1024)
     fetch = blob_reader.BlobReader._fetch
@@ -209,8 +215,9 @@ def test_a_blob_deleted_mid_read_is_reported_as_deleted_and_its_error_cleared_on
 
 # -- the Speech endpoint ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/wrong/path", "/stt/speech/universal/v2?fault=reject-404"])
-def test_a_speech_endpoint_that_is_not_one_is_a_permanent_configuration_error(stack, service, monkeypatch,
-                                                                             three_sentences_wav, path):
+def test_a_speech_endpoint_that_is_not_one_is_a_permanent_configuration_error(
+    stack, service, monkeypatch, three_sentences_wav, path
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}{path}")
@@ -223,7 +230,8 @@ def test_a_speech_endpoint_that_is_not_one_is_a_permanent_configuration_error(st
 
 
 def test_a_normal_close_mid_stream_ends_the_session_without_waiting_for_the_idle_timeout(
-        stack, service, monkeypatch, three_sentences_wav):
+    stack, service, monkeypatch, three_sentences_wav
+):
     from shared.speech.session import RECONNECT_GRACE_SECONDS
 
     data = three_sentences_wav.read_bytes()
@@ -263,8 +271,9 @@ def test_http_errors_carry_no_internal_details(stack, storage_proxy, monkeypatch
 # -- settings --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("setting", ["HTTP_MAX_BYTES", "TOKEN_TIMEOUT_SECONDS", "SPEECH_IDLE_TIMEOUT_SECONDS"])
 @pytest.mark.parametrize("value", ["nan", "inf", "1e-300"])  # 1e-300: above 0, below any timeout's floor
-def test_a_setting_not_finite_or_out_of_range_is_a_configuration_error(stack, service, monkeypatch,
-                                                                       three_sentences_wav, setting, value):
+def test_a_setting_not_finite_or_out_of_range_is_a_configuration_error(
+    stack, service, monkeypatch, three_sentences_wav, setting, value
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     monkeypatch.setenv(setting, value)
@@ -299,12 +308,16 @@ def test_delete_removes_only_the_jobs_own_blobs_and_an_unknown_job_is_404(stack,
     audio_name = f"jobs/{job['id']}.wav"
     assert deliver(audio_name).result.status == "transcribed"
     inputs, outputs = service.get_container_client("audio-in"), service.get_container_client("transcripts")
-    neighbours = [(inputs, f"jobs/{job['id']}-notes.wav"), (inputs, f"jobs/{job['id']}x/keep.txt"),
-                  (outputs, f"jobs/{job['id']}-notes.wav.json")]
+    neighbours = [
+        (inputs, f"jobs/{job['id']}-notes.wav"),
+        (inputs, f"jobs/{job['id']}x/keep.txt"),
+        (outputs, f"jobs/{job['id']}-notes.wav.json"),
+    ]
     for container, name in neighbours:
         container.upload_blob(name, b"someone else's", overwrite=True)
     own = [(inputs, audio_name), (outputs, f"jobs/{job['id']}/status.json")] + [
-        (outputs, f"{audio_name}{suffix}") for suffix in (".json", ".txt", ".srt", ".vtt")]
+        (outputs, f"{audio_name}{suffix}") for suffix in (".json", ".txt", ".srt", ".vtt")
+    ]
     assert all(container.get_blob_client(name).exists() for container, name in own)  # so the DELETE has work
     assert api("DELETE", f"/api/transcriptions/{job['id']}").status_code == 204
     assert [name for container, name in own if container.get_blob_client(name).exists()] == []

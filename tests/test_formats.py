@@ -25,8 +25,9 @@ SPEECH = SPEECH_SCOPE.removesuffix("/.default")  # the resource the identity end
 
 def transcribe_command(*args: str) -> subprocess.CompletedProcess:
     """``python -m shared.transcribe ...`` in a fresh process with this process's (the stack's) settings."""
-    return subprocess.run([sys.executable, "-m", "shared.transcribe", *args], capture_output=True, text=True,
-                          timeout=180, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.transcribe", *args], capture_output=True, text=True, timeout=180, cwd=REPO
+    )
 
 
 def check_audio_info(audio: dict, fmt: audio_formats.Format, seconds: float) -> None:
@@ -138,8 +139,9 @@ def test_separate_channels_through_the_blob_path(stack, service, call_recording,
 
 
 def test_the_command_prints_text_and_fails_in_one_line_on_bad_input(stack, format_files, tmp_path):
-    run = transcribe_command(str(format_files["ogg-opus"]), "--endpoint", stack.speech_endpoint, "--format", "txt",
-                             "--quiet")
+    run = transcribe_command(
+        str(format_files["ogg-opus"]), "--endpoint", stack.speech_endpoint, "--format", "txt", "--quiet"
+    )
     assert run.returncode == 0 and run.stdout.startswith("[00:00:0") and "quarterly report" in run.stdout.lower()
 
     not_audio = tmp_path / "notes.mp3"  # the name says mp3; the content decides

@@ -72,8 +72,12 @@ def test_a_recording_cut_at_a_random_offset(format_files, name, fraction, mode):
 
 
 @FIXTURES
-@given(head=st.sampled_from(NAMES), body=st.sampled_from(NAMES), header_bytes=st.integers(4, 5000),
-       mode=st.sampled_from(MODES))
+@given(
+    head=st.sampled_from(NAMES),
+    body=st.sampled_from(NAMES),
+    header_bytes=st.integers(4, 5000),
+    mode=st.sampled_from(MODES),
+)
 def test_one_formats_header_on_another_formats_body(format_files, head, body, header_bytes, mode):
     a, b = format_files[head].read_bytes(), format_files[body].read_bytes()
     assert_typed_or_audio(outcome(io.BytesIO(a[:header_bytes] + b[header_bytes:]), mode))
@@ -103,9 +107,18 @@ class FailingSource(io.BytesIO):
 
 
 @FIXTURES
-@given(name=st.sampled_from(NAMES), fraction=st.floats(0, 0.95),
-       error=st.sampled_from([StorageError("the blob went away"), ConnectionResetError("reset"), TimeoutError(),
-                              ValueError("I/O operation on closed file")]))
+@given(
+    name=st.sampled_from(NAMES),
+    fraction=st.floats(0, 0.95),
+    error=st.sampled_from(
+        [
+            StorageError("the blob went away"),
+            ConnectionResetError("reset"),
+            TimeoutError(),
+            ValueError("I/O operation on closed file"),
+        ]
+    ),
+)
 def test_a_source_that_fails_part_way(format_files, name, fraction, error):
     data = format_files[name].read_bytes()
     source = FailingSource(data, int(len(data) * fraction), error)

@@ -72,8 +72,9 @@ def test_an_unexpected_failure_is_the_one_json_error_and_its_traceback_is_logged
     assert any(r.exc_info and "bug near" in str(r.exc_info[1]) for r in caplog.records)  # the log has the cause
 
 
-@pytest.mark.parametrize("setting", [("AudioStorage", "not a connection string"),
-                                     ("AudioStorage__blobServiceUri", "https://")])
+@pytest.mark.parametrize(
+    "setting", [("AudioStorage", "not a connection string"), ("AudioStorage__blobServiceUri", "https://")]
+)
 def test_a_malformed_storage_setting_is_a_configuration_error_and_health_says_so(monkeypatch, setting):
     monkeypatch.delenv("AudioStorage__blobServiceUri")
     monkeypatch.setenv(*setting)
@@ -98,9 +99,11 @@ def test_accept_q_values_are_honoured_and_a_short_job_reports_its_length_done(th
     progress = status["progress"]
     assert status["status"] == "succeeded" and progress["seconds_done"] == progress["seconds_total"] > 0
     url = f"/api/transcriptions/{job['id']}/transcript"
-    for accept, content_type in [("application/json;q=0.5, text/vtt", "text/vtt"),
-                                 ("text/vtt;q=0.1, application/x-subrip;q=0.9", "application/x-subrip"),
-                                 ("application/json;q=0, */*", "text/plain")]:
+    for accept, content_type in [
+        ("application/json;q=0.5, text/vtt", "text/vtt"),
+        ("text/vtt;q=0.1, application/x-subrip;q=0.9", "application/x-subrip"),
+        ("application/json;q=0, */*", "text/plain"),
+    ]:
         response = api("GET", url, headers={"accept": accept})
         assert (response.status_code, response.mimetype) == (200, content_type), accept
     assert api("GET", url, headers={"accept": "text/vtt;q=0"}).status_code == 406

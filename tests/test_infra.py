@@ -764,8 +764,12 @@ def test_every_checkov_skip_has_a_reason():
 # Sizing: a full scale-out stays within the Speech quota
 
 
-_BICEP_OPERATORS = {"divide": lambda a, b: a // b, "substract": lambda a, b: a - b, "add": lambda a, b: a + b,
-                    "multiply": lambda a, b: a * b}
+_BICEP_OPERATORS = {
+    "divide": lambda a, b: a // b,
+    "substract": lambda a, b: a - b,
+    "add": lambda a, b: a + b,
+    "multiply": lambda a, b: a * b,
+}
 
 
 def _evaluate(expression, names: dict[str, int]) -> int:
@@ -799,7 +803,10 @@ def test_sizing_keeps_a_full_scale_out_within_the_speech_quota_and_matches_the_c
         sweep = sweep_concurrency_for_quota(quota)
         model = deployment_for_quota(quota, sweep)
         assert (bicep["sweepConcurrency"], bicep["blobConcurrency"], bicep["maximumInstanceCount"]) == (
-            sweep, model.per_instance, model.instances), quota
+            sweep,
+            model.per_instance,
+            model.instances,
+        ), quota
         if quota >= 2:  # with 1 (F0), one invocation and the sweep may overlap: the second waits its turn
             assert model.concurrency + sweep <= quota, quota
 

@@ -28,14 +28,25 @@ def later(minutes: float) -> datetime:
     return datetime.now(UTC) + timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize("name", ["x.wav.error", "calls/a.error", f"jobs/{new_job_id()}/status",
-                                  "a" * (MAX_NAME_CHARS - len(".error.json") + 1)])
+@pytest.mark.parametrize(
+    "name",
+    ["x.wav.error", "calls/a.error", f"jobs/{new_job_id()}/status", "a" * (MAX_NAME_CHARS - len(".error.json") + 1)],
+)
 def test_a_name_whose_results_could_be_anothers_is_refused_saying_why(name):
     assert refusal(name)
 
 
-@pytest.mark.parametrize("name", ["x.wav", "x.error.wav", "jobs/2024/status.wav", "errors/a.wav",
-                                  f"jobs/{new_job_id()}.wav", "a" * (MAX_NAME_CHARS - len(".error.json"))])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x.wav",
+        "x.error.wav",
+        "jobs/2024/status.wav",
+        "errors/a.wav",
+        f"jobs/{new_job_id()}.wav",
+        "a" * (MAX_NAME_CHARS - len(".error.json")),
+    ],
+)
 def test_an_ordinary_name_is_not_refused(name):
     assert refusal(name) is None
 
@@ -48,12 +59,14 @@ def test_the_input_and_output_containers_must_differ():
     from shared.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="INPUT_CONTAINER and OUTPUT_CONTAINER"):
-        Settings.from_env({"SPEECH_ENDPOINT": "ws://127.0.0.1:1", "INPUT_CONTAINER": "same",
-                           "OUTPUT_CONTAINER": "same"})
+        Settings.from_env(
+            {"SPEECH_ENDPOINT": "ws://127.0.0.1:1", "INPUT_CONTAINER": "same", "OUTPUT_CONTAINER": "same"}
+        )
 
 
 def test_a_recording_named_like_another_recordings_error_record_is_refused_not_skipped_for_ever(
-        stack, service, three_sentences_wav):
+    stack, service, three_sentences_wav
+):
     folder = f"names-{uuid.uuid4().hex[:8]}"
     inputs = service.get_container_client("audio-in")
     failed = f"{folder}/x.wav"
@@ -74,8 +87,9 @@ def test_a_recording_named_like_another_recordings_error_record_is_refused_not_s
         assert (report.pending, report.due, report.outcomes["skipped"]) == (0, 0, 0), report.line()
 
 
-def test_a_sweep_over_every_reserved_or_colliding_name_counts_none_as_due(stack, service, own_containers,
-                                                                          three_sentences_wav, capsys):
+def test_a_sweep_over_every_reserved_or_colliding_name_counts_none_as_due(
+    stack, service, own_containers, three_sentences_wav, capsys
+):
     from shared import status
 
     inputs = service.get_container_client(own_containers[0])
@@ -84,8 +98,15 @@ def test_a_sweep_over_every_reserved_or_colliding_name_counts_none_as_due(stack,
     assert handle_blob(inputs.get_blob_client("x.wav")).status == "failed"  # a failed neighbour, before the sweep
     job = new_upload("a.wav")  # its status document is jobs/<id>/status.json in the output container
     long_name = "long/" + "a" * (MAX_NAME_CHARS - 5)
-    refused = ["x.wav.error", "y.error", "x.wav.error.error", f"jobs/{job['id']}/status",
-               f"jobs/{new_job_id()}/status", f"jobs/{new_job_id()}.error", long_name]
+    refused = [
+        "x.wav.error",
+        "y.error",
+        "x.wav.error.error",
+        f"jobs/{job['id']}/status",
+        f"jobs/{new_job_id()}/status",
+        f"jobs/{new_job_id()}.error",
+        long_name,
+    ]
     for name in refused:  # their events are lost: only the sweep can find them
         inputs.upload_blob(name, audio)
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)

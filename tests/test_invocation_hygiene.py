@@ -31,11 +31,18 @@ def tracked(monkeypatch):
     created: list[str] = []
     # PhraseListGrammar.from_recognizer is a classmethod that calls cls(recognizer), and the language
     # configs are constructed directly: a spy on __init__ sees every one of them.
-    for cls in (speechsdk.SpeechConfig, speechsdk.audio.AudioConfig, speechsdk.audio.PullAudioInputStream,
-                speechsdk.audio.AudioStreamFormat, speechsdk.transcription.ConversationTranscriber,
-                speechsdk.Connection, speechsdk.PhraseListGrammar,
-                speechsdk.languageconfig.AutoDetectSourceLanguageConfig, speechsdk.languageconfig.SourceLanguageConfig,
-                ManagedIdentityCredential):
+    for cls in (
+        speechsdk.SpeechConfig,
+        speechsdk.audio.AudioConfig,
+        speechsdk.audio.PullAudioInputStream,
+        speechsdk.audio.AudioStreamFormat,
+        speechsdk.transcription.ConversationTranscriber,
+        speechsdk.Connection,
+        speechsdk.PhraseListGrammar,
+        speechsdk.languageconfig.AutoDetectSourceLanguageConfig,
+        speechsdk.languageconfig.SourceLanguageConfig,
+        ManagedIdentityCredential,
+    ):
         original = cls.__init__
 
         def spy(self, *args, _original=original, **kwargs):
@@ -60,8 +67,9 @@ def test_one_token_per_invocation_and_no_sdk_object_or_credential_survives(stack
         assert list(alive) == [], f"still alive after invocation {invocation}: {[type(o).__name__ for o in alive]}"
 
 
-def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything(stack, tracked, monkeypatch,
-                                                                                 three_sentences_wav):
+def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything(
+    stack, tracked, monkeypatch, three_sentences_wav
+):
     alive, _ = tracked
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=stall")
     monkeypatch.setenv("SPEECH_IDLE_TIMEOUT_SECONDS", "2")
@@ -77,12 +85,17 @@ def test_a_stalled_service_ends_in_a_typed_timeout_and_still_releases_everything
 
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
-    [("reject-401", 502, "authentication_failed"), ("reject-429", 503, "throttled"),
-     ("reject-503", 502, "service_error"), ("close-1011", 502, "service_error"),
-     ("bad-request", 502, "bad_request")],
+    [
+        ("reject-401", 502, "authentication_failed"),
+        ("reject-429", 503, "throttled"),
+        ("reject-503", 502, "service_error"),
+        ("close-1011", 502, "service_error"),
+        ("bad-request", 502, "bad_request"),
+    ],
 )
-def test_service_refusals_become_typed_errors_and_release_everything(stack, tracked, monkeypatch,
-                                                                     three_sentences_wav, fault, status, code):
+def test_service_refusals_become_typed_errors_and_release_everything(
+    stack, tracked, monkeypatch, three_sentences_wav, fault, status, code
+):
     alive, created = tracked
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault={fault}")
     monkeypatch.setenv("SPEECH_START_RETRY_SECONDS", "1")  # refused starts are retried: every session released
@@ -133,11 +146,26 @@ def test_a_session_with_no_recognised_speech_is_a_transcript_with_a_warning(stac
 #: Every option, as a request's query gives it; those that make SDK objects of their own: a phrase list (a
 #: PhraseListGrammar), several languages (an AutoDetectSourceLanguageConfig) with a per-locale custom model
 #: (a SourceLanguageConfig each); words too.
-EVERY_OPTION = {"languages": "en-US,de-DE,es-ES", "phrases": "Zorvex,Quillana", "phrase_weight": "1.5",
-                "custom_endpoint_id": "de-DE=0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5", "words": "true",
-                "profanity": "raw", "segmentation_silence_ms": "800", "diarization": "false"}
-EVERY_SDK_CLASS = {"SpeechConfig", "AudioConfig", "PullAudioInputStream", "ConversationTranscriber", "Connection",
-                   "PhraseListGrammar", "AutoDetectSourceLanguageConfig", "SourceLanguageConfig"}
+EVERY_OPTION = {
+    "languages": "en-US,de-DE,es-ES",
+    "phrases": "Zorvex,Quillana",
+    "phrase_weight": "1.5",
+    "custom_endpoint_id": "de-DE=0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5",
+    "words": "true",
+    "profanity": "raw",
+    "segmentation_silence_ms": "800",
+    "diarization": "false",
+}
+EVERY_SDK_CLASS = {
+    "SpeechConfig",
+    "AudioConfig",
+    "PullAudioInputStream",
+    "ConversationTranscriber",
+    "Connection",
+    "PhraseListGrammar",
+    "AutoDetectSourceLanguageConfig",
+    "SourceLanguageConfig",
+}
 
 
 def recognise_with_every_option(path) -> list:

@@ -40,8 +40,9 @@ T0 = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 
 def queue_client(queue_service, name: str):
     # Base64 text, as a Functions queue trigger downstream expects by default.
-    return queue_service.get_queue_client(name, message_encode_policy=TextBase64EncodePolicy(),
-                                          message_decode_policy=TextBase64DecodePolicy())
+    return queue_service.get_queue_client(
+        name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
+    )
 
 
 @pytest.fixture
@@ -68,8 +69,11 @@ def other_store(stack, names):
     """A second invocation's clients onto the same containers and queue (built separately)."""
     audio_name, results_name, queue_name = names
     blobs, queues = stack.blob_service(), stack.queue_service()
-    store = JobStore(audio=blobs.get_container_client(audio_name), results=blobs.get_container_client(results_name),
-                     completions=queue_client(queues, queue_name))
+    store = JobStore(
+        audio=blobs.get_container_client(audio_name),
+        results=blobs.get_container_client(results_name),
+        completions=queue_client(queues, queue_name),
+    )
     return store, (blobs, queues)
 
 
@@ -92,14 +96,30 @@ def test_ids_are_well_formed_unique_and_sort_newest_first():
     assert len(many_now) == 1000  # the random part separates ids of one millisecond
 
 
-@pytest.mark.parametrize("bad", [
-    "", "x", "../../transcripts/x", "jobs/../status", None, 42,
-    "0" * 25, "0" * 27,  # one short, one long
-    "8" + "0" * 25,  # time prefix out of range
-    "0" * 25 + "i", "0" * 25 + "l", "0" * 25 + "o", "0" * 25 + "u",  # not Crockford
-    "0" * 25 + "A",  # upper case: one id, one spelling, one blob name
-    "0" * 25 + "/", "0" * 24 + "..", "0" * 26 + "\n", " " + "0" * 25, "0" * 25 + "\u0660",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "x",
+        "../../transcripts/x",
+        "jobs/../status",
+        None,
+        42,
+        "0" * 25,
+        "0" * 27,  # one short, one long
+        "8" + "0" * 25,  # time prefix out of range
+        "0" * 25 + "i",
+        "0" * 25 + "l",
+        "0" * 25 + "o",
+        "0" * 25 + "u",  # not Crockford
+        "0" * 25 + "A",  # upper case: one id, one spelling, one blob name
+        "0" * 25 + "/",
+        "0" * 24 + "..",
+        "0" * 26 + "\n",
+        " " + "0" * 25,
+        "0" * 25 + "\u0660",
+    ],
+)
 def test_anything_but_a_well_formed_id_is_rejected_before_a_name_is_built(bad):
     with pytest.raises(JobNotFoundError):
         parse_job_id(bad)
@@ -113,8 +133,17 @@ def test_audio_blob_names_round_trip_and_nothing_else_maps_to_a_job():
     job_id = new_job_id()
     name = audio_blob_name(job_id, "wav")
     assert name == f"jobs/{job_id}.wav" and job_id_from_blob_name(name) == job_id
-    for other in (f"{name}.json", f"jobs/{job_id}/status.json", f"other/{job_id}.wav", f"jobs/{job_id.upper()}.wav",
-                  f"jobs/{job_id}", f"jobs/{job_id}.", f"jobs/x/{job_id}.wav", "call.wav", f"jobs/{job_id}.WAV"):
+    for other in (
+        f"{name}.json",
+        f"jobs/{job_id}/status.json",
+        f"other/{job_id}.wav",
+        f"jobs/{job_id.upper()}.wav",
+        f"jobs/{job_id}",
+        f"jobs/{job_id}.",
+        f"jobs/x/{job_id}.wav",
+        "call.wav",
+        f"jobs/{job_id}.WAV",
+    ):
         assert job_id_from_blob_name(other) is None, other
     for ext in ("", "WAV", "w/av", "../x", "a" * 11, "m4a "):
         with pytest.raises(ValueError):
@@ -124,8 +153,7 @@ def test_audio_blob_names_round_trip_and_nothing_else_maps_to_a_job():
 # -- transitions --------------------------------------------------------------------------------------
 def test_a_job_runs_from_queued_through_progress_to_succeeded(store):
     job = create_job(store, "wav", now=T0)
-    assert (job.status, job.audio) == (QUEUED, {"container": store.audio.container_name,
-                                                "name": f"jobs/{job.id}.wav"})
+    assert (job.status, job.audio) == (QUEUED, {"container": store.audio.container_name, "name": f"jobs/{job.id}.wav"})
     assert get_job(store, job.id) == job
 
     running = start_job(store, job.id, seconds_total=600.0, now=T0 + timedelta(seconds=1))
@@ -268,8 +296,12 @@ def test_a_claim_whose_sender_died_is_taken_over_only_after_it_expires(store):
 
 def test_unknown_jobs_are_not_found_and_a_missing_container_is_a_configuration_error(stack, store):
     unknown = new_job_id()
-    for action in (lambda: get_job(store, unknown), lambda: start_job(store, unknown),
-                   lambda: finish_job(store, unknown), lambda: delete_job(store, unknown)):
+    for action in (
+        lambda: get_job(store, unknown),
+        lambda: start_job(store, unknown),
+        lambda: finish_job(store, unknown),
+        lambda: delete_job(store, unknown),
+    ):
         with pytest.raises(JobNotFoundError):
             action()
     with stack.blob_service() as blobs:
@@ -336,8 +368,17 @@ def test_listing_by_status_with_a_bounded_scan_still_finds_each_match_once_in_or
     assert [j.id for j in list_jobs(store, status=QUEUED).jobs] == [i for i in created[::-1] if i not in done]
 
 
-@pytest.mark.parametrize("query", [{"status": "done"}, {"top": 0}, {"top": 101}, {"top": "5"},
-                                   {"page_token": "not-a-token"}, {"page_token": "eyJtIjpudWxsLCJhIjoiLi4vIn0"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "done"},
+        {"top": 0},
+        {"top": 101},
+        {"top": "5"},
+        {"page_token": "not-a-token"},
+        {"page_token": "eyJtIjpudWxsLCJhIjoiLi4vIn0"},
+    ],
+)
 def test_bad_listing_queries_are_typed_400s(store, query):
     with pytest.raises(InvalidJobQueryError) as caught:
         list_jobs(store, **query)
@@ -352,7 +393,8 @@ def test_delete_removes_audio_results_and_status_and_nothing_of_other_jobs(store
     left = [b.name for c in (store.audio, store.results) for b in c.list_blobs()]
     assert not [n for n in left if drop in n]
     assert sorted(n for n in left if keep in n) == sorted(
-        [f"jobs/{keep}.wav", status_blob_name(keep)] + [f"jobs/{keep}.wav.{e}" for e in ("json", "srt", "txt", "vtt")])
+        [f"jobs/{keep}.wav", status_blob_name(keep)] + [f"jobs/{keep}.wav.{e}" for e in ("json", "srt", "txt", "vtt")]
+    )
     with pytest.raises(JobNotFoundError):
         get_job(store, drop)
     with pytest.raises(JobNotFoundError):
@@ -364,8 +406,12 @@ def test_delete_takes_exactly_the_jobs_own_blobs_never_neighbours_sharing_its_pr
     job = create_job(store, "wav")
     pipeline_results(store, job.id)
     store.results.upload_blob(f"jobs/{job.id}.wav.error.json", b"{}")
-    neighbours = [(store.audio, f"jobs/{job.id}-notes.wav"), (store.audio, f"jobs/{job.id}x/keep.txt"),
-                  (store.results, f"jobs/{job.id}-notes.wav.json"), (store.results, f"jobs/{job.id}/other.txt")]
+    neighbours = [
+        (store.audio, f"jobs/{job.id}-notes.wav"),
+        (store.audio, f"jobs/{job.id}x/keep.txt"),
+        (store.results, f"jobs/{job.id}-notes.wav.json"),
+        (store.results, f"jobs/{job.id}/other.txt"),
+    ]
     for container, name in neighbours:
         container.upload_blob(name, b"not the job's")
     delete_job(store, job.id)

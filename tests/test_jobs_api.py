@@ -58,8 +58,9 @@ def run_trigger(audio_name: str):
 
 
 def audio_name_of(job_id: str) -> str:
-    (name,) = [b.name for b in stack_service().get_container_client("audio-in").list_blobs(
-        name_starts_with=f"jobs/{job_id}.")]
+    (name,) = [
+        b.name for b in stack_service().get_container_client("audio-in").list_blobs(name_starts_with=f"jobs/{job_id}.")
+    ]
     return name
 
 
@@ -158,7 +159,8 @@ def check_rendered_formats(job_id: str, transcript: dict, total: float) -> None:
 
 # -- the upload path: SAS → PUT → trigger → status → transcripts ----------------------------------------
 def test_a_long_upload_goes_queued_running_succeeded_with_progress_and_four_formats(
-        stack, long_wav, three_sentences_wav, completions):
+    stack, long_wav, three_sentences_wav, completions
+):
     job_id, seen, final = upload_and_watch(long_wav)
     statuses = [s["status"] for s in seen]
     assert "running" in statuses and final["status"] == "succeeded", (statuses, final)
@@ -191,8 +193,7 @@ def test_the_upload_url_writes_only_its_own_blob_and_only_until_it_expires(stack
 
     # The same minting code with a two-second lifetime: refused once it has passed.
     with storage.connect(Settings.from_env()) as clients:
-        short, expires = storage.upload_url(clients.blobs, "audio-in", f"jobs/{new_job_id()}.wav",
-                                            minutes=2 / 60)
+        short, expires = storage.upload_url(clients.blobs, "audio-in", f"jobs/{new_job_id()}.wav", minutes=2 / 60)
     time.sleep(max(0.0, (expires.timestamp() - time.time())) + 1.5)
     assert put_blob(short, b"too late") == 403
 
@@ -216,10 +217,15 @@ def session_count(stack) -> int:
 
 
 def test_prefer_respond_async_stores_a_job_and_transcribes_nothing_until_the_trigger_runs(
-        stack, three_sentences_wav, completions):
+    stack, three_sentences_wav, completions
+):
     before = session_count(stack)
-    response = api("POST", "/api/transcriptions", three_sentences_wav.read_bytes(),
-                   {"content-type": "audio/wav", "prefer": "respond-async"})
+    response = api(
+        "POST",
+        "/api/transcriptions",
+        three_sentences_wav.read_bytes(),
+        {"content-type": "audio/wav", "prefer": "respond-async"},
+    )
     assert response.status_code == 202, response.get_body()
     job = body(response)
     assert response.headers["Location"] == f"/api/transcriptions/{job['id']}" == job["links"]["self"]
@@ -268,11 +274,16 @@ def test_a_failed_job_says_why_keeps_its_audio_and_sends_one_message(stack, serv
 
 
 # -- reading, listing, deleting, bad ids ----------------------------------------------------------------
-@pytest.mark.parametrize("bad", ["nope", "..%2F..%2Fsecrets", "0" * 26 + "x", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
-                                 "jobs", "7zzzzzzzzzzzzzzzzzzzzzzzzz"])
+@pytest.mark.parametrize(
+    "bad",
+    ["nope", "..%2F..%2Fsecrets", "0" * 26 + "x", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "jobs", "7zzzzzzzzzzzzzzzzzzzzzzzzz"],
+)
 def test_anything_but_a_known_well_formed_id_is_a_json_404(stack, bad):
-    for method, path in (("GET", f"/api/transcriptions/{bad}"), ("DELETE", f"/api/transcriptions/{bad}"),
-                         ("GET", f"/api/transcriptions/{bad}/transcript")):
+    for method, path in (
+        ("GET", f"/api/transcriptions/{bad}"),
+        ("DELETE", f"/api/transcriptions/{bad}"),
+        ("GET", f"/api/transcriptions/{bad}/transcript"),
+    ):
         response = api(method, path)
         assert response.status_code == 404 and body(response)["error"]["code"] == "not_found", (method, path)
 
@@ -316,8 +327,11 @@ def test_delete_removes_audio_results_and_status(stack, service, three_sentences
     job = body(api("POST", "/api/transcriptions", three_sentences_wav.read_bytes(), {"prefer": "respond-async"}))
     run_trigger(f"jobs/{job['id']}.wav")
     assert api("DELETE", f"/api/transcriptions/{job['id']}").status_code == 204
-    leftovers = [b.name for name in ("audio-in", "transcripts")
-                 for b in service.get_container_client(name).list_blobs(name_starts_with=f"jobs/{job['id']}")]
+    leftovers = [
+        b.name
+        for name in ("audio-in", "transcripts")
+        for b in service.get_container_client(name).list_blobs(name_starts_with=f"jobs/{job['id']}")
+    ]
     assert leftovers == []
     assert api("GET", f"/api/transcriptions/{job['id']}").status_code == 404
     assert api("DELETE", f"/api/transcriptions/{job['id']}").status_code == 404

@@ -67,8 +67,9 @@ def test_azurite_refuses_a_request_without_a_token(stack):
 
 
 @pytest.mark.parametrize("mode", ["expired", "wrong-audience"])
-def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(stack, service, mode,
-                                                                             three_sentences_wav):
+def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(
+    stack, service, mode, three_sentences_wav
+):
     name = upload(service, three_sentences_wav.read_bytes(), folder="keyless")
     stack.spoil_tokens(STORAGE, mode)
     with pytest.raises(StorageAccessDeniedError) as refused:
@@ -164,5 +165,7 @@ def test_no_key_or_connection_string_is_written_in_the_app_or_its_infra():
 def test_the_key_check_catches_a_planted_key(tmp_path):
     planted = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "A" * 86 + "==;"
     assert {label for label, p in KEY_PATTERNS.items() if p.search(planted)} >= {
-        "AccountKey=", "DefaultEndpointsProtocol=", "a base64 account key"
+        "AccountKey=",
+        "DefaultEndpointsProtocol=",
+        "a base64 account key",
     }

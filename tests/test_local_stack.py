@@ -19,15 +19,21 @@ def test_azure_identity_gets_a_verifiable_token_from_the_local_endpoint(stack):
 
     with ManagedIdentityCredential() as credential:
         token = credential.get_token("https://cognitiveservices.azure.com/.default")
-    claims = jwt.decode(token.token, stack.env["LOCAL_IDENTITY_SECRET"], algorithms=["HS256"],
-                        audience="https://cognitiveservices.azure.com")
+    claims = jwt.decode(
+        token.token,
+        stack.env["LOCAL_IDENTITY_SECRET"],
+        algorithms=["HS256"],
+        audience="https://cognitiveservices.azure.com",
+    )
     assert claims["iss"].startswith("https://sts.windows.net/") and claims["oid"] and claims["tid"]
     assert claims["exp"] > claims["iat"] == claims["nbf"]
 
 
 def test_the_identity_endpoint_refuses_a_caller_without_the_identity_header(stack):
-    request = urllib.request.Request(f"{stack.env['IDENTITY_ENDPOINT']}?resource=https://storage.azure.com"
-                                     "&api-version=2019-08-01", headers={"X-IDENTITY-HEADER": "wrong"})
+    request = urllib.request.Request(
+        f"{stack.env['IDENTITY_ENDPOINT']}?resource=https://storage.azure.com&api-version=2019-08-01",
+        headers={"X-IDENTITY-HEADER": "wrong"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 401
@@ -54,9 +60,13 @@ def test_a_stopped_serve_command_ends_every_process_it_started(stop):
 
     from local_stack.processes import free_port
 
-    serve = subprocess.Popen([sys.executable, "-m", "local_stack", "serve", "--port", str(free_port())],
-                             cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "local_stack", "serve", "--port", str(free_port())],
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output = []
         for line in serve.stdout:

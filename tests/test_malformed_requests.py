@@ -21,11 +21,20 @@ from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, par
 from tests.app_functions import api
 
 #: JSON-like values of every kind the parser can be handed, nested a little.
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=10**300, max_value=10**400),
-                    st.floats(), st.text(max_size=120), st.sampled_from(["en-US", "de-DE", "raw", "true", "500"]))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8),
-                                                                                            inner, max_size=4),
-                      max_leaves=12)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**300, max_value=10**400),
+    st.floats(),
+    st.text(max_size=120),
+    st.sampled_from(["en-US", "de-DE", "raw", "true", "500"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 DOCUMENTS = st.dictionaries(st.sampled_from(OPTION_NAMES), VALUES, max_size=4)
 
 
@@ -72,9 +81,16 @@ def test_a_phrase_with_a_control_character_or_a_lone_surrogate_is_refused(phrase
 def test_null_means_the_options_own_default_for_every_option():
     """Alike for every option: ``null`` is the option left at its own default (what the service does unasked),
     never a refusal for some and the app's default for others."""
-    base = RecognitionOptions(languages=("de-DE",), phrases=("Zorvex",), phrase_weight=1.5, words=True,
-                              profanity="raw", segmentation_silence_ms=800, diarization=False,
-                              custom_endpoint_ids=(("de-DE", "model-1"),))
+    base = RecognitionOptions(
+        languages=("de-DE",),
+        phrases=("Zorvex",),
+        phrase_weight=1.5,
+        words=True,
+        profanity="raw",
+        segmentation_silence_ms=800,
+        diarization=False,
+        custom_endpoint_ids=(("de-DE", "model-1"),),
+    )
     own = RecognitionOptions()
     for name in OPTION_NAMES:
         parsed = parse_document({name: None}, base)
@@ -133,9 +149,15 @@ def test_null_for_any_option_is_accepted_alike_at_the_door(stack, name):
     assert response.status_code == 201, response.get_body()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
-@given(st.one_of(st.binary(max_size=300), VALUES.map(lambda v: json.dumps({"options": v}).encode()),
-                 DOCUMENTS.map(lambda d: json.dumps({"filename": 7, "options": d}).encode())))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        VALUES.map(lambda v: json.dumps({"options": v}).encode()),
+        DOCUMENTS.map(lambda d: json.dumps({"filename": 7, "options": d}).encode()),
+    )
+)
 def test_any_upload_body_is_a_201_or_a_400_never_a_500(stack, raw):
     assert post_upload(raw).status_code in (201, 400)

@@ -66,8 +66,16 @@ def test_channel_names_need_separate_channels():
 
 
 def test_the_json_form_reads_back_as_the_same_options():
-    options = parse_document({"languages": ["en-us", "de-DE"], "phrases": ["Zorvex"], "words": True,
-                              "custom_endpoint_id": {"de-DE": "model-1"}, "profanity": "raw"}, RecognitionOptions())
+    options = parse_document(
+        {
+            "languages": ["en-us", "de-DE"],
+            "phrases": ["Zorvex"],
+            "words": True,
+            "custom_endpoint_id": {"de-DE": "model-1"},
+            "profanity": "raw",
+        },
+        RecognitionOptions(),
+    )
     assert options.languages == ("en-US", "de-DE")  # the service's spelling
     assert parse_document(json.loads(json.dumps(options.to_dict())), RecognitionOptions()) == options
 
@@ -80,8 +88,9 @@ def test_a_default_custom_model_goes_with_its_language_and_never_blocks_another(
     assert parse_text({"languages": "de-DE"}, english).custom_endpoint_ids == ()
     assert parse_text({"languages": "de-DE,fr-FR"}, english).custom_endpoint_ids == ()
     assert parse_text({"languages": "de-DE", "custom_endpoint_id": "xyz"}, english).custom_endpoint_id == "xyz"
-    both = Settings.from_env({**ENV, "SPEECH_LANGUAGE": "de-DE,en-US",
-                              "SPEECH_CUSTOM_ENDPOINT_ID": "de-DE=abc,en-US=def"}).recognition
+    both = Settings.from_env(
+        {**ENV, "SPEECH_LANGUAGE": "de-DE,en-US", "SPEECH_CUSTOM_ENDPOINT_ID": "de-DE=abc,en-US=def"}
+    ).recognition
     assert parse_document({"languages": ["en-us"]}, both).custom_endpoint_ids == (("en-US", "def"),)
     with pytest.raises(InvalidOptionsError, match="'fr-FR' is not one of the languages"):  # the caller's own
         parse_text({"languages": "de-DE", "custom_endpoint_id": "de-DE=abc,fr-FR=xyz"}, english)
@@ -93,8 +102,9 @@ def test_blob_metadata_is_percent_decoded_and_an_already_decoded_query_is_not():
     """Metadata is ASCII, so it percent-encodes (a comma inside a phrase too); the host decoded the query."""
     metadata = parse_text({"phrases": "Z%C3%BCrich,Contoso%2C Ltd"}, RecognitionOptions(), percent_encoded=True)
     assert metadata.phrases == ("Zürich", "Contoso, Ltd")
-    request = func.HttpRequest("POST", "http://localhost/api/transcriptions", body=b"",
-                               params={"phrases": "50%25 off,Zorvex"})
+    request = func.HttpRequest(
+        "POST", "http://localhost/api/transcriptions", body=b"", params={"phrases": "50%25 off,Zorvex"}
+    )
     assert query_options(request, Settings.from_env(ENV)).phrases == ("50%25 off", "Zorvex")
 
 
@@ -111,10 +121,18 @@ def test_the_command_line_keeps_each_phrase_file_line_whole_and_can_turn_words_o
 
 def test_app_settings_give_the_defaults_and_a_bad_one_names_the_setting():
     base = ENV
-    settings = Settings.from_env({**base, "SPEECH_LANGUAGE": "en-US,es-ES", "SPEECH_WORDS": "true",
-                                  "SPEECH_PHRASES": "Zorvex,Quillana", "SPEECH_PROFANITY": "removed"})
-    assert settings.recognition == RecognitionOptions(languages=("en-US", "es-ES"), phrases=("Zorvex", "Quillana"),
-                                                      words=True, profanity="removed")
+    settings = Settings.from_env(
+        {
+            **base,
+            "SPEECH_LANGUAGE": "en-US,es-ES",
+            "SPEECH_WORDS": "true",
+            "SPEECH_PHRASES": "Zorvex,Quillana",
+            "SPEECH_PROFANITY": "removed",
+        }
+    )
+    assert settings.recognition == RecognitionOptions(
+        languages=("en-US", "es-ES"), phrases=("Zorvex", "Quillana"), words=True, profanity="removed"
+    )
     for setting, value in (("SPEECH_LANGUAGE", "xx-YY"), ("SPEECH_PHRASE_WEIGHT", "nan"), ("CHANNEL_NAMES", "A,B")):
         with pytest.raises(ConfigurationError, match=setting):
             Settings.from_env({**base, setting: value})
@@ -133,8 +151,11 @@ def test_http_refuses_a_bad_option_with_400_before_any_token(stack, three_senten
 
 def job_blobs(service) -> set[str]:
     """Every job's blobs: audio in the input container, status documents (and results) in the output one."""
-    return {f"{container}/{blob.name}" for container in ("audio-in", "transcripts")
-            for blob in service.get_container_client(container).list_blobs(name_starts_with=JOBS_PREFIX)}
+    return {
+        f"{container}/{blob.name}"
+        for container in ("audio-in", "transcripts")
+        for blob in service.get_container_client(container).list_blobs(name_starts_with=JOBS_PREFIX)
+    }
 
 
 def test_an_upload_with_bad_options_is_refused_and_makes_no_job(stack, service):
@@ -157,7 +178,8 @@ def test_http_refuses_channel_names_with_mixed_channels_before_any_token(stack, 
 
 
 def test_channel_names_on_a_dropped_mixed_recording_are_a_permanent_error_before_any_token(
-        stack, service, monkeypatch, three_sentences_wav):
+    stack, service, monkeypatch, three_sentences_wav
+):
     monkeypatch.setenv("CHANNEL_MODE", "mix")
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
@@ -172,8 +194,7 @@ def test_channel_names_on_a_dropped_mixed_recording_are_a_permanent_error_before
     assert blob.download_blob().readall() == data
 
 
-def test_bad_metadata_on_a_dropped_recording_is_a_permanent_error_before_any_token(stack, service,
-                                                                                 three_sentences_wav):
+def test_bad_metadata_on_a_dropped_recording_is_a_permanent_error_before_any_token(stack, service, three_sentences_wav):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     blob = service.get_container_client("audio-in").get_blob_client(name)
@@ -188,7 +209,12 @@ def test_bad_metadata_on_a_dropped_recording_is_a_permanent_error_before_any_tok
 
 
 def test_the_command_line_refuses_a_bad_option_with_exit_2(stack, three_sentences_wav):
-    run = subprocess.run([sys.executable, "-m", "shared.transcribe", str(three_sentences_wav), "--languages", ELEVEN],
-                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "shared.transcribe", str(three_sentences_wav), "--languages", ELEVEN],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip().splitlines()[-1].startswith("error: invalid_options: languages: 1 to 10")

@@ -25,16 +25,29 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 _NOT_FILES = re.compile(r"[<>*$]|^/|^https?:|^jobs/|^audio-in/|^transcripts/")
 #: Where ``make serve`` serves the app, as the README's curl line calls it.
 LOCAL_APP = "127.0.0.1:7071"
-_TOP_LEVEL = ("shared/", "docs/", "tests/", "bench/", "infra/", "local_stack/", "speech_emulator/", "samples/",
-              "scripts/", "tools/")
+_TOP_LEVEL = (
+    "shared/",
+    "docs/",
+    "tests/",
+    "bench/",
+    "infra/",
+    "local_stack/",
+    "speech_emulator/",
+    "samples/",
+    "scripts/",
+    "tools/",
+)
 
 
 def bash_lines() -> list[str]:
     """Every command line of the README's ``bash`` blocks (comments and blank lines left out)."""
     lines = []
     for block in re.findall(r"```bash\n(.*?)```", README, re.DOTALL):
-        lines += [line.split("  #")[0].strip() for line in block.splitlines()
-                  if line.strip() and not line.lstrip().startswith("#")]
+        lines += [
+            line.split("  #")[0].strip()
+            for line in block.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
     return lines
 
 
@@ -44,8 +57,9 @@ def test_the_readme_is_at_most_300_lines():
 
 def test_every_file_the_readme_names_exists():
     named = set(re.findall(r"`([^`\s]+)`", README)) | set(re.findall(r"\]\(([^)#\s]+)", README))
-    paths = {n.rstrip(",.") for n in named
-             if n.startswith(_TOP_LEVEL) or re.fullmatch(r"\w[\w.-]*\.(py|md|json|yaml)", n)}
+    paths = {
+        n.rstrip(",.") for n in named if n.startswith(_TOP_LEVEL) or re.fullmatch(r"\w[\w.-]*\.(py|md|json|yaml)", n)
+    }
     missing = sorted(p for p in paths if not _NOT_FILES.search(p) and not (REPO / p).exists())
     assert not missing, missing
 
@@ -53,8 +67,11 @@ def test_every_file_the_readme_names_exists():
 def test_the_readmes_map_names_every_part_of_shared():
     """Each module and package at the top of ``shared/`` is in the README's table of where things are."""
     table = README.split("| file | what it does |")[1].split("\n\n")[0]
-    parts = {f"shared/{p.name}/" if p.is_dir() else f"shared/{p.name}" for p in (REPO / "shared").iterdir()
-             if p.name not in ("__init__.py", "__pycache__")}
+    parts = {
+        f"shared/{p.name}/" if p.is_dir() else f"shared/{p.name}"
+        for p in (REPO / "shared").iterdir()
+        if p.name not in ("__init__.py", "__pycache__")
+    }
     named = set(re.findall(r"`(shared/[\w./]+)`", table))
     assert parts == named
 
@@ -71,8 +88,14 @@ def test_every_command_in_the_readme_is_one_the_tests_run():
 
 @pytest.mark.parametrize("line", [line for line in bash_lines() if line.startswith("python -m shared.")])
 def test_each_python_command_in_the_readme_runs(stack, line):
-    run = subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=REPO, env=dict(os.environ),
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, *shlex.split(line)[1:]],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip(), line
 
@@ -92,7 +115,7 @@ def test_make_run_prints_the_transcripts_the_readme_shows(stack, service, capsys
     assert len(invoked) == 2, invoked  # written by the runtime's invocations of the blob trigger
     printed = capsys.readouterr().out
     shown = README.split("=== transcripts/help-desk-call.wav.txt\n")[1].split("```")[0].strip().splitlines()
-    got = printed.split("help-desk-call.wav.txt\n")[1].splitlines()[:len(shown)]
+    got = printed.split("help-desk-call.wav.txt\n")[1].splitlines()[: len(shown)]
     for expected, line in zip(shown, got, strict=True):
         assert line.split(":", 3)[:3] == expected.split(":", 3)[:3]  # the same time and speaker
         assert word_error_rate(line.split(": ", 1)[1], expected.split(": ", 1)[1]) <= 0.25
@@ -101,8 +124,9 @@ def test_make_run_prints_the_transcripts_the_readme_shows(stack, service, capsys
 def test_the_readmes_curl_against_make_serve_prints_the_transcript(functions_host):
     (line,) = [line for line in bash_lines() if line.startswith("curl ") and LOCAL_APP in line]
     port = functions_host.http_port
-    run = subprocess.run(shlex.split(line.replace(LOCAL_APP, f"127.0.0.1:{port}")), cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        shlex.split(line.replace(LOCAL_APP, f"127.0.0.1:{port}")), cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     shown = README.split(line + "\n```\n\n```\n")[1].split("\n```")[0]
     assert run.stdout.split(": ", 1)[0] == shown.split(": ", 1)[0], run.stdout  # the same time and speaker

@@ -76,8 +76,9 @@ def test_a_phrase_list_makes_made_up_names_recognisable(stack, tmp_path):
     """Recognised in at most 1 of 5 recordings without the list, in at least 4 of 5 with it."""
     found = {"without": 0, "with": 0}
     for i, (voice, rate) in enumerate(NAME_VARIANTS):
-        audio = speech_audio.speak(NAMES_SENTENCE, tmp_path / f"names-{i}.wav", voice=voice,
-                                   words_per_minute=rate).read_bytes()
+        audio = speech_audio.speak(
+            NAMES_SENTENCE, tmp_path / f"names-{i}.wav", voice=voice, words_per_minute=rate
+        ).read_bytes()
         for run, params in (("without", {}), ("with", {"phrases": ",".join(NAMES)})):
             text = json.loads(post_transcription(audio, **params).get_body())["text"]
             found[run] += all(name.lower() in normalise(text) for name in NAMES)
@@ -114,8 +115,23 @@ def test_the_transcript_language_is_the_one_mostly_spoken(stack, tmp_path):
 def test_no_token_is_fetched_for_an_open_speech_host(stack, tmp_path, three_sentences_wav):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDENTITY_", "MSI_"))}
     with start_emulator(port=None, env={**env, "HF_HUB_OFFLINE": "1"}, log_path=tmp_path / "open.log") as (url, _):
-        run = subprocess.run([sys.executable, "-m", "shared.transcribe", str(three_sentences_wav), "--endpoint", url,
-                              "--format", "txt", "--quiet"], cwd=REPO, env={**env, "TOKEN_CREDENTIAL": "none"},
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shared.transcribe",
+                str(three_sentences_wav),
+                "--endpoint",
+                url,
+                "--format",
+                "txt",
+                "--quiet",
+            ],
+            cwd=REPO,
+            env={**env, "TOKEN_CREDENTIAL": "none"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert run.returncode == 0, run.stderr
     assert word_error_rate(run.stdout.split(": ", 1)[1]) <= 0.25, run.stdout

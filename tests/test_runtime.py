@@ -27,17 +27,39 @@ HTTP_OUT = {"direction": "OUT", "type": "http", "name": "$return"}
 
 
 def http_trigger(route: str, method: str, auth: str = "FUNCTION") -> dict:
-    return {"direction": "IN", "type": "httpTrigger", "name": "req", "methods": [method], "authLevel": auth,
-            "route": route}
+    return {
+        "direction": "IN",
+        "type": "httpTrigger",
+        "name": "req",
+        "methods": [method],
+        "authLevel": auth,
+        "route": route,
+    }
 
 
 #: Every function's bindings exactly as the runtime reports them to the host (raw bindings, parsed).
 INDEXED = {
-    "transcribe_blob": [{"direction": "IN", "type": "blobTrigger", "name": "client",
-                         "path": f"%{INPUT_CONTAINER}%/{{name}}", "connection": STORAGE_CONNECTION,
-                         "source": "EventGrid", "properties": {"SupportsDeferredBinding": True}}],
-    "sweep": [{"direction": "IN", "type": "timerTrigger", "name": "timer", "schedule": f"%{SWEEP_SCHEDULE}%",
-               "runOnStartup": False, "useMonitor": True}],
+    "transcribe_blob": [
+        {
+            "direction": "IN",
+            "type": "blobTrigger",
+            "name": "client",
+            "path": f"%{INPUT_CONTAINER}%/{{name}}",
+            "connection": STORAGE_CONNECTION,
+            "source": "EventGrid",
+            "properties": {"SupportsDeferredBinding": True},
+        }
+    ],
+    "sweep": [
+        {
+            "direction": "IN",
+            "type": "timerTrigger",
+            "name": "timer",
+            "schedule": f"%{SWEEP_SCHEDULE}%",
+            "runOnStartup": False,
+            "useMonitor": True,
+        }
+    ],
     "create_transcription": [http_trigger("transcriptions", "POST"), HTTP_OUT],
     "list_transcriptions": [http_trigger("transcriptions", "GET"), HTTP_OUT],
     "get_transcription": [http_trigger("transcriptions/{id}", "GET"), HTTP_OUT],
@@ -83,16 +105,26 @@ def test_health_and_the_contract_are_served_anonymously_over_http(functions_host
 
 
 def test_a_posted_recording_is_transcribed_in_the_request(functions_host, three_sentences_wav):
-    response = over_http(functions_host, "POST", "/api/transcriptions?format=txt", three_sentences_wav.read_bytes(),
-                         {"Content-Type": "audio/wav"})
+    response = over_http(
+        functions_host,
+        "POST",
+        "/api/transcriptions?format=txt",
+        three_sentences_wav.read_bytes(),
+        {"Content-Type": "audio/wav"},
+    )
     assert response.status_code == 200, response.get_body()
     text = response.get_body().decode()
     assert word_error_rate(text.split(": ", 1)[1]) <= 0.25, text
 
 
 def test_a_job_goes_from_upload_to_transcript_through_every_jobs_route(functions_host, service, three_sentences_wav):
-    created = over_http(functions_host, "POST", "/api/uploads", json.dumps({"filename": "call.wav"}).encode(),
-                        {"Content-Type": "application/json"})
+    created = over_http(
+        functions_host,
+        "POST",
+        "/api/uploads",
+        json.dumps({"filename": "call.wav"}).encode(),
+        {"Content-Type": "application/json"},
+    )
     assert created.status_code == 201, created.get_body()
     job = json.loads(created.get_body())
     assert put_blob(job["upload"]["url"], three_sentences_wav.read_bytes()) == 201  # Event Grid takes it on
@@ -109,11 +141,17 @@ def test_a_job_goes_from_upload_to_transcript_through_every_jobs_route(functions
     assert over_http(functions_host, "GET", path).status_code == 404
 
 
-def test_audio_put_after_its_job_was_deleted_is_removed_through_the_runtime(functions_host, service,
-                                                                           three_sentences_wav):
+def test_audio_put_after_its_job_was_deleted_is_removed_through_the_runtime(
+    functions_host, service, three_sentences_wav
+):
     """The upload URL outlives a DELETE: the audio it brings is removed by the blob trigger, never transcribed."""
-    created = over_http(functions_host, "POST", "/api/uploads", json.dumps({"filename": "call.wav"}).encode(),
-                        {"Content-Type": "application/json"})
+    created = over_http(
+        functions_host,
+        "POST",
+        "/api/uploads",
+        json.dumps({"filename": "call.wav"}).encode(),
+        {"Content-Type": "application/json"},
+    )
     job = json.loads(created.get_body())
     assert over_http(functions_host, "DELETE", f"/api/transcriptions/{job['id']}").status_code == 204
     assert put_blob(job["upload"]["url"], three_sentences_wav.read_bytes()) == 201  # the URL still works
@@ -139,8 +177,9 @@ def test_a_dropped_recording_becomes_a_transcript_through_the_blob_trigger(funct
 
 def test_the_timer_runs_the_sweep_with_the_hosts_payload(functions_host):
     before = len([line for line in functions_host.worker_logs if "sweep: " in line])
-    answer = over_http(functions_host, "POST", "/admin/functions/sweep", b'{"input": ""}',
-                       {"Content-Type": "application/json"})
+    answer = over_http(
+        functions_host, "POST", "/admin/functions/sweep", b'{"input": ""}', {"Content-Type": "application/json"}
+    )
     assert answer.status_code == 202
     deadline = time.monotonic() + 60
     while len([line for line in functions_host.worker_logs if "sweep: " in line]) == before:
@@ -165,14 +204,18 @@ def failing_host(stack):
     with stack.blob_service() as service:
         for name in containers.values():
             service.create_container(name)
-    settings = {**containers, "SPEECH_ENDPOINT": f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-500",
-                "SPEECH_START_RETRY_SECONDS": "0.1"}
+    settings = {
+        **containers,
+        "SPEECH_ENDPOINT": f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-500",
+        "SPEECH_START_RETRY_SECONDS": "0.1",
+    }
     with FunctionsHost(stack, http_port=free_port(), settings=settings, timers=False) as host:
         yield host
 
 
-def test_a_failed_blob_invocation_is_redelivered_and_ends_as_the_same_error_record(failing_host, service,
-                                                                                   three_sentences_wav):
+def test_a_failed_blob_invocation_is_redelivered_and_ends_as_the_same_error_record(
+    failing_host, service, three_sentences_wav
+):
     host, name = failing_host, "call.wav"
     service.get_container_client(host.settings[INPUT_CONTAINER]).upload_blob(name, three_sentences_wav.read_bytes())
     assert host.blob_trigger.wait_for([name], timeout=120) == {name}

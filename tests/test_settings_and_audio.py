@@ -24,8 +24,9 @@ def test_defaults_are_documented_values():
 
 
 def test_channel_mode_and_limits_are_read():
-    s = Settings.from_env({**BASE, "CHANNEL_MODE": " Separate ", "MAX_AUDIO_MINUTES": "90",
-                           "MAX_AUDIO_BYTES": "1000000"})
+    s = Settings.from_env(
+        {**BASE, "CHANNEL_MODE": " Separate ", "MAX_AUDIO_MINUTES": "90", "MAX_AUDIO_BYTES": "1000000"}
+    )
     assert (s.channel_mode, s.max_audio_minutes, s.max_audio_bytes) == ("separate", 90, 1_000_000)
 
 
@@ -43,8 +44,10 @@ def test_channel_mode_and_limits_are_read():
         ({**BASE, "CHANNEL_MODE": "stereo"}, "CHANNEL_MODE"),
         ({**BASE, "MAX_AUDIO_MINUTES": "0"}, "MAX_AUDIO_MINUTES"),
         ({**BASE, "MAX_AUDIO_BYTES": "lots"}, "MAX_AUDIO_BYTES"),
-        ({**BASE, "AudioStorage__blobServiceUri": "https://a", "AudioStorage__credential": "key"},
-         "AudioStorage__credential"),
+        (
+            {**BASE, "AudioStorage__blobServiceUri": "https://a", "AudioStorage__credential": "key"},
+            "AudioStorage__credential",
+        ),
         # not finite, or out of range: each would otherwise switch a bound off or fail deep in a handler
         ({**BASE, "HTTP_MAX_BYTES": "nan"}, "HTTP_MAX_BYTES"),
         ({**BASE, "HTTP_MAX_BYTES": "inf"}, "HTTP_MAX_BYTES"),
@@ -67,9 +70,14 @@ def test_bad_settings_name_the_setting(env, named):
 
 
 def test_identity_based_storage_wins_over_a_connection_string():
-    s = Settings.from_env({**BASE, "AudioStorage": "UseDevelopmentStorage=true",
-                           "AudioStorage__blobServiceUri": "https://acct.blob.core.windows.net",
-                           "AudioStorage__clientId": "abc"})
+    s = Settings.from_env(
+        {
+            **BASE,
+            "AudioStorage": "UseDevelopmentStorage=true",
+            "AudioStorage__blobServiceUri": "https://acct.blob.core.windows.net",
+            "AudioStorage__clientId": "abc",
+        }
+    )
     assert s.storage.blob_service_uri == "https://acct.blob.core.windows.net"
     assert s.storage.connection_string is None and s.storage.client_id == "abc"
     assert "AccountKey" not in str(s.describe())
@@ -91,8 +99,11 @@ def test_the_format_names_settings_accept_are_the_registrys():
 
 
 def test_reading_the_settings_imports_no_renderer():
-    code = ("import json, sys; from shared.settings import Settings; "
-            f"Settings.from_env({BASE!r}); print(json.dumps(sorted(sys.modules)))")
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                                       check=True).stdout)
+    code = (
+        "import json, sys; from shared.settings import Settings; "
+        f"Settings.from_env({BASE!r}); print(json.dumps(sorted(sys.modules)))"
+    )
+    loaded = json.loads(
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    )
     assert [name for name in loaded if name.startswith("shared.output.")] == []

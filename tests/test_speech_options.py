@@ -108,11 +108,20 @@ def test_odd_tick_counts_are_left_out_and_words_come_in_time_order() -> None:
     """Ticks as text that are not a number (``--5``, ``²``) drop that word or duration, never the result."""
     from shared.speech.segments import SegmentFields, segment_from_result
 
-    sent = [{"Word": "b", "Offset": "20000000", "Duration": 5_000_000, "Confidence": 0.9},
-            {"Word": "a", "Offset": 10_000_000, "Duration": "--5", "Confidence": 0.8},
-            {"Word": "x", "Offset": "²"}, {"Word": "y", "Offset": "--5"}, {"Word": "c", "Offset": " +30000000 "}]
-    result = SimpleNamespace(offset=0, duration=40_000_000, text="a b c", speaker_id="Guest-1",
-                             json=json.dumps({"Offset": 0, "NBest": [{"Confidence": 0.85, "Words": sent}]}))
+    sent = [
+        {"Word": "b", "Offset": "20000000", "Duration": 5_000_000, "Confidence": 0.9},
+        {"Word": "a", "Offset": 10_000_000, "Duration": "--5", "Confidence": 0.8},
+        {"Word": "x", "Offset": "²"},
+        {"Word": "y", "Offset": "--5"},
+        {"Word": "c", "Offset": " +30000000 "},
+    ]
+    result = SimpleNamespace(
+        offset=0,
+        duration=40_000_000,
+        text="a b c",
+        speaker_id="Guest-1",
+        json=json.dumps({"Offset": 0, "NBest": [{"Confidence": 0.85, "Words": sent}]}),
+    )
     segment = segment_from_result(result, SegmentFields(words=True))
     assert [(w.text, w.start, w.end) for w in segment.words] == [("a", 1.0, 1.0), ("b", 2.0, 2.5), ("c", 3.0, 3.0)]
     assert segment.confidence == 0.85

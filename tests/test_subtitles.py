@@ -36,8 +36,10 @@ class ParsedCue:
 
 def transcript(segments: list[Segment], duration: float) -> Transcript:
     return Transcript(
-        source={"container": "audio-in", "name": "t.wav"}, language="en-US",
-        audio=AudioInfo("wav/pcm", 16000, 1, 16, duration), segments=segments,
+        source={"container": "audio-in", "name": "t.wav"},
+        language="en-US",
+        audio=AudioInfo("wav/pcm", 16000, 1, 16, duration),
+        segments=segments,
     )
 
 
@@ -59,8 +61,14 @@ def parse_srt(text: str, long_words: bool = False) -> list[ParsedCue]:
         match = _SRT_SPEAKER.match(lines[0])
         assert match, f"cue without a [speaker] prefix: {lines[0]!r}"
         check_widths(lines, [match.group(2), *lines[1:]], long_words)  # the prefix is visible: it counts
-        parsed.append(ParsedCue(_ms(sub.start.total_seconds()), _ms(sub.end.total_seconds()),
-                                match.group(1), [match.group(2), *lines[1:]]))
+        parsed.append(
+            ParsedCue(
+                _ms(sub.start.total_seconds()),
+                _ms(sub.end.total_seconds()),
+                match.group(1),
+                [match.group(2), *lines[1:]],
+            )
+        )
     return parsed
 
 
@@ -72,8 +80,14 @@ def parse_vtt(text: str, long_words: bool = False) -> list[ParsedCue]:
         assert 1 <= len(lines) <= 2, lines
         check_widths(lines, lines, long_words)
         assert "<" not in caption.raw_text[caption.raw_text.index(">") + 1 :], "unescaped < after the voice tag"
-        parsed.append(ParsedCue(caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds(),
-                                html.unescape(caption.voice), lines))
+        parsed.append(
+            ParsedCue(
+                caption.start_time.in_milliseconds(),
+                caption.end_time.in_milliseconds(),
+                html.unescape(caption.voice),
+                lines,
+            )
+        )
     return parsed
 
 
@@ -129,8 +143,10 @@ def test_empty_transcript_gives_valid_empty_files():
 
 
 def test_long_segment_is_split_at_words_with_time_shared_by_characters():
-    text = ("The quarterly numbers look considerably better than anybody on the finance team "
-            "expected, mostly because two large customers renewed early and one paid a whole year")
+    text = (
+        "The quarterly numbers look considerably better than anybody on the finance team "
+        "expected, mostly because two large customers renewed early and one paid a whole year"
+    )
     words = text.split()
     seg = Segment("Guest-1", 1.0, 13.0, text)
     for name, cues in both(transcript([seg], 14.0)).items():
@@ -179,8 +195,11 @@ def test_text_that_looks_like_markup_is_escaped_in_webvtt_and_kept_in_srt():
 
 def test_overlapping_speakers_give_overlapping_cues_with_monotonic_starts():
     long_text = " ".join(["word"] * 40)
-    segs = [Segment("Guest-1", 0.0, 10.0, long_text), Segment("Guest-2", 2.0, 3.0, "yes"),
-            Segment("Guest-2", 1.0, 1.5, "given out of order")]
+    segs = [
+        Segment("Guest-1", 0.0, 10.0, long_text),
+        Segment("Guest-2", 2.0, 3.0, "yes"),
+        Segment("Guest-2", 1.0, 1.5, "given out of order"),
+    ]
     for cues in both(transcript(segs, 10.0)).values():
         check_file_rules(cues, 10.0)
         guest1 = [c for c in cues if c.speaker == "Guest-1"]
@@ -189,8 +208,10 @@ def test_overlapping_speakers_give_overlapping_cues_with_monotonic_starts():
 
 
 def test_unnamed_and_long_speakers_still_leave_room_for_text():
-    segs = [Segment("  ", 0.0, 2.0, "nobody said who"),
-            Segment("A speaker label far longer than any line could hold", 2.0, 6.0, "x " * 30)]
+    segs = [
+        Segment("  ", 0.0, 2.0, "nobody said who"),
+        Segment("A speaker label far longer than any line could hold", 2.0, 6.0, "x " * 30),
+    ]
     for cues in both(transcript(segs, 6.0)).values():
         assert cues[0].speaker == "Unknown"
         assert all(len(c.speaker) <= 24 for c in cues)
@@ -263,4 +284,3 @@ def test_overlapping_and_unordered_segments_keep_starts_monotonic_and_inside_the
         # Cues of different segments interleave here, so compare the characters as a multiset.
         spoken = "".join("".join(s.text.split()) for s in segments)
         assert sorted("".join("".join(c.words) for c in cues)) == sorted(spoken)
-

@@ -44,7 +44,8 @@ def sweep_job(job_id: str, minutes_later: float):
 
 
 def test_a_recording_whose_event_never_came_is_transcribed_by_the_next_sweep_but_not_before(
-        stack, service, three_sentences_wav, folder, caplog):
+    stack, service, three_sentences_wav, folder, caplog
+):
     caplog.set_level(logging.INFO, logger="shared")
     name = upload(service, three_sentences_wav.read_bytes(), folder=folder)  # no delivery: the event is lost
     early = sweep(folder, 1)  # its event may still be on its way: not yet
@@ -64,7 +65,8 @@ def test_a_permanent_error_is_not_retried_by_the_sweep(stack, service, folder):
 
 
 def test_the_hosts_last_delivery_hands_a_transient_failure_to_the_sweep_which_backs_off(
-        stack, service, monkeypatch, three_sentences_wav, folder):
+    stack, service, monkeypatch, three_sentences_wav, folder
+):
     name = upload(service, three_sentences_wav.read_bytes(), folder=folder)
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}/stt/speech/universal/v2?fault=reject-500")
     monkeypatch.setenv("SPEECH_START_RETRY_SECONDS", "0.1")
@@ -112,20 +114,26 @@ def test_a_recording_that_keeps_failing_is_given_up_and_its_job_fails(stack, ser
     from shared.errors import ServiceError
     from shared.recordings.results import Tries, record_error
 
-    record_error(service.get_container_client("transcripts"), f"{name}.error.json", ServiceError("the service failed"),
-                 etag=etag, tries=Tries(3, 3, 3))
+    record_error(
+        service.get_container_client("transcripts"),
+        f"{name}.error.json",
+        ServiceError("the service failed"),
+        etag=etag,
+        tries=Tries(3, 3, 3),
+    )
     monkeypatch.setenv("MAX_ATTEMPTS", "3")
-    report = sweep_job(job['id'], 600)
+    report = sweep_job(job["id"], 600)
     assert (report.given_up, report.due) == (1, 0)
     record = json.loads(results(service, name)[".error.json"])
     assert (record["code"], record["transient"]) == ("retries_exhausted", False)
     failed = json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())
     assert (failed["status"], failed["error"]["code"]) == ("failed", "retries_exhausted")
-    assert sweep_job(job['id'], 1200).pending == 0  # given up: nothing retries it in a loop
+    assert sweep_job(job["id"], 1200).pending == 0  # given up: nothing retries it in a loop
 
 
 def test_a_recording_finished_by_the_claims_last_holder_is_not_transcribed_again(
-        stack, service, monkeypatch, three_sentences_wav, folder):
+    stack, service, monkeypatch, three_sentences_wav, folder
+):
     """The claim keeps two workers apart at one moment; the check after it keeps them apart one after the
     other: a worker that found no transcript, then got the claim just released by one that wrote it."""
     import shared.recordings.door
@@ -147,7 +155,8 @@ def test_a_recording_finished_by_the_claims_last_holder_is_not_transcribed_again
 
 
 def test_a_jobs_audio_uploaded_again_after_the_job_ended_is_recorded_once_and_never_pending(
-        stack, service, three_sentences_wav):
+    stack, service, three_sentences_wav
+):
     job = new_upload("call.wav")
     name = f"jobs/{job['id']}.wav"
     inputs = service.get_container_client("audio-in")
@@ -158,13 +167,12 @@ def test_a_jobs_audio_uploaded_again_after_the_job_ended_is_recorded_once_and_ne
     assert handle_blob(host_blob_client("audio-in", name)).status == "skipped"
     record = json.loads(results(service, name)[".error.json"])
     assert (record["code"], record["transient"]) == ("job_finished", False)
-    assert sweep_job(job['id'], 600).pending == 0  # not left for the sweep to try for ever
+    assert sweep_job(job["id"], 600).pending == 0  # not left for the sweep to try for ever
     assert json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())["status"] == "succeeded"
     assert results(service, name)[".json"] == first  # the job's outcome stands
 
 
-def test_a_completion_message_whose_send_failed_is_sent_by_the_sweep(stack, service, monkeypatch,
-                                                                     three_sentences_wav):
+def test_a_completion_message_whose_send_failed_is_sent_by_the_sweep(stack, service, monkeypatch, three_sentences_wav):
     from azure.storage.queue import TextBase64DecodePolicy
 
     queue_name = f"late-{uuid.uuid4().hex[:12]}"
@@ -178,12 +186,12 @@ def test_a_completion_message_whose_send_failed_is_sent_by_the_sweep(stack, serv
 
     queues = stack.queue_service()
     queues.create_queue(queue_name)
-    report = sweep_job(job['id'], 10)
+    report = sweep_job(job["id"], 10)
     assert report.completions_sent >= 1
     client = queues.get_queue_client(queue_name, message_decode_policy=TextBase64DecodePolicy())
     messages = [json.loads(m.content) for m in client.peek_messages(max_messages=32)]
     assert [m["status"] for m in messages if m["id"] == job["id"]] == ["succeeded"]
-    assert sweep_job(job['id'], 20).completions_sent == 0  # sent once
+    assert sweep_job(job["id"], 20).completions_sent == 0  # sent once
     queues.close()
 
 
@@ -195,7 +203,8 @@ def test_a_job_may_not_expire_before_its_upload_url_lapses():
 
 
 def test_a_job_whose_audio_never_came_expires_and_one_whose_event_was_lost_is_transcribed(
-        stack, own_containers, three_sentences_wav):
+    stack, own_containers, three_sentences_wav
+):
     never = new_upload("a.wav")
     lost = json.loads(post_transcription(three_sentences_wav.read_bytes(), {"prefer": "respond-async"}).get_body())
     ttl = Settings.job_queued_ttl_minutes
@@ -210,15 +219,20 @@ def test_a_job_whose_audio_never_came_expires_and_one_whose_event_was_lost_is_tr
     assert done["status"] == "succeeded"  # its audio was there: transcribed, not expired
 
 
-def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(stack, service, own_containers,
-                                                                         three_sentences_wav, capsys):
+def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(
+    stack, service, own_containers, three_sentences_wav, capsys
+):
     from shared import status
     from shared.errors import ServiceError
     from shared.recordings.results import Tries, record_error
 
     inputs, outputs = (service.get_container_client(name) for name in own_containers)
-    for name, data in (("done.wav", three_sentences_wav.read_bytes()), ("bad.wav", b"not audio"),
-                       ("new.wav", b"RIFF"), ("flaky.wav", b"RIFF")):
+    for name, data in (
+        ("done.wav", three_sentences_wav.read_bytes()),
+        ("bad.wav", b"not audio"),
+        ("new.wav", b"RIFF"),
+        ("flaky.wav", b"RIFF"),
+    ):
         inputs.upload_blob(name, data)
     for name in ("done.wav", "bad.wav"):
         handle_blob(service.get_container_client(own_containers[0]).get_blob_client(name))

@@ -42,8 +42,11 @@ def slot_held(stack, url: str, seconds: float) -> Iterator[None]:
 
     async def hold() -> None:
         token = mint(SPEECH_RESOURCE, stack.env["LOCAL_IDENTITY_SECRET"])
-        async with connect(f"{url}/stt/speech/universal/v2", subprotocols=["USP"],
-                           additional_headers={"Authorization": f"Bearer {token}"}):
+        async with connect(
+            f"{url}/stt/speech/universal/v2",
+            subprotocols=["USP"],
+            additional_headers={"Authorization": f"Bearer {token}"},
+        ):
             opened.set()
             await asyncio.get_running_loop().run_in_executor(None, release.wait, seconds)
 
@@ -57,8 +60,9 @@ def slot_held(stack, url: str, seconds: float) -> Iterator[None]:
         holder.join(10)
 
 
-def test_a_refused_start_is_retried_until_a_slot_frees(stack, service, monkeypatch, one_slot, three_sentences_wav,
-                                                      caplog):
+def test_a_refused_start_is_retried_until_a_slot_frees(
+    stack, service, monkeypatch, one_slot, three_sentences_wav, caplog
+):
     caplog.set_level(logging.INFO, logger="shared")
     monkeypatch.setenv("SPEECH_ENDPOINT", one_slot)
     name = upload(service, three_sentences_wav.read_bytes())
@@ -70,13 +74,16 @@ def test_a_refused_start_is_retried_until_a_slot_frees(stack, service, monkeypat
     assert outcome.status == "transcribed" and time.monotonic() - started >= 4.0
     assert emulator_stats(one_slot)["refused_quota"] > refused_before  # it was refused, and waited its turn
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) - tokens_before == 1  # one token for every try
-    assert any("refused the session" in r.getMessage() and "SPEECH_START_RETRY_SECONDS" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "refused the session" in r.getMessage() and "SPEECH_START_RETRY_SECONDS" in r.getMessage()
+        for r in caplog.records
+    )
     assert word_error_rate(json.loads(results(service, name)[".json"])["text"]) <= 0.25
 
 
-def test_the_retries_end_with_their_budget_and_throttling_is_not_counted_as_a_fault(stack, service, monkeypatch,
-                                                                                    one_slot, three_sentences_wav):
+def test_the_retries_end_with_their_budget_and_throttling_is_not_counted_as_a_fault(
+    stack, service, monkeypatch, one_slot, three_sentences_wav
+):
     monkeypatch.setenv("SPEECH_ENDPOINT", one_slot)
     monkeypatch.setenv("SPEECH_START_RETRY_SECONDS", "3")
     name = upload(service, three_sentences_wav.read_bytes())

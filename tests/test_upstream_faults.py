@@ -34,13 +34,17 @@ def _small_bounds(stack, monkeypatch):
 
 def wrong_endpoint(stack, kind: str) -> str:
     """``SPEECH_ENDPOINT`` with one part wrong: nothing listens on the port, TLS to a plain port, no such host."""
-    return {"port": f"ws://127.0.0.1:{free_port()}", "scheme": stack.speech_endpoint.replace("ws://", "wss://"),
-            "host": "ws://no-such-speech-host.invalid:5000"}[kind]
+    return {
+        "port": f"ws://127.0.0.1:{free_port()}",
+        "scheme": stack.speech_endpoint.replace("ws://", "wss://"),
+        "host": "ws://no-such-speech-host.invalid:5000",
+    }[kind]
 
 
 @pytest.mark.parametrize("kind", ["port", "scheme", "host"])
-def test_a_speech_endpoint_that_takes_no_connection_is_named_after_a_bounded_retry(stack, service, monkeypatch,
-                                                                                   three_sentences_wav, kind):
+def test_a_speech_endpoint_that_takes_no_connection_is_named_after_a_bounded_retry(
+    stack, service, monkeypatch, three_sentences_wav, kind
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     monkeypatch.setenv("SPEECH_ENDPOINT", wrong_endpoint(stack, kind))
@@ -75,14 +79,14 @@ def test_health_says_unavailable_not_misconfigured_while_storage_is_down(stack, 
         proxy.cut()
         health = timed(lambda: api("GET", "/api/health"))
     body = json.loads(health.result.get_body())
-    assert (health.result.status_code, body["status"], body["checks"]["storage"]) == (503, "unavailable",
-                                                                                      "unavailable")
+    assert (health.result.status_code, body["status"], body["checks"]["storage"]) == (503, "unavailable", "unavailable")
     assert body["problems"][0].startswith("storage_error: ") and within(health.seconds, STORAGE_TIMEOUT)
 
 
 @contextmanager
 def identity_answering(status: int, body: bytes) -> Iterator[str]:
     """An identity endpoint of the test's own that answers every token request ``status`` with ``body``."""
+
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             self.send_response(status)
@@ -104,15 +108,17 @@ def identity_answering(status: int, body: bytes) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("body", [b"<html>a proxy's sign-in page</html>", b'{"token_type": "Bearer"}'])
-def test_an_identity_endpoint_answering_200_without_a_token_is_transient(stack, service, monkeypatch,
-                                                                         three_sentences_wav, body):
+def test_an_identity_endpoint_answering_200_without_a_token_is_transient(
+    stack, service, monkeypatch, three_sentences_wav, body
+):
     data = three_sentences_wav.read_bytes()
     name = upload(service, data)
     with identity_answering(200, body) as endpoint:
         monkeypatch.setenv("IDENTITY_ENDPOINT", endpoint)
         blob = deliver(name)
-        uploads = timed(lambda: api("POST", "/api/uploads", b'{"filename": "a.wav"}',
-                                    {"content-type": "application/json"}))
+        uploads = timed(
+            lambda: api("POST", "/api/uploads", b'{"filename": "a.wav"}', {"content-type": "application/json"})
+        )
     assert (blob.error.code, blob.error.transient) == ("identity_unavailable", True), blob.error
     assert "no usable token" in blob.error.message and within(blob.seconds, TOKEN_TIMEOUT)
     assert uploads.result.status_code == 503 and within(uploads.seconds, TOKEN_TIMEOUT)

@@ -16,8 +16,10 @@ from tests.test_subtitles import ParsedCue, _ms, _speaker, _word, both, check_fi
 
 def timed(speaker: str, start_ms: int, shown: str, heard: str, step_ms: int = 400) -> Segment:
     """A segment showing ``shown`` whose words (``heard``, the service's lexical form) take ``step_ms`` each."""
-    words = tuple(Word(w, (start_ms + i * step_ms) / 1000, (start_ms + (i + 1) * step_ms - 50) / 1000, 0.9)
-                  for i, w in enumerate(heard.split()))
+    words = tuple(
+        Word(w, (start_ms + i * step_ms) / 1000, (start_ms + (i + 1) * step_ms - 50) / 1000, 0.9)
+        for i, w in enumerate(heard.split())
+    )
     return Segment(speaker, start_ms / 1000, (start_ms + len(words) * step_ms) / 1000, shown, words=words)
 
 
@@ -34,13 +36,21 @@ def check_word_times(cues: list[ParsedCue], segments: list[Segment]) -> None:
 
 
 def test_cues_take_their_times_from_their_words_and_show_the_display_text():
-    seg = timed("Guest-1", 1000, "Good morning, thank you for calling the help desk. My number is 23, and I'd "
-                "like to talk about my e-mail at contoso.com today, please.",
-                "good morning thank you for calling the help desk my number is twenty three and i'd like to "
-                "talk about my e mail at contoso dot com today please")
+    seg = timed(
+        "Guest-1",
+        1000,
+        "Good morning, thank you for calling the help desk. My number is 23, and I'd "
+        "like to talk about my e-mail at contoso.com today, please.",
+        "good morning thank you for calling the help desk my number is twenty three and i'd like to "
+        "talk about my e mail at contoso dot com today please",
+    )
     # The recognised words (first, last) in each display word: "23," is "twenty three", "e-mail" two words.
-    spans = [(i, i) for i in range(12)] + [(12, 13)] + [(i, i) for i in range(14, 21)] + [(21, 22), (23, 23),
-                                                                                         (24, 26), (27, 27), (28, 28)]
+    spans = (
+        [(i, i) for i in range(12)]
+        + [(12, 13)]
+        + [(i, i) for i in range(14, 21)]
+        + [(21, 22), (23, 23), (24, 26), (27, 27), (28, 28)]
+    )
     for name, cues in both(transcript([seg], 20.0)).items():
         assert len(cues) >= 2, name
         assert [w for c in cues for w in c.words] == seg.text.split()
@@ -63,9 +73,46 @@ def test_a_word_longer_than_a_line_stays_whole_on_a_line_of_its_own():
 
 
 def test_a_sentence_without_spaces_breaks_only_between_its_words():
-    heard = ["今天", "天气", "很", "好", "我们", "去", "公园", "散步", "吧", "然后", "我们", "一起", "吃", "午饭",
-             "好不好", "下午", "我", "还要", "去", "图书馆", "借", "几", "本", "关于", "历史", "的", "书", "晚上",
-             "我们", "再", "一起", "看", "一部", "很", "长", "的", "电影", "怎么样"] * 2
+    heard = [
+        "今天",
+        "天气",
+        "很",
+        "好",
+        "我们",
+        "去",
+        "公园",
+        "散步",
+        "吧",
+        "然后",
+        "我们",
+        "一起",
+        "吃",
+        "午饭",
+        "好不好",
+        "下午",
+        "我",
+        "还要",
+        "去",
+        "图书馆",
+        "借",
+        "几",
+        "本",
+        "关于",
+        "历史",
+        "的",
+        "书",
+        "晚上",
+        "我们",
+        "再",
+        "一起",
+        "看",
+        "一部",
+        "很",
+        "长",
+        "的",
+        "电影",
+        "怎么样",
+    ] * 2
     shown = "".join(heard[:9]) + "。" + "".join(heard[9:15]) + "？" + "".join(heard[15:]) + "。"
     seg = timed("Guest-1", 2000, shown, " ".join(heard))
     ends = {len("".join(heard[: i + 1])) for i in range(len(heard))}  # where a word ends, punctuation aside
@@ -83,16 +130,25 @@ def test_a_sentence_without_spaces_breaks_only_between_its_words():
 def test_a_long_display_word_written_unlike_its_words_still_breaks_between_them():
     digits = "4929-1234-5678-9012-3456-7890-1234-5678-9012"  # read out digit by digit
     names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    seg = timed("Guest-1", 0, f"card {digits} thanks", " ".join(["card", *(names[int(d)] for d in digits
-                                                                          if d.isdigit()), "thanks"]), 200)
+    seg = timed(
+        "Guest-1",
+        0,
+        f"card {digits} thanks",
+        " ".join(["card", *(names[int(d)] for d in digits if d.isdigit()), "thanks"]),
+        200,
+    )
     for name, cues in both(transcript([seg], 10.0)).items():  # no line longer than LINE_CHARS
         assert "".join("".join(c.words) for c in cues) == "".join(seg.text.split()), name
         check_file_rules(cues, 10.0)
 
 
 def test_word_times_outside_their_segment_or_the_audio_are_clamped():
-    words = (Word("before", 0.2, 0.9), Word("backwards", 2.5, 1.0), Word("same", 1.0, 1.0),
-             Word("after", 9.0, 12.0)) + tuple(Word("x" * 40, 3.0, 3.5) for _ in range(3))
+    words = (
+        Word("before", 0.2, 0.9),
+        Word("backwards", 2.5, 1.0),
+        Word("same", 1.0, 1.0),
+        Word("after", 9.0, 12.0),
+    ) + tuple(Word("x" * 40, 3.0, 3.5) for _ in range(3))
     seg = Segment("Guest-1", 1.0, 6.0, " ".join(w.text for w in words), words=words)
     for name, cues in both(transcript([seg], 5.5), long_words=True).items():
         check_file_rules(cues, 5.5)

@@ -16,11 +16,17 @@ from bench.harness import OUT, replot
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.capacity",
-                                     description="Capacity model of a burst, by simulation (docs/capacity.md).")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.capacity", description="Capacity model of a burst, by simulation (docs/capacity.md)."
+    )
     parser.add_argument("--quick", action="store_true", help="every row with 1/20 of its recordings (seconds)")
-    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
-                        help="run only the rows whose name contains TEXT (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="run only the rows whose name contains TEXT (repeatable)",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="where capacity.json and .png go (default bench/out)")
     parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the plot of a saved run and exit")
     args = parser.parse_args(argv)

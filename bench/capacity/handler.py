@@ -38,8 +38,9 @@ OnEnd = Callable[[str], None]
 class Handler:
     """Runs attempts against one Speech resource and keeps each recording's record up to date."""
 
-    def __init__(self, loop: Loop, speech: Speech, stats: Stats, assumptions: Assumptions, speed: float,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, loop: Loop, speech: Speech, stats: Stats, assumptions: Assumptions, speed: float, rng: random.Random
+    ) -> None:
         self.loop, self.speech, self.stats = loop, speech, stats
         self.a = assumptions
         self.speed = speed

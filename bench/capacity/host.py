@@ -39,8 +39,16 @@ class Message:
 class BlobTriggerGroup:
     """The Event Grid blob trigger's scale group: queue, instances, invocations."""
 
-    def __init__(self, loop: Loop, handler: Handler, stats: Stats, assumptions: Assumptions,
-                 max_instances: int, per_instance: int, rng: random.Random) -> None:
+    def __init__(
+        self,
+        loop: Loop,
+        handler: Handler,
+        stats: Stats,
+        assumptions: Assumptions,
+        max_instances: int,
+        per_instance: int,
+        rng: random.Random,
+    ) -> None:
         self.loop, self.handler, self.stats, self.a = loop, handler, stats, assumptions
         self.max_instances = max_instances
         self.per_instance = per_instance

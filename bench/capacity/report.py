@@ -16,10 +16,25 @@ from bench.capacity.run import Scenario, simulate, summarize
 from bench.capacity.workload import MIX
 from bench.harness import markdown_table, save_report, speed_probe_ms
 
-HEADER = ("scenario", "N", "quota", "fleet + sweep", "all settled (h)", "ideal (h)", "x ideal", "99 % (h)",
-          "last transcript (h)",
-          "peak sessions", "deliveries mean / p99 / max", "refused starts", "waiting fn-h", "by sweep",
-          "left", "given up", "events lost / expired")
+HEADER = (
+    "scenario",
+    "N",
+    "quota",
+    "fleet + sweep",
+    "all settled (h)",
+    "ideal (h)",
+    "x ideal",
+    "99 % (h)",
+    "last transcript (h)",
+    "peak sessions",
+    "deliveries mean / p99 / max",
+    "refused starts",
+    "waiting fn-h",
+    "by sweep",
+    "left",
+    "given up",
+    "events lost / expired",
+)
 
 
 def run(rows: Sequence[Scenario], *, quick: bool, out: Path | None, echo: Callable[[str], None] = print) -> dict:
@@ -44,8 +59,10 @@ def run(rows: Sequence[Scenario], *, quick: bool, out: Path | None, echo: Callab
         "scenarios": results,
     }
     echo(table(report))
-    echo(f"model version {MODEL_VERSION}: simulated {len(results)} scenarios in {report['wall_s']} s "
-         f"(speed probe {probe} ms)")
+    echo(
+        f"model version {MODEL_VERSION}: simulated {len(results)} scenarios in {report['wall_s']} s "
+        f"(speed probe {probe} ms)"
+    )
     if out is not None:
         save_report(report, out / "capacity.json", plot, echo)
     return report
@@ -66,17 +83,27 @@ def table(report: dict) -> str:
     lines = []
     for r in report["scenarios"]:
         ratio = f"{r['end_h'] / r['ideal_h']:.2f}" if r["finished"] and r["ideal_h"] else "-"
-        lines.append((
-            r["name"], f"{r['recordings']:,}", r["quota"],
-            f"{r['instances']} x {r['per_instance']} + {r['sweep_concurrency']}",
-            _settled(r), _cell(r["ideal_h"]), ratio, _cell(r["t99_h"]),
-            _cell(r["last_done_h"]),
-            f"{r['peak_sessions']} / {r['quota']}",
-            f"{r['deliveries_mean']:.2f} / {r['deliveries_p99']} / {r['deliveries_max']}",
-            f"{r['refused_host'] + r['refused_sweep']:,}", _cell(r["waiting_function_h"]),
-            f"{r['done_by_sweep']:,}", f"{r['left']:,}", f"{r['given_up']:,}",
-            f"{r['events_lost']} / {r['events_expired']:,}",
-        ))
+        lines.append(
+            (
+                r["name"],
+                f"{r['recordings']:,}",
+                r["quota"],
+                f"{r['instances']} x {r['per_instance']} + {r['sweep_concurrency']}",
+                _settled(r),
+                _cell(r["ideal_h"]),
+                ratio,
+                _cell(r["t99_h"]),
+                _cell(r["last_done_h"]),
+                f"{r['peak_sessions']} / {r['quota']}",
+                f"{r['deliveries_mean']:.2f} / {r['deliveries_p99']} / {r['deliveries_max']}",
+                f"{r['refused_host'] + r['refused_sweep']:,}",
+                _cell(r["waiting_function_h"]),
+                f"{r['done_by_sweep']:,}",
+                f"{r['left']:,}",
+                f"{r['given_up']:,}",
+                f"{r['events_lost']} / {r['events_expired']:,}",
+            )
+        )
     notes = [f"- {r['name']}: {r['note']}" for r in report["scenarios"] if r["note"]]
     return "\n".join([markdown_table(HEADER, lines), "", *notes])
 
@@ -102,8 +129,10 @@ def plot(report: dict, png: Path) -> None:
     curves.set_title("Transcripts over time")
     curves.grid(True, which="both", alpha=0.3)
     _bars(bars, rows, colours)
-    fig.suptitle(f"Capacity model v{report.get('model_version', 1)}: "
-                 f"{'quick run' if report['quick'] else 'bursts of 10,000 (F0: 100)'}, horizon 60 days")
+    fig.suptitle(
+        f"Capacity model v{report.get('model_version', 1)}: "
+        f"{'quick run' if report['quick'] else 'bursts of 10,000 (F0: 100)'}, horizon 60 days"
+    )
     fig.legend(*curves.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(png, dpi=110)
@@ -115,8 +144,15 @@ def _bars(ax, rows: list[dict], colours) -> None:
     names = [r["name"] for r in rows]
     ends = [r["end_h"] for r in rows]
     ax.barh(names, ends, color=colours, hatch=[None if r["finished"] else "//" for r in rows], alpha=0.85)
-    ax.scatter([r["ideal_h"] for r in rows], names, marker="|", s=250, color="black", zorder=3,
-               label="ideal: session time / usable sessions")
+    ax.scatter(
+        [r["ideal_h"] for r in rows],
+        names,
+        marker="|",
+        s=250,
+        color="black",
+        zorder=3,
+        label="ideal: session time / usable sessions",
+    )
     ax.set_xscale("log")
     ax.invert_yaxis()
     ax.tick_params(axis="y", labelsize=7)

@@ -24,8 +24,9 @@ class Deployment(NamedTuple):
         return self.instances * self.per_instance
 
 
-def deployment_for_quota(quota: int, sweep_concurrency: int = 1, max_per_instance: int = MAX_PER_INSTANCE
-                         ) -> Deployment:
+def deployment_for_quota(
+    quota: int, sweep_concurrency: int = 1, max_per_instance: int = MAX_PER_INSTANCE
+) -> Deployment:
     """The largest fleet whose full scale-out, plus the sweep, stays within ``quota`` sessions.
 
     ``per_instance = min(max_per_instance, quota - sweep_concurrency)`` (at least 1) and

@@ -29,8 +29,9 @@ from bench.capacity.handler import Handler
 class Sweep:
     """The timer function and its concurrent workers."""
 
-    def __init__(self, loop: Loop, handler: Handler, listing: Listing, stats: Stats, assumptions: Assumptions,
-                 concurrency: int) -> None:
+    def __init__(
+        self, loop: Loop, handler: Handler, listing: Listing, stats: Stats, assumptions: Assumptions, concurrency: int
+    ) -> None:
         self.loop, self.handler, self.listing, self.stats, self.a = loop, handler, listing, stats, assumptions
         self.concurrency = concurrency
         self.run_started = 0.0
@@ -71,5 +72,4 @@ class Sweep:
         if self.workers == 0:
             self.stats.sweep_function_s += now - self.run_started
             period = self.a.sweep_period_s
-            self.loop.at(max(math.ceil(now / period), math.floor(self.run_started / period) + 1) * period,
-                         self._run)
+            self.loop.at(max(math.ceil(now / period), math.floor(self.run_started / period) + 1) * period, self._run)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 #: longest (``\ud83d\ude00``, twelve bytes a character), fit with room to spare.
 MAX_UPLOAD_REQUEST_BYTES = 1024 * 1024
 
+
 @contextmanager
 def job_store(settings: Settings) -> Iterator[JobStore]:
     """This request's job store: clients on one credential, closed when the request ends."""
@@ -52,8 +53,9 @@ def _removed_unless_answered(store: JobStore, job_id: str) -> Iterator[None]:
         raise
 
 
-def submit(settings: Settings, body: bytes, extension: str, *, asked: bool,
-           options: RecognitionOptions | None = None) -> func.HttpResponse:
+def submit(
+    settings: Settings, body: bytes, extension: str, *, asked: bool, options: RecognitionOptions | None = None
+) -> func.HttpResponse:
     """Store ``body`` as a new job's audio, after its status document, and answer 202."""
     with job_store(settings) as store:
         job = create_job(store, extension, options=options.to_dict() if options else None)
@@ -78,14 +80,19 @@ def create_upload(req: func.HttpRequest, settings: Settings) -> func.HttpRespons
         store = store_for(clients, settings)
         job = create_job(store, extension, options=options)
         with _removed_unless_answered(store, job.id):
-            url, expires = storage.upload_url(clients.blobs, settings.input_container, job.audio["name"],
-                                              minutes=UPLOAD_URL_MINUTES)
+            url, expires = storage.upload_url(
+                clients.blobs, settings.input_container, job.audio["name"], minutes=UPLOAD_URL_MINUTES
+            )
             log.info("job %s: upload URL for %s, valid until %s", job.id, job.audio["name"], expires.isoformat())
             body = {
                 "id": job.id,
                 "status": job.status,
-                "upload": {"url": url, "method": "PUT", "headers": {"x-ms-blob-type": "BlockBlob"},
-                           "expires_at": expires.isoformat()},
+                "upload": {
+                    "url": url,
+                    "method": "PUT",
+                    "headers": {"x-ms-blob-type": "BlockBlob"},
+                    "expires_at": expires.isoformat(),
+                },
                 "links": {"self": job_location(job.id)},
             }
             return json_response(body, 201, {"Location": job_location(job.id)})
@@ -143,11 +150,21 @@ def list_transcriptions(req: func.HttpRequest, settings: Settings) -> func.HttpR
     if page.next_page_token:
         query = {"top": str(top), "page": page.next_page_token, **({"status": status} if status else {})}
         next_url = f"{API_BASE}/transcriptions?{urlencode(query)}"
-    return json_response({
-        "jobs": [{"id": j.id, "status": j.status, "created_at": j.created_at, "finished_at": j.finished_at,
-                  "links": {"self": job_location(j.id)}} for j in page.jobs],
-        "next": next_url,
-    })
+    return json_response(
+        {
+            "jobs": [
+                {
+                    "id": j.id,
+                    "status": j.status,
+                    "created_at": j.created_at,
+                    "finished_at": j.finished_at,
+                    "links": {"self": job_location(j.id)},
+                }
+                for j in page.jobs
+            ],
+            "next": next_url,
+        }
+    )
 
 
 def _top(raw: str | None) -> int:
@@ -166,8 +183,9 @@ def _upload_request(req: func.HttpRequest, settings: Settings) -> tuple[str, dic
     if not raw:
         return "bin", None
     if len(raw) > MAX_UPLOAD_REQUEST_BYTES:
-        raise InvalidRequestError(f"the body is {len(raw)} bytes; a filename and options take at most "
-                                  f"{MAX_UPLOAD_REQUEST_BYTES}")
+        raise InvalidRequestError(
+            f"the body is {len(raw)} bytes; a filename and options take at most {MAX_UPLOAD_REQUEST_BYTES}"
+        )
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):  # nested deeper than the parser goes: malformed all the same

@@ -38,8 +38,10 @@ def requested_format(req: func.HttpRequest) -> OutputFormat:
             quality, specificity, position = match
             ranked.append(((quality, specificity, -position, -order), fmt))
     if not ranked:
-        raise NotAcceptableError(f"Accept names no format this service writes: use one of "
-                                 f"{', '.join(fmt.content_type for fmt in FORMATS.values())}")
+        raise NotAcceptableError(
+            f"Accept names no format this service writes: use one of "
+            f"{', '.join(fmt.content_type for fmt in FORMATS.values())}"
+        )
     return max(ranked, key=lambda item: item[0])[1]
 
 

@@ -17,8 +17,11 @@ def query_options(req: func.HttpRequest, settings: Settings) -> RecognitionOptio
     given = {name.lower(): value for name, value in req.params.items()}
     refuse_unknown(given, also=_OTHER_PARAMETERS)
     # The host has percent-decoded the query already: decoded again, "50%25" would be "50%".
-    return parse_text({name: value for name, value in given.items() if name in OPTION_NAMES},
-                      settings.recognition, channel_mode=settings.channel_mode)
+    return parse_text(
+        {name: value for name, value in given.items() if name in OPTION_NAMES},
+        settings.recognition,
+        channel_mode=settings.channel_mode,
+    )
 
 
 def document_options(document: object, settings: Settings) -> RecognitionOptions:

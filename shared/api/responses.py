@@ -32,8 +32,7 @@ def json_response(body: object, status: int = 200, headers: dict[str, str] | Non
             text.encode("utf-8")
         except UnicodeEncodeError:
             text = json.dumps(body)
-    return func.HttpResponse(text, status_code=status, headers=headers, mimetype="application/json",
-                             charset="utf-8")
+    return func.HttpResponse(text, status_code=status, headers=headers, mimetype="application/json", charset="utf-8")
 
 
 def error_response(error: TranscriptionError) -> func.HttpResponse:
@@ -52,18 +51,26 @@ def text_response(text: str, content_type: str) -> func.HttpResponse:
 def route(handler: Handler) -> Callable[[func.HttpRequest], func.HttpResponse]:
     """Load the settings once for the request, run ``handler``, answer any error as JSON: anything untyped as
     500 ``internal_error``, never the host's bare 500 nor the exception's text (it may name internals)."""
+
     @functools.wraps(handler)
     def answer(req: func.HttpRequest) -> func.HttpResponse:
         path = urlsplit(req.url).path
         try:
             return handler(req, Settings.from_env())
         except TranscriptionError as error:
-            log.warning("%s %s: %s: %s%s", req.method, path, error.code, error.message,
-                        f" ({error.details})" if error.details else "")
+            log.warning(
+                "%s %s: %s: %s%s",
+                req.method,
+                path,
+                error.code,
+                error.message,
+                f" ({error.details})" if error.details else "",
+            )
             return error_response(error)
         except Exception:  # noqa: BLE001 - the one JSON shape even for a bug; the traceback is logged
             log.exception("%s %s: an unexpected failure", req.method, path)
-            return error_response(InternalError(f"{req.method} {path} failed unexpectedly; the service's log "
-                                                f"has the cause"))
+            return error_response(
+                InternalError(f"{req.method} {path} failed unexpectedly; the service's log has the cause")
+            )
 
     return answer

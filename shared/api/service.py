@@ -24,14 +24,16 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
         settings = Settings.from_env()
     except ConfigurationError as error:
-        return json_response({"status": MISCONFIGURED, "problems": [problem(error)], "error": error.public_dict()},
-                             503)
+        return json_response({"status": MISCONFIGURED, "problems": [problem(error)], "error": error.public_dict()}, 503)
     checks = {"storage": storage_check(settings), "speech": speech_check(settings)}
     states = {state for state, _ in checks.values()}
     status = MISCONFIGURED if MISCONFIGURED in states else UNAVAILABLE if UNAVAILABLE in states else OK
-    body = {"status": status, "checks": {name: state for name, (state, _) in checks.items()},
-            "problems": [line for _, problems in checks.values() for line in problems],
-            "settings": settings.describe()}
+    body = {
+        "status": status,
+        "checks": {name: state for name, (state, _) in checks.items()},
+        "problems": [line for _, problems in checks.values() for line in problems],
+        "settings": settings.describe(),
+    }
     return json_response(body, 200 if status == OK else 503)
 
 

@@ -42,15 +42,21 @@ def create_transcription(req: func.HttpRequest, settings: Settings) -> func.Http
     try:
         # bad audio, and audio declaring more than MAX_AUDIO_MINUTES, is refused here: job or not
         found = probe(io.BytesIO(body), max_seconds=settings.max_audio_minutes * 60)
-        if asked_async or len(body) > settings.sync_max_bytes or (
-            found.declared_seconds is not None and found.declared_seconds > settings.sync_max_seconds
+        if (
+            asked_async
+            or len(body) > settings.sync_max_bytes
+            or (found.declared_seconds is not None and found.declared_seconds > settings.sync_max_seconds)
         ):
             from shared.api.jobs import submit
 
             return submit(settings, body, audio_extension(found.container), asked=asked_async, options=options)
-        transcript = transcribe_audio(settings, io.BytesIO(body), {"name": "http-request", "size": len(body)},
-                                      options=options, start_retry_seconds=min(settings.speech_start_retry_seconds,
-                                                                               HTTP_START_RETRY_SECONDS))
+        transcript = transcribe_audio(
+            settings,
+            io.BytesIO(body),
+            {"name": "http-request", "size": len(body)},
+            options=options,
+            start_retry_seconds=min(settings.speech_start_retry_seconds, HTTP_START_RETRY_SECONDS),
+        )
     finally:
         del body
         gc.collect()  # collect after each invocation, as the blob door does

@@ -261,8 +261,9 @@ class Decoded:
     warnings: list[str]
 
 
-def decode_all(stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: float | None = None,
-               chunk_bytes: int = 64 * 1024) -> Decoded:
+def decode_all(
+    stream: BinaryIO, *, channel_mode: str = "mix", max_seconds: float | None = None, chunk_bytes: int = 64 * 1024
+) -> Decoded:
     """Decode a whole input and throw the PCM away, raising what a transcription would (for benchmarks and
     hostile-input tests)."""
     with AudioDecoder(stream, channel_mode=channel_mode, max_seconds=max_seconds) as decoder:

@@ -19,8 +19,22 @@ if TYPE_CHECKING:
     from av.stream import Stream
 
 #: Demuxers allowed to open user input; FFmpeg would also open playlists that fetch the files or URLs they name.
-CONTAINERS = ("wav", "w64", "aiff", "caf", "mp3", "aac", "mov", "ogg", "flac", "matroska", "amr", "asf",
-              "avi", "mpegts")
+CONTAINERS = (
+    "wav",
+    "w64",
+    "aiff",
+    "caf",
+    "mp3",
+    "aac",
+    "mov",
+    "ogg",
+    "flac",
+    "matroska",
+    "amr",
+    "asf",
+    "avi",
+    "mpegts",
+)
 _WEBM_CODECS = {"opus", "vorbis", "vp8", "vp9", "av1"}
 _NO_DECLARED_LENGTH = {"amr", "aac"}
 #: First-byte descriptions that mean "a media file", so a failure to open it means it is damaged.

@@ -37,8 +37,9 @@ _PREFERRED_DECODERS = {"amr_nb": "libopencore_amrnb", "amr_wb": "libopencore_amr
 def open_container(source: Source) -> InputContainer:
     """``source`` opened by one of the allowed demuxers; what it was instead if none would open it."""
     try:
-        return av.open(source, mode="r", container_options={"format_whitelist": ",".join(CONTAINERS)},
-                       metadata_errors="ignore")
+        return av.open(
+            source, mode="r", container_options={"format_whitelist": ",".join(CONTAINERS)}, metadata_errors="ignore"
+        )
     except Exception as exc:  # noqa: BLE001 - sorted by raise_if_unexpected; the unknown go up
         source.raise_if_unexpected(exc)
         raise UnsupportedAudioError(unopenable(source.head)) from None
@@ -55,8 +56,9 @@ def audio_track(container: InputContainer) -> tuple[AudioStream, AudioCodecConte
             other.discard = av.stream.Discard.all  # do not even hand video packets to us
     context = stream.codec_context
     if context is None:
-        raise UnsupportedAudioError(f"found {name} whose audio codec this service cannot decode "
-                                    f"({stream_list(container)})")
+        raise UnsupportedAudioError(
+            f"found {name} whose audio codec this service cannot decode ({stream_list(container)})"
+        )
     preferred = _PREFERRED_DECODERS.get(context.codec.canonical_name)
     if preferred and preferred in av.codecs_available:
         layout = context.layout

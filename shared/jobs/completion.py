@@ -40,7 +40,10 @@ class Finish:
 def completion_message(job: Job, results_container: str) -> dict[str, object]:
     """The body of the completion message: id, status, links, and where the results are stored."""
     body: dict[str, object] = {
-        "schema": COMPLETION_SCHEMA, "id": job.id, "status": job.status, "finished_at": job.finished_at,
+        "schema": COMPLETION_SCHEMA,
+        "id": job.id,
+        "status": job.status,
+        "finished_at": job.finished_at,
         "links": job_links(job),
         "results": {fmt: {"container": results_container, "name": name} for fmt, name in job.results.items()},
     }
@@ -49,23 +52,34 @@ def completion_message(job: Job, results_container: str) -> dict[str, object]:
     return body
 
 
-def finish_job(store: JobStore, job_id: str, *, results: Mapping[str, str] | None = None,
-               error: TranscriptionError | Mapping[str, str] | None = None, audio_seconds: float | None = None,
-               now: datetime | None = None) -> Finish:
+def finish_job(
+    store: JobStore,
+    job_id: str,
+    *,
+    results: Mapping[str, str] | None = None,
+    error: TranscriptionError | Mapping[str, str] | None = None,
+    audio_seconds: float | None = None,
+    now: datetime | None = None,
+) -> Finish:
     """Make the job ``succeeded`` (no ``error``) or ``failed`` and send its completion message once.
 
     Idempotent, but a message never sent is sent now: call it on the path that finds the work done too.
     ``audio_seconds`` completes the progress of a job too short to have reported any. Raises ``StorageError``
     when the message could not be sent (the host's retry sends it).
     """
+
     def final(job: Job, stamp: str) -> Job | None:
         if job.terminal:
             return None
         failed = error is not None
         total = job.seconds_total if job.seconds_total is not None else audio_seconds
         return replace(
-            job, status=FAILED if failed else SUCCEEDED, finished_at=stamp, updated_at=stamp,
-            error=_error_body(error) if failed else None, results=dict(results or {}),
+            job,
+            status=FAILED if failed else SUCCEEDED,
+            finished_at=stamp,
+            updated_at=stamp,
+            error=_error_body(error) if failed else None,
+            results=dict(results or {}),
             seconds_done=total if not failed and total is not None else job.seconds_done,
             seconds_total=total if not failed else job.seconds_total,
         )
@@ -75,11 +89,13 @@ def finish_job(store: JobStore, job_id: str, *, results: Mapping[str, str] | Non
 
 def expire_job(store: JobStore, job_id: str, ttl_minutes: float, *, now: datetime | None = None) -> Finish:
     """Make a job still ``queued`` ``expired``: its audio never arrived. Any other job is left as it is."""
+
     def final(job: Job, stamp: str) -> Job | None:
         if job.status != QUEUED:
             return None
-        expired = JobExpiredError(f"no audio arrived within {ttl_minutes:g} minutes of the job's creation "
-                                  f"(JOB_QUEUED_TTL_MINUTES)")
+        expired = JobExpiredError(
+            f"no audio arrived within {ttl_minutes:g} minutes of the job's creation (JOB_QUEUED_TTL_MINUTES)"
+        )
         return replace(job, status=EXPIRED, finished_at=stamp, updated_at=stamp, error=_error_body(expired))
 
     return _end(store, job_id, final, now)
@@ -95,8 +111,10 @@ def _end(store: JobStore, job_id: str, final: Callable[[Job, str], Job | None], 
         ended = final(job, stamp)
         if ended is None:
             return None
-        return replace(ended, completion={"state": "claimed", "at": stamp, "claim": claim}
-                       if store.completions is not None else None)
+        return replace(
+            ended,
+            completion={"state": "claimed", "at": stamp, "claim": claim} if store.completions is not None else None,
+        )
 
     job, won = update(store, job_id, change)
     if store.completions is None or job.completion is None or not job.terminal:
@@ -116,6 +134,7 @@ def send_unsent(store: JobStore, job_id: str, *, now: datetime | None = None) ->
 
 def _claim_completion(store: JobStore, job: Job, claim: str, now: datetime | None) -> tuple[Job, bool]:
     """Take the job's unsent completion message for this caller, if no live sender holds it."""
+
     def change(current: Job) -> Job | None:
         completion = current.completion or {}
         state = completion.get("state")
@@ -142,9 +161,11 @@ def _send_completion(store: JobStore, job: Job, claim: str, now: datetime | None
     return _mark_completion(store, job.id, claim, {"state": "sent", "message_id": getattr(sent, "id", None)}, now)
 
 
-def _mark_completion(store: JobStore, job_id: str, claim: str, completion: dict[str, object],
-                     now: datetime | None) -> Job:
+def _mark_completion(
+    store: JobStore, job_id: str, claim: str, completion: dict[str, object], now: datetime | None
+) -> Job:
     """Record what became of our claimed message; a claim someone else took over is left to them."""
+
     def change(job: Job) -> Job | None:
         if (job.completion or {}).get("claim") != claim:
             return None
@@ -158,5 +179,7 @@ def _error_body(error: TranscriptionError | Mapping[str, str]) -> dict[str, str]
     """The error a job's status document keeps: its public form, since ``GET`` returns the document as is."""
     if isinstance(error, TranscriptionError):
         return error.public_dict()
-    return {"code": str(error.get("code", "transcription_failed")),
-            "message": public_message(str(error.get("message", "")))}
+    return {
+        "code": str(error.get("code", "transcription_failed")),
+        "message": public_message(str(error.get("message", ""))),
+    }

@@ -47,8 +47,15 @@ class JobPage:
     next_page_token: str | None  # pass back as ``page_token``; ``None``: nothing more
 
 
-def list_jobs(store: JobStore, *, status: str | None = None, top: int = DEFAULT_PAGE_SIZE,
-              page_token: str | None = None, scan_page_size: int = 1000, max_scan_pages: int = 5) -> JobPage:
+def list_jobs(
+    store: JobStore,
+    *,
+    status: str | None = None,
+    top: int = DEFAULT_PAGE_SIZE,
+    page_token: str | None = None,
+    scan_page_size: int = 1000,
+    max_scan_pages: int = 5,
+) -> JobPage:
     """Jobs newest first, optionally only those in ``status``. At most ``max_scan_pages`` list requests per
     call, so a rare ``status`` over a long history may give a short page, even an empty one, with a token:
     stop when it is ``None``."""
@@ -56,8 +63,9 @@ def list_jobs(store: JobStore, *, status: str | None = None, top: int = DEFAULT_
     marker, after = _decode_page_token(page_token)
     found: list[JobSummary] = []
     try:
-        pages = store.results.list_blobs(name_starts_with=JOBS_PREFIX, include=["metadata"],
-                                         results_per_page=scan_page_size).by_page(continuation_token=marker)
+        pages = store.results.list_blobs(
+            name_starts_with=JOBS_PREFIX, include=["metadata"], results_per_page=scan_page_size
+        ).by_page(continuation_token=marker)
         for _ in range(max_scan_pages):
             page = next(pages, None)
             if page is None:
@@ -94,8 +102,12 @@ def _summary(blob, status: str | None, after: str | None) -> JobSummary | None:
     metadata = blob.metadata or {}
     if status is not None and metadata.get("status") != status:
         return None
-    return JobSummary(job_id, metadata.get("status", ""), metadata.get("created_at") or iso(job_created_at(job_id)),
-                      metadata.get("finished_at"))
+    return JobSummary(
+        job_id,
+        metadata.get("status", ""),
+        metadata.get("created_at") or iso(job_created_at(job_id)),
+        metadata.get("finished_at"),
+    )
 
 
 def count_jobs(store: JobStore) -> dict[str, int]:
@@ -110,8 +122,11 @@ def count_jobs(store: JobStore) -> dict[str, int]:
 def unsent_completions(store: JobStore) -> list[str]:
     """The finished jobs whose completion message is not recorded as sent (its send failed or its
     sender died), from one listing; ``shared.jobs.completion.send_unsent`` sends each."""
-    return [job_id for job_id, metadata in _every_status(store, "listing unsent completions")
-            if metadata.get("completion") in ("claimed", "unsent") and metadata.get("status") != QUEUED]
+    return [
+        job_id
+        for job_id, metadata in _every_status(store, "listing unsent completions")
+        if metadata.get("completion") in ("claimed", "unsent") and metadata.get("status") != QUEUED
+    ]
 
 
 def _every_status(store: JobStore, action: str) -> Iterator[tuple[str, dict[str, str]]]:

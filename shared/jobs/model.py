@@ -53,11 +53,19 @@ class Job:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "schema": SCHEMA, "id": self.id, "status": self.status, "audio": self.audio,
-            "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+            "schema": SCHEMA,
+            "id": self.id,
+            "status": self.status,
+            "audio": self.audio,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
             "updated_at": self.updated_at,
             "progress": {"seconds_done": self.seconds_done, "seconds_total": self.seconds_total},
-            "error": self.error, "results": self.results, "attempts": self.attempts, "completion": self.completion,
+            "error": self.error,
+            "results": self.results,
+            "attempts": self.attempts,
+            "completion": self.completion,
             "options": self.options,
         }
 
@@ -66,13 +74,21 @@ class Job:
         try:
             progress = body.get("progress") or {}
             job = cls(
-                id=parse_job_id(body["id"]), status=str(body["status"]), audio=dict(body["audio"]),
-                created_at=str(body["created_at"]), started_at=body.get("started_at"),
-                finished_at=body.get("finished_at"), updated_at=body.get("updated_at"),
-                seconds_done=progress.get("seconds_done"), seconds_total=progress.get("seconds_total"),
-                error=body.get("error"), results=dict(body.get("results") or {}),
-                attempts=int(body.get("attempts") or 0), completion=body.get("completion"),
-                options=body.get("options"), etag=etag,
+                id=parse_job_id(body["id"]),
+                status=str(body["status"]),
+                audio=dict(body["audio"]),
+                created_at=str(body["created_at"]),
+                started_at=body.get("started_at"),
+                finished_at=body.get("finished_at"),
+                updated_at=body.get("updated_at"),
+                seconds_done=progress.get("seconds_done"),
+                seconds_total=progress.get("seconds_total"),
+                error=body.get("error"),
+                results=dict(body.get("results") or {}),
+                attempts=int(body.get("attempts") or 0),
+                completion=body.get("completion"),
+                options=body.get("options"),
+                etag=etag,
             )
         except (KeyError, TypeError, ValueError, AttributeError, JobNotFoundError) as exc:
             raise JobStateError(f"job status document is not valid: {type(exc).__name__}: {exc}") from None

@@ -52,16 +52,24 @@ def store_for(clients, settings) -> JobStore:
 
 
 # -- transitions that start and move a job --------------------------------------------------------------
-def create_job(store: JobStore, extension: str, *, options: dict[str, object] | None = None,
-               now: datetime | None = None) -> Job:
+def create_job(
+    store: JobStore, extension: str, *, options: dict[str, object] | None = None, now: datetime | None = None
+) -> Job:
     """A new ``queued`` job for audio ``jobs/<id>.<extension>``, keeping its ``options``; the audio is not
     written. Call it before the audio lands (or an upload URL is handed out): the trigger must find the job."""
     now = now or utc_now()
     for _ in range(3):  # an id collision needs 80 equal random bits in the same millisecond
         job_id = new_job_id(now)
         stamp = iso(now)
-        job = Job(id=job_id, status=QUEUED, created_at=stamp, updated_at=stamp, seconds_done=0.0, options=options,
-                  audio={"container": store.audio.container_name, "name": audio_blob_name(job_id, extension)})
+        job = Job(
+            id=job_id,
+            status=QUEUED,
+            created_at=stamp,
+            updated_at=stamp,
+            seconds_done=0.0,
+            options=options,
+            audio={"container": store.audio.container_name, "name": audio_blob_name(job_id, extension)},
+        )
         try:
             return write(store, job, create=True)
         except ResourceExistsError:
@@ -74,31 +82,48 @@ def get_job(store: JobStore, job_id: str) -> Job:
     return read(store, parse_job_id(job_id))
 
 
-def start_job(store: JobStore, job_id: str, *, seconds_total: float | None = None,
-              now: datetime | None = None) -> Job:
+def start_job(store: JobStore, job_id: str, *, seconds_total: float | None = None, now: datetime | None = None) -> Job:
     """Mark the job ``running`` (``attempts`` counts the tries) and return it as stored; a finished job comes
     back unchanged (check ``job.terminal``)."""
+
     def change(job: Job) -> Job | None:
         if job.terminal:
             return None
         stamp = iso(now or utc_now())
         total = seconds_total if seconds_total is not None else job.seconds_total
-        return replace(job, status=RUNNING, started_at=job.started_at or stamp, updated_at=stamp,
-                       seconds_done=0.0, seconds_total=total, attempts=job.attempts + 1)
+        return replace(
+            job,
+            status=RUNNING,
+            started_at=job.started_at or stamp,
+            updated_at=stamp,
+            seconds_done=0.0,
+            seconds_total=total,
+            attempts=job.attempts + 1,
+        )
 
     return update(store, parse_job_id(job_id), change)[0]
 
 
-def report_progress(store: JobStore, job_id: str, seconds_done: float, seconds_total: float | None = None,
-                    *, now: datetime | None = None) -> Job:
+def report_progress(
+    store: JobStore,
+    job_id: str,
+    seconds_done: float,
+    seconds_total: float | None = None,
+    *,
+    now: datetime | None = None,
+) -> Job:
     """Record audio seconds done (and the total, once known) on a ``running`` job, never backwards. Each call
     is a storage write: call it every few seconds, not per phrase."""
+
     def change(job: Job) -> Job | None:
         if job.status != RUNNING:
             return None
-        return replace(job, seconds_done=max(float(seconds_done), job.seconds_done or 0.0),
-                       seconds_total=seconds_total if seconds_total is not None else job.seconds_total,
-                       updated_at=iso(now or utc_now()))
+        return replace(
+            job,
+            seconds_done=max(float(seconds_done), job.seconds_done or 0.0),
+            seconds_total=seconds_total if seconds_total is not None else job.seconds_total,
+            updated_at=iso(now or utc_now()),
+        )
 
     return update(store, parse_job_id(job_id), change)[0]
 
@@ -137,8 +162,10 @@ def write(store: JobStore, job: Job, *, create: bool = False) -> Job:
     condition = {} if create else {"etag": job.etag, "match_condition": MatchConditions.IfNotModified}
     try:
         written = store.results.get_blob_client(name).upload_blob(
-            json.dumps(job.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"), overwrite=not create,
-            metadata=metadata, content_settings=ContentSettings(content_type="application/json; charset=utf-8"),
+            json.dumps(job.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"),
+            overwrite=not create,
+            metadata=metadata,
+            content_settings=ContentSettings(content_type="application/json; charset=utf-8"),
             **condition,
         )
     except (ResourceExistsError, ResourceModifiedError):

@@ -104,8 +104,9 @@ class JobTracker:
         except TranscriptionError as error:
             if not self._finished():
                 raise
-            log.warning("job %s succeeded; its completion message is left for the sweep: %s", self.job_id,
-                        error.message)
+            log.warning(
+                "job %s succeeded; its completion message is left for the sweep: %s", self.job_id, error.message
+            )
 
     def _finished(self) -> bool:
         """Whether the job's document says it has ended (read again after a failed finish)."""

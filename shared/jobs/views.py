@@ -27,8 +27,12 @@ def job_links(job: Job) -> dict[str, object]:
 def public_view(job: Job) -> dict[str, object]:
     """What ``GET /api/transcriptions/<id>`` answers: no blob names, no bookkeeping."""
     return {
-        "id": job.id, "status": job.status, "created_at": job.created_at, "started_at": job.started_at,
+        "id": job.id,
+        "status": job.status,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
         "finished_at": job.finished_at,
         "progress": {"seconds_done": job.seconds_done, "seconds_total": job.seconds_total},
-        "error": job.error, "links": job_links(job),
+        "error": job.error,
+        "links": job_links(job),
     }

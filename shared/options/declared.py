@@ -107,20 +107,45 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("languages", Locales(most=10, chars=0), "SPEECH_LANGUAGE",
-           "1-10 locales; several: each segment's language is identified", aliases=("--language",)),
-    Option("phrases", Texts(most=500, chars=100), "SPEECH_PHRASES",
-           "a phrase list (≤ 500, ≤ 100 characters each, no control characters)"),
+    Option(
+        "languages",
+        Locales(most=10, chars=0),
+        "SPEECH_LANGUAGE",
+        "1-10 locales; several: each segment's language is identified",
+        aliases=("--language",),
+    ),
+    Option(
+        "phrases",
+        Texts(most=500, chars=100),
+        "SPEECH_PHRASES",
+        "a phrase list (≤ 500, ≤ 100 characters each, no control characters)",
+    ),
     Option("phrase_weight", Number(0, 2), "SPEECH_PHRASE_WEIGHT", "0-2: how strongly the phrase list counts"),
-    Option("custom_endpoint_id", EndpointIds(), "SPEECH_CUSTOM_ENDPOINT_ID",
-           "a custom model; with several languages de-DE=<id>,en-US=<id>"),
+    Option(
+        "custom_endpoint_id",
+        EndpointIds(),
+        "SPEECH_CUSTOM_ENDPOINT_ID",
+        "a custom model; with several languages de-DE=<id>,en-US=<id>",
+    ),
     Option("words", Flag(), "SPEECH_WORDS", "each segment's confidence, and its words with times and confidence"),
     Option("profanity", Choice(("masked", "removed", "raw")), "SPEECH_PROFANITY", "masked, removed or raw"),
-    Option("segmentation_silence_ms", Number(100, 5000, whole=True), "SPEECH_SEGMENTATION_SILENCE_MS",
-           "100-5000: the pause that ends a phrase"),
-    Option("channel_names", Texts(most=MAX_SEPARATE_CHANNELS, chars=24, pattern=re.compile(r"[\w .'-]{1,24}"),
-                                  rule="1 to 24 letters, digits, spaces or . ' -"), "CHANNEL_NAMES",
-           "with CHANNEL_MODE=separate: Agent,Customer instead of Channel-1, Channel-2"),
+    Option(
+        "segmentation_silence_ms",
+        Number(100, 5000, whole=True),
+        "SPEECH_SEGMENTATION_SILENCE_MS",
+        "100-5000: the pause that ends a phrase",
+    ),
+    Option(
+        "channel_names",
+        Texts(
+            most=MAX_SEPARATE_CHANNELS,
+            chars=24,
+            pattern=re.compile(r"[\w .'-]{1,24}"),
+            rule="1 to 24 letters, digits, spaces or . ' -",
+        ),
+        "CHANNEL_NAMES",
+        "with CHANNEL_MODE=separate: Agent,Customer instead of Channel-1, Channel-2",
+    ),
     Option("diarization", Flag(), "SPEECH_DIARIZATION", "false: one speaker label for the whole recording"),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -142,8 +167,9 @@ def check_together(options: RecognitionOptions) -> tuple[tuple[str, str], ...]:
             raise InvalidOptionsError(f"custom_endpoint_id: one id per locale, {canonical} is given twice")
         ids[canonical] = OPTIONS_BY_NAME["custom_endpoint_id"].kind.check("custom_endpoint_id", endpoint)
     if options.custom_endpoint_id and options.identifies_language:
-        raise InvalidOptionsError("custom_endpoint_id: with several languages give one per locale, "
-                                  "e.g. de-DE=<id>,en-US=<id>")
+        raise InvalidOptionsError(
+            "custom_endpoint_id: with several languages give one per locale, e.g. de-DE=<id>,en-US=<id>"
+        )
     return tuple(ids.items())
 
 
@@ -160,8 +186,9 @@ def keep_default_models(base: RecognitionOptions, changes: dict[str, object]) ->
 def as_written(body: Mapping[str, object]) -> RecognitionOptions:
     """The options ``to_dict`` wrote, not validated again: the rules may tighten after a transcript was made
     (a locale retired), and it must still load. Names it does not know (options added later) are ignored."""
-    values = {key: tuple(value) if isinstance(value, list) else value
-              for key, value in body.items() if key in OPTIONS_BY_NAME}
+    values = {
+        key: tuple(value) if isinstance(value, list) else value for key, value in body.items() if key in OPTIONS_BY_NAME
+    }
     if "custom_endpoint_id" in values:  # an id, or {locale: id}: read as every door reads it
         values.update(EndpointIds().read_json("custom_endpoint_id", values["custom_endpoint_id"]))
     return RecognitionOptions(**values)

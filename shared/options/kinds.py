@@ -180,8 +180,9 @@ class Locales(Texts):
             found.append(locale)
         bases = [base_language(locale) for locale in found]
         if len(found) > 1 and len(set(bases)) != len(bases):
-            raise InvalidOptionsError(f"{name}: one locale per language when identifying among several "
-                                      f"(got {', '.join(found)})")
+            raise InvalidOptionsError(
+                f"{name}: one locale per language when identifying among several (got {', '.join(found)})"
+            )
         return tuple(found)
 
 

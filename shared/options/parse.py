@@ -23,8 +23,13 @@ from shared.options.declared import (
 _OWN_DEFAULTS = RecognitionOptions()
 
 
-def parse_text(values: Mapping[str, str], base: RecognitionOptions, *, percent_encoded: bool = False,
-               channel_mode: str | None = None) -> RecognitionOptions:
+def parse_text(
+    values: Mapping[str, str],
+    base: RecognitionOptions,
+    *,
+    percent_encoded: bool = False,
+    channel_mode: str | None = None,
+) -> RecognitionOptions:
     """Options given as text (a query, blob metadata, flags, settings), over ``base``; keys are option names.
 
     Blob metadata is ASCII only, so it percent-encodes the rest: ``percent_encoded=True`` decodes each item
@@ -39,8 +44,9 @@ def parse_text(values: Mapping[str, str], base: RecognitionOptions, *, percent_e
     return _over(base, changes, channel_mode)
 
 
-def parse_document(document: object, base: RecognitionOptions, *,
-                   channel_mode: str | None = None) -> RecognitionOptions:
+def parse_document(
+    document: object, base: RecognitionOptions, *, channel_mode: str | None = None
+) -> RecognitionOptions:
     """Options given as JSON (``{"languages": ["en-US", "de-DE"], "words": true}``), over ``base``.
 
     Each value is checked for its JSON type first, before anything could ``str()`` a nested list or

@@ -111,8 +111,10 @@ class Transcript:
             "warnings": self.warnings,
             "created_at": self.created_at,
             "options": None if self.options is None else self.options.to_dict(),
-            "languages": [{"language": found.language, "seconds": round(found.seconds, 3),
-                           "share": round(found.share, 4)} for found in self.languages],
+            "languages": [
+                {"language": found.language, "seconds": round(found.seconds, 3), "share": round(found.share, 4)}
+                for found in self.languages
+            ],
         }
 
     def to_json(self) -> str:
@@ -175,8 +177,12 @@ def main_language(segments: Iterable[Segment], fallback: str) -> str:
 
 def _segment_dict(segment: Segment) -> dict[str, object]:
     """A segment as JSON: the fields every segment has, and the optional ones only when they are known."""
-    body: dict[str, object] = {"speaker": segment.speaker, "start": segment.start, "end": segment.end,
-                               "text": segment.text}
+    body: dict[str, object] = {
+        "speaker": segment.speaker,
+        "start": segment.start,
+        "end": segment.end,
+        "text": segment.text,
+    }
     if segment.language is not None:
         body["language"] = segment.language
     if segment.confidence is not None:
@@ -189,12 +195,18 @@ def _segment_dict(segment: Segment) -> dict[str, object]:
 def _segment_from_dict(body: Mapping[str, object]) -> Segment:
     words = body.get("words")
     return Segment(
-        str(body["speaker"]), float(body["start"]), float(body["end"]), str(body["text"]),
+        str(body["speaker"]),
+        float(body["start"]),
+        float(body["end"]),
+        str(body["text"]),
         language=None if body.get("language") is None else str(body["language"]),
         confidence=_number_or_none(body.get("confidence")),
-        words=None if words is None else tuple(
+        words=None
+        if words is None
+        else tuple(
             Word(str(w["text"]), float(w["start"]), float(w["end"]), _number_or_none(w.get("confidence")))
-            for w in words),
+            for w in words
+        ),
     )
 
 

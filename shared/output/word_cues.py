@@ -56,8 +56,9 @@ def word_cues(segment: Segment, *, first_width: int, line_width: int, cue_lines:
         first, last = spans[done][0], spans[done + count - 1][1]
         done += count
         heard = words[first : last + 1]
-        result.append(WordCue(tuple(_line_text(line) for line in group),
-                              min(w.start for w in heard), max(w.end for w in heard)))
+        result.append(
+            WordCue(tuple(_line_text(line) for line in group), min(w.start for w in heard), max(w.end for w in heard))
+        )
     return result
 
 
@@ -130,8 +131,9 @@ def _owners(text: str, words: Sequence[Word]) -> list[int | None]:
     return owners
 
 
-def _line_up_characters(text: str, shown: Sequence[tuple[int, int, str]], heard: Sequence[tuple[int, str]],
-                        owners: list[int | None]) -> None:
+def _line_up_characters(
+    text: str, shown: Sequence[tuple[int, int, str]], heard: Sequence[tuple[int, str]], owners: list[int | None]
+) -> None:
     """Owners for display words written differently from the words heard: by character, a run that
     differs spread evenly over the run it replaced, a character with nothing heard taking the one before."""
     positions = [p for start, end, _ in shown for p in range(start, end) for _ in _folded(text[p])]

@@ -127,12 +127,16 @@ class BlobReader(io.RawIOBase):
     def _fetch(self, offset: int, length: int) -> bytes:
         try:
             data = self._blob.download_blob(
-                offset=offset, length=length, etag=self._etag,
-                match_condition=MatchConditions.IfNotModified, max_concurrency=1,
+                offset=offset,
+                length=length,
+                etag=self._etag,
+                match_condition=MatchConditions.IfNotModified,
+                max_concurrency=1,
             ).readall()
         except (ResourceModifiedError, ResourceNotFoundError):
-            raise StorageError(f"blob {self._blob.blob_name} was {self._what_became_of_it()} while it was being read"
-                               ) from None
+            raise StorageError(
+                f"blob {self._blob.blob_name} was {self._what_became_of_it()} while it was being read"
+            ) from None
         except AzureError as exc:
             raise storage_error(f"reading blob {self._blob.blob_name}", exc) from None
         self.requests += 1

@@ -75,8 +75,9 @@ class BoundedCredential:
             return IdentityUnavailableError(f"no token from the Azure CLI within {seconds:.1f} s", details=reason)
         status, failure = self._adapter.last_status, self._adapter.last_failure
         if failure is None and status is not None and 400 <= status < 500 and status not in _TRANSIENT_STATUS:
-            return AuthenticationError(f"the identity endpoint refused a token for {scope} (HTTP {status})",
-                                       details=reason)
+            return AuthenticationError(
+                f"the identity endpoint refused a token for {scope} (HTTP {status})", details=reason
+            )
         if failure is None and status is not None:
             what = f"answered HTTP {status}" + (" with no usable token" if status < 400 else "")
             if isinstance(exc, RetryPastDeadline):
@@ -104,9 +105,12 @@ def new_credential(settings: Settings, client_id: str | None = None) -> BoundedC
     if settings.token_credential == "azurecli":
         return BoundedCredential(AzureCliCredential(process_timeout=max(1, int(timeout))), None, timeout)
     session, adapter = watched_session()
-    inner = ManagedIdentityCredential(client_id=client_id or settings.azure_client_id,
-                                      transport=DeadlineTransport(session, adapter),
-                                      retry_total=1, retry_backoff_factor=0.2)
+    inner = ManagedIdentityCredential(
+        client_id=client_id or settings.azure_client_id,
+        transport=DeadlineTransport(session, adapter),
+        retry_total=1,
+        retry_backoff_factor=0.2,
+    )
     return BoundedCredential(inner, adapter, timeout)
 
 

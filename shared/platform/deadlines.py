@@ -40,8 +40,9 @@ class WatchedAdapter(requests.adapters.HTTPAdapter):
         self.last_status = None
         self.last_failure = None
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             **kwargs: Any) -> requests.Response:
+    def send(
+        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, **kwargs: Any
+    ) -> requests.Response:
         left = self._left()
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         bounded = (min(connect or left, left), min(read or left, left))
@@ -102,8 +103,9 @@ class DeadlineTransport(RequestsTransport):
     def sleep(self, duration: float) -> None:
         left = self._adapter.deadline - time.monotonic()
         if duration >= left:
-            raise RetryPastDeadline(f"a retry wait of {duration:g} s would pass the deadline "
-                                    f"({max(left, 0):.1f} s left)")
+            raise RetryPastDeadline(
+                f"a retry wait of {duration:g} s would pass the deadline ({max(left, 0):.1f} s left)"
+            )
         time.sleep(max(0.0, duration))
 
 
@@ -154,5 +156,9 @@ class _AttemptTimeouts(SansIOHTTPPolicy):
 def storage_pipeline_options(seconds: float) -> dict[str, Any]:
     """Client keyword arguments: each storage operation, retries included, ends within ``seconds``."""
     connect, read = min(5.0, seconds), seconds
-    return {"retry_policy": _DeadlineRetry(seconds), "connection_timeout": connect, "read_timeout": read,
-            "_additional_pipeline_policies": [_AttemptTimeouts(connect, read)]}
+    return {
+        "retry_policy": _DeadlineRetry(seconds),
+        "connection_timeout": connect,
+        "read_timeout": read,
+        "_additional_pipeline_policies": [_AttemptTimeouts(connect, read)],
+    }

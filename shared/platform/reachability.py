@@ -26,8 +26,11 @@ def unreachable(endpoint: str, timeout: float = PROBE_SECONDS) -> str | None:
     except ValueError:
         return "its port is not a number"
     found: list[str | None] = []
-    worker = threading.Thread(target=lambda: found.append(_connect(parts.hostname or "", port, secure, timeout)),
-                              name="speech-probe", daemon=True)
+    worker = threading.Thread(
+        target=lambda: found.append(_connect(parts.hostname or "", port, secure, timeout)),
+        name="speech-probe",
+        daemon=True,
+    )
     worker.start()
     worker.join(timeout)
     return found[0] if found else f"no connection within {timeout:g} s"

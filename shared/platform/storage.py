@@ -53,14 +53,14 @@ class StorageClients:
         try:
             with _malformed_setting():
                 if storage.connection_string:
-                    self.blobs = BlobServiceClient.from_connection_string(storage.connection_string,
-                                                                          **self._bounded())
+                    self.blobs = BlobServiceClient.from_connection_string(storage.connection_string, **self._bounded())
                 else:
                     from shared.platform.credentials import new_credential
 
                     self._credential = new_credential(settings, storage.client_id)
-                    self.blobs = BlobServiceClient(storage.blob_service_uri, credential=self._credential,
-                                                   **self._bounded())
+                    self.blobs = BlobServiceClient(
+                        storage.blob_service_uri, credential=self._credential, **self._bounded()
+                    )
         except ConfigurationError:
             self.close()  # the credential made for a client that could not be
             raise
@@ -70,8 +70,11 @@ class StorageClients:
         """A client for queue ``name`` on the same connection (``ConfigurationError`` without a queue URI)."""
         from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-        codec = {"message_encode_policy": TextBase64EncodePolicy(),
-                 "message_decode_policy": TextBase64DecodePolicy(), **self._bounded()}
+        codec = {
+            "message_encode_policy": TextBase64EncodePolicy(),
+            "message_decode_policy": TextBase64DecodePolicy(),
+            **self._bounded(),
+        }
         if not (self._settings.connection_string or self._settings.queue_service_uri):
             raise ConfigurationError(f"app setting {STORAGE_CONNECTION}__queueServiceUri is missing")
         with _malformed_setting():
@@ -104,8 +107,10 @@ def _malformed_setting() -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        raise ConfigurationError(f"app setting {STORAGE_CONNECTION} (or its __blobServiceUri / __queueServiceUri) "
-                                 f"is malformed", details=str(exc)) from None
+        raise ConfigurationError(
+            f"app setting {STORAGE_CONNECTION} (or its __blobServiceUri / __queueServiceUri) is malformed",
+            details=str(exc),
+        ) from None
 
 
 @contextmanager
@@ -125,8 +130,7 @@ def blob_service(settings: Settings) -> Iterator[BlobServiceClient]:
         yield clients.blobs
 
 
-def upload_url(service: BlobServiceClient, container: str, name: str, *,
-               minutes: float = 15) -> tuple[str, datetime]:
+def upload_url(service: BlobServiceClient, container: str, name: str, *, minutes: float = 15) -> tuple[str, datetime]:
     """An HTTPS URL that lets its holder create blob ``name`` and nothing else, and when it expires.
 
     A user-delegation SAS, signed with a key storage issues to this app's identity: no account key anywhere.
@@ -141,8 +145,13 @@ def upload_url(service: BlobServiceClient, container: str, name: str, *,
     except AzureError as exc:
         raise storage_error("getting a user delegation key", exc) from None
     sas = generate_blob_sas(
-        account_name=service.account_name, container_name=container, blob_name=name, user_delegation_key=key,
-        permission=BlobSasPermissions(create=True, write=True), expiry=expiry, start=now - timedelta(minutes=5),
+        account_name=service.account_name,
+        container_name=container,
+        blob_name=name,
+        user_delegation_key=key,
+        permission=BlobSasPermissions(create=True, write=True),
+        expiry=expiry,
+        start=now - timedelta(minutes=5),
         protocol="https",
     )
     return f"{service.url.rstrip('/')}/{container}/{quote(name)}?{sas}", expiry
@@ -154,11 +163,14 @@ def missing_resources(clients: StorageClients, settings: Settings) -> list[str]:
     def container(name: str) -> Callable[[], object]:
         return clients.blobs.get_container_client(name).get_container_properties
 
-    checks = [(INPUT_CONTAINER, settings.input_container, container(settings.input_container)),
-              (OUTPUT_CONTAINER, settings.output_container, container(settings.output_container))]
+    checks = [
+        (INPUT_CONTAINER, settings.input_container, container(settings.input_container)),
+        (OUTPUT_CONTAINER, settings.output_container, container(settings.output_container)),
+    ]
     if settings.completion_queue:
-        checks.append((COMPLETION_QUEUE, settings.completion_queue,
-                       clients.queue(settings.completion_queue).get_queue_properties))
+        checks.append(
+            (COMPLETION_QUEUE, settings.completion_queue, clients.queue(settings.completion_queue).get_queue_properties)
+        )
     missing = []
     for setting, name, probe in checks:
         try:
@@ -178,13 +190,13 @@ def storage_error(action: str, exc: Exception) -> TranscriptionError:
     details = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     answered = f"HTTP {status}{f' {code}' if code else ''}" if status else type(exc).__name__
     if code == "ContainerNotFound":
-        return ConfigurationError(f"{action}: the container does not exist; check {INPUT_CONTAINER} and "
-                                  f"{OUTPUT_CONTAINER}", details=details)
+        return ConfigurationError(
+            f"{action}: the container does not exist; check {INPUT_CONTAINER} and {OUTPUT_CONTAINER}", details=details
+        )
     if code == "QueueNotFound":
         return ConfigurationError(f"{action}: the queue does not exist; check {COMPLETION_QUEUE}", details=details)
     if status in (401, 403):
-        return StorageAccessDeniedError(f"{action}: storage refused this app's identity ({answered})",
-                                        details=details)
+        return StorageAccessDeniedError(f"{action}: storage refused this app's identity ({answered})", details=details)
     if status is not None and 400 <= status < 500 and status not in _TRANSIENT_4XX:
         return StorageRefusedError(f"{action}: storage refused the request ({answered})", details=details)
     return StorageError(f"{action} failed: {answered}", details=details)
@@ -225,13 +237,17 @@ def read_text(container: ContainerClient, name: str) -> str:
         raise storage_error(f"reading {name}", exc) from None
 
 
-def write_text(container: ContainerClient, name: str, text: str, content_type: str,
-               metadata: dict[str, str] | None = None) -> None:
+def write_text(
+    container: ContainerClient, name: str, text: str, content_type: str, metadata: dict[str, str] | None = None
+) -> None:
     """Write (or replace) a small UTF-8 text blob; ``metadata`` lets a listing see it without reading it."""
 
     try:
         container.upload_blob(
-            name, text.encode("utf-8"), overwrite=True, metadata=metadata,
+            name,
+            text.encode("utf-8"),
+            overwrite=True,
+            metadata=metadata,
             content_settings=ContentSettings(content_type=f"{content_type}; charset=utf-8"),
         )
     except AzureError as exc:

@@ -21,8 +21,14 @@ log = logging.getLogger(__name__)
 OnOutcome = Callable[[str, BlobOutcome], None]
 
 
-def catch_up(settings: Settings, names: list[str], *, concurrency: int = 1, stop_at: float | None = None,
-             on_outcome: OnOutcome | None = None) -> int:
+def catch_up(
+    settings: Settings,
+    names: list[str],
+    *,
+    concurrency: int = 1,
+    stop_at: float | None = None,
+    on_outcome: OnOutcome | None = None,
+) -> int:
     """Transcribe ``names`` in order through the blob door; how many were left unstarted at ``stop_at`` (a
     ``time.monotonic()`` instant: running tries finish, each bounded by its own deadline)."""
     todo = list(reversed(names))

@@ -57,8 +57,14 @@ class BlobOutcome:
     error: TranscriptionError | None = None
 
 
-def handle_blob(blob: BlobClient, settings: Settings | None = None, *, collect_garbage: bool = True,
-                via: str = EVENT, invocation_id: str | None = None) -> BlobOutcome:
+def handle_blob(
+    blob: BlobClient,
+    settings: Settings | None = None,
+    *,
+    collect_garbage: bool = True,
+    via: str = EVENT,
+    invocation_id: str | None = None,
+) -> BlobOutcome:
     """Transcribe one input blob and write its results. With ``via=EVENT`` a transient error is raised for
     the host to deliver again (but on its last delivery); with ``RETRY`` it is only recorded."""
     record = InvocationRecord(blob=blob.blob_name, invocation_id=invocation_id, via=via)
@@ -98,8 +104,15 @@ def _handle(blob: BlobClient, settings: Settings | None, via: str, record: Invoc
 class _Delivery:
     """The door's steps for one try of one recording."""
 
-    def __init__(self, clients: storage.StorageClients, container: str, name: str, settings: Settings,
-                 via: str, record: InvocationRecord) -> None:
+    def __init__(
+        self,
+        clients: storage.StorageClients,
+        container: str,
+        name: str,
+        settings: Settings,
+        via: str,
+        record: InvocationRecord,
+    ) -> None:
         self.name, self.settings, self.via, self.record = name, settings, via, record
         self.inputs = clients.blobs.get_container_client(container)
         self.audio = self.inputs.get_blob_client(name)
@@ -142,8 +155,13 @@ class _Delivery:
         transcript = self._transcribe(props, attempt, self._options(props))
         write_results(self.out, transcript, self.written)
         storage.delete_if_exists(self.out, self.names["error"])
-        log.info("%s: %d segments, %d speakers, %.1f s of audio", self.name, len(transcript.segments),
-                 len(transcript.speakers), transcript.audio.duration_seconds)
+        log.info(
+            "%s: %d segments, %d speakers, %.1f s of audio",
+            self.name,
+            len(transcript.segments),
+            len(transcript.speakers),
+            transcript.audio.duration_seconds,
+        )
         if self.job:
             self.job.succeeded(self.written, transcript.audio.duration_seconds)
         self.record.audio_seconds = transcript.audio.duration_seconds
@@ -154,8 +172,10 @@ class _Delivery:
         """A job's audio that came (again) after its job ended: a permanent record, so no sweep tries it for
         ever; written once (a first try means this version has no record yet)."""
         if tries.attempt == 1:
-            error = JobFinishedError(f"job {self.job.job_id} is already {self.job.status}; this upload of its "
-                                     "audio was not transcribed (create a new job)")
+            error = JobFinishedError(
+                f"job {self.job.job_id} is already {self.job.status}; this upload of its "
+                "audio was not transcribed (create a new job)"
+            )
             record_error(self.out, self.names["error"], error, etag=etag, tries=tries.failed(error))
         return BlobOutcome("skipped", self.name)
 
@@ -183,8 +203,12 @@ class _Delivery:
         if self.job is not None and self.job.options is not None:
             return parse_document(self.job.options, self.settings.recognition, channel_mode=mode)
         given = {key.lower(): value for key, value in (props.metadata or {}).items()}
-        return parse_text({key: value for key, value in given.items() if key in OPTION_NAMES},
-                          self.settings.recognition, percent_encoded=True, channel_mode=mode)
+        return parse_text(
+            {key: value for key, value in given.items() if key in OPTION_NAMES},
+            self.settings.recognition,
+            percent_encoded=True,
+            channel_mode=mode,
+        )
 
     def _transcribe(self, props: BlobProperties, attempt: int, options: RecognitionOptions) -> Transcript:
         """The transcription itself, read through ranged downloads pinned to the ETag."""
@@ -192,11 +216,17 @@ class _Delivery:
         log.info("transcribing %s (%d bytes, attempt %d)", self.name, props.size, attempt)
         reader = BlobReader(self.audio, etag=props.etag, size=props.size)
         try:
-            return transcribe_audio(self.settings, reader, source, on_progress=self.job.progress if self.job else None,
-                                    options=options)
+            return transcribe_audio(
+                self.settings, reader, source, on_progress=self.job.progress if self.job else None, options=options
+            )
         finally:
-            log.info("%s: fetched %d of %d bytes in %d range requests", self.name, reader.bytes_fetched,
-                     props.size, reader.requests)
+            log.info(
+                "%s: fetched %d of %d bytes in %d range requests",
+                self.name,
+                reader.bytes_fetched,
+                props.size,
+                reader.requests,
+            )
 
     def _failed(self, error: TranscriptionError, etag: str, tries: Tries) -> BlobOutcome:
         """Record the failure (none for a job deleted while it ran); give a transient one back to the host
@@ -224,4 +254,3 @@ def _properties(audio: BlobClient) -> BlobProperties | None:
         return None
     except AzureError as exc:
         raise storage.storage_error(f"reading the properties of {audio.blob_name}", exc) from None
-

@@ -28,8 +28,12 @@ def result_suffixes() -> tuple[str, ...]:
 def colliding_endings() -> frozenset[str]:
     """What one result suffix adds to another it ends with (``.error``: ``.error.json`` over ``.json``)."""
     suffixes = result_suffixes()
-    return frozenset(longer.removesuffix(shorter) for longer in suffixes for shorter in suffixes
-                     if longer != shorter and longer.endswith(shorter))
+    return frozenset(
+        longer.removesuffix(shorter)
+        for longer in suffixes
+        for shorter in suffixes
+        if longer != shorter and longer.endswith(shorter)
+    )
 
 
 def refusal(name: str) -> str | None:
@@ -38,13 +42,17 @@ def refusal(name: str) -> str | None:
 
     for ending in sorted(colliding_endings()):
         if name.endswith(ending):
-            return (f"its name ends in {ending!r}, so its results would share names with those of "
-                    f"{name.removesuffix(ending)[-80:]!r}; rename it")
+            return (
+                f"its name ends in {ending!r}, so its results would share names with those of "
+                f"{name.removesuffix(ending)[-80:]!r}; rename it"
+            )
     if any(job_id_from_status_name(name + suffix) for suffix in result_suffixes()):
         return "its results would be named as a job's status document (jobs/<id>/status.json); rename it"
     if len(name) + max(map(len, result_suffixes())) > MAX_NAME_CHARS:
-        return (f"its name is {len(name)} characters, too long for its results' names (storage takes "
-                f"{MAX_NAME_CHARS}); rename it")
+        return (
+            f"its name is {len(name)} characters, too long for its results' names (storage takes "
+            f"{MAX_NAME_CHARS}); rename it"
+        )
     return None
 
 

@@ -41,9 +41,16 @@ class InvocationRecord:
 
     def write(self) -> None:
         line = {
-            "invocation_id": self.invocation_id, "blob": self.blob, "via": self.via, "outcome": self.outcome,
-            "code": self.code, "attempt": self.attempt, "audio_seconds": self.audio_seconds,
-            "wall_seconds": round(time.monotonic() - self.started, 3), "token_ms": self.token_ms,
-            "rss_mib_before": self.rss_mib_before, "rss_mib_after": rss_mib(),
+            "invocation_id": self.invocation_id,
+            "blob": self.blob,
+            "via": self.via,
+            "outcome": self.outcome,
+            "code": self.code,
+            "attempt": self.attempt,
+            "audio_seconds": self.audio_seconds,
+            "wall_seconds": round(time.monotonic() - self.started, 3),
+            "token_ms": self.token_ms,
+            "rss_mib_before": self.rss_mib_before,
+            "rss_mib_after": rss_mib(),
         }
         log.info("invocation %s", json.dumps(line, separators=(",", ":")))

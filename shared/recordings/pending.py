@@ -55,8 +55,9 @@ def scan(settings: Settings, prefix: str | None = None) -> list[Recording]:
         inputs = service.get_container_client(settings.input_container)
         outputs = service.get_container_client(settings.output_container)
         try:
-            results = {b.name: b.metadata or {} for b in outputs.list_blobs(name_starts_with=prefix,
-                                                                              include=["metadata"])}
+            results = {
+                b.name: b.metadata or {} for b in outputs.list_blobs(name_starts_with=prefix, include=["metadata"])
+            }
             return [_recording(blob, results) for blob in inputs.list_blobs(name_starts_with=prefix)]
         except AzureError as exc:
             raise storage.storage_error("listing the recordings and their results", exc) from None
@@ -103,8 +104,13 @@ def _last_error(metadata: dict[str, str] | None, etag: str) -> LastError | None:
     except ValueError:
         at = None
     attempt = _count(metadata.get("attempt"), 1)
-    return LastError(code=metadata.get("code", ""), transient=metadata.get("transient", "true") != "false",
-                     attempt=attempt, faults=_count(metadata.get("faults"), attempt), at=at)
+    return LastError(
+        code=metadata.get("code", ""),
+        transient=metadata.get("transient", "true") != "false",
+        attempt=attempt,
+        faults=_count(metadata.get("faults"), attempt),
+        at=at,
+    )
 
 
 def _count(text: str | None, default: int) -> int:

@@ -27,8 +27,10 @@ ERROR_SUFFIX = ".error.json"
 
 def result_names(blob_name: str) -> dict[str, str]:
     """Where the results for an input blob go in the output container: one name per format, and the error."""
-    return {**{name: f"{blob_name}.{fmt.extension}" for name, fmt in FORMATS.items()},
-            "error": f"{blob_name}{ERROR_SUFFIX}"}
+    return {
+        **{name: f"{blob_name}.{fmt.extension}" for name, fmt in FORMATS.items()},
+        "error": f"{blob_name}{ERROR_SUFFIX}",
+    }
 
 
 def bare_etag(etag: str | None) -> str:
@@ -46,8 +48,11 @@ def transcribed_version(out: ContainerClient, names: dict[str, str], etag: str) 
     """Whether ``<name>.json`` is a transcript of this very version; read, so a missing output container is
     found before any Speech session."""
     done = storage.read_json(out, names["json"])
-    return (done is not None and done.get("schema") == TRANSCRIPT_SCHEMA
-            and same_version((done.get("source") or {}).get("etag"), etag))
+    return (
+        done is not None
+        and done.get("schema") == TRANSCRIPT_SCHEMA
+        and same_version((done.get("source") or {}).get("etag"), etag)
+    )
 
 
 def write_results(out: ContainerClient, transcript: Transcript, names: dict[str, str]) -> None:
@@ -56,8 +61,13 @@ def write_results(out: ContainerClient, transcript: Transcript, names: dict[str,
     etag = str(transcript.source.get("etag") or "")
     for fmt in [f for f in names if f != "json"] + ["json"]:
         output = FORMATS[fmt]
-        storage.write_text(out, names[fmt], output.render(transcript), output.content_type,
-                           metadata={"etag": _metadata_text(etag)} if fmt == "json" and etag else None)
+        storage.write_text(
+            out,
+            names[fmt],
+            output.render(transcript),
+            output.content_type,
+            metadata={"etag": _metadata_text(etag)} if fmt == "json" and etag else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,14 @@ def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, 
         "faults": tries.faults,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    metadata = {"code": error.code, "transient": str(error.transient).lower(), "attempt": str(tries.attempt),
-                "faults": str(tries.faults), "etag": _metadata_text(etag), "at": body["at"]}
+    metadata = {
+        "code": error.code,
+        "transient": str(error.transient).lower(),
+        "attempt": str(tries.attempt),
+        "faults": str(tries.faults),
+        "etag": _metadata_text(etag),
+        "at": body["at"],
+    }
     try:
         storage.write_text(out, name, json.dumps(body, indent=2), "application/json", metadata=metadata)
     except TranscriptionError as exc:

@@ -39,8 +39,9 @@ class SweepReport:
 
     pending: int = 0
     due: int = 0
-    outcomes: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0,
-                                                              "removed": 0})
+    outcomes: dict[str, int] = field(
+        default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0, "removed": 0}
+    )
     given_up: int = 0
     refused: int = 0
     left: int = 0
@@ -49,16 +50,23 @@ class SweepReport:
     seconds: float = 0.0
 
     def line(self) -> str:
-        return (f"sweep: {self.pending} pending, {self.due} due: {self.outcomes['transcribed']} transcribed, "
-                f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.outcomes['removed']} "
-                f"removed (their job gone), {self.left} left for the "
-                f"next run; {self.given_up} given up, {self.refused} refused for their names; {self.expired_jobs} "
-                f"job(s) expired, "
-                f"{self.completions_sent} completion message(s) sent late; {self.seconds:.1f} s")
+        return (
+            f"sweep: {self.pending} pending, {self.due} due: {self.outcomes['transcribed']} transcribed, "
+            f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.outcomes['removed']} "
+            f"removed (their job gone), {self.left} left for the "
+            f"next run; {self.given_up} given up, {self.refused} refused for their names; {self.expired_jobs} "
+            f"job(s) expired, "
+            f"{self.completions_sent} completion message(s) sent late; {self.seconds:.1f} s"
+        )
 
 
-def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, prefix: str | None = None,
-              run_seconds: float = SWEEP_RUN_SECONDS) -> SweepReport:
+def run_sweep(
+    settings: Settings | None = None,
+    *,
+    now: datetime | None = None,
+    prefix: str | None = None,
+    run_seconds: float = SWEEP_RUN_SECONDS,
+) -> SweepReport:
     """One sweep run; ``now`` and ``prefix`` are for tests."""
     started = time.monotonic()
     settings = settings or Settings.from_env()
@@ -82,8 +90,9 @@ def run_sweep(settings: Settings | None = None, *, now: datetime | None = None, 
     def count(_name: str, outcome: BlobOutcome) -> None:
         report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
 
-    report.left = catch_up(settings, due, concurrency=settings.sweep_concurrency, stop_at=started + run_seconds,
-                           on_outcome=count)
+    report.left = catch_up(
+        settings, due, concurrency=settings.sweep_concurrency, stop_at=started + run_seconds, on_outcome=count
+    )
     report.expired_jobs, report.completions_sent = _jobs(settings, now)
     report.seconds = time.monotonic() - started
     log.info(report.line())
@@ -101,8 +110,10 @@ def is_due(recording: Recording, now: datetime) -> bool:
 def _give_up(settings: Settings, recording: Recording) -> int:
     """Record a recording's tries as exhausted (permanent); 1 if this run did it, 0 if the next run must."""
     last = recording.error
-    error = RetriesExhaustedError(f"gave up after {last.faults} failed tries (MAX_ATTEMPTS={settings.max_attempts}); "
-                                  f"the last failed with {last.code}")
+    error = RetriesExhaustedError(
+        f"gave up after {last.faults} failed tries (MAX_ATTEMPTS={settings.max_attempts}); "
+        f"the last failed with {last.code}"
+    )
     try:
         with storage.connect(settings) as clients:
             out = clients.blobs.get_container_client(settings.output_container)
@@ -124,8 +135,11 @@ def _give_up(settings: Settings, recording: Recording) -> int:
 
 def _unrecorded_refusal(recording: Recording) -> bool:
     """A refused recording without its ``name_refused`` record yet (its event was lost), where one fits."""
-    return (recording.state == REFUSED and record_fits(recording.name)
-            and (recording.error is None or recording.error.code != NameRefusedError.code))
+    return (
+        recording.state == REFUSED
+        and record_fits(recording.name)
+        and (recording.error is None or recording.error.code != NameRefusedError.code)
+    )
 
 
 def _jobs(settings: Settings, now: datetime) -> tuple[int, int]:

@@ -101,8 +101,15 @@ class Settings:
         recognition = from_settings(env, speech["channel_mode"])
         timeouts, recovery = _timeouts(env), _recovery(env)
         _check_fits_function_timeout(timeouts, recovery)
-        return cls(**speech, **timeouts, **_limits(env), **_outputs(env), **recovery,
-                   recognition=recognition, storage=_storage(env))
+        return cls(
+            **speech,
+            **timeouts,
+            **_limits(env),
+            **_outputs(env),
+            **recovery,
+            recognition=recognition,
+            storage=_storage(env),
+        )
 
     @property
     def speech_language(self) -> str:
@@ -140,8 +147,10 @@ def _speech(env: Mapping[str, str]) -> dict[str, object]:
         )
     credential = values.choice(env, n.TOKEN_CREDENTIAL, TOKEN_CREDENTIALS, Settings.token_credential)
     if credential == "none" and parts.scheme not in ("ws", "http"):
-        raise ConfigurationError(f"{n.TOKEN_CREDENTIAL}=none (no Speech token) is only for a ws:// or http:// host "
-                                 f"such as a Speech container; {n.SPEECH_ENDPOINT} is {endpoint!r}")
+        raise ConfigurationError(
+            f"{n.TOKEN_CREDENTIAL}=none (no Speech token) is only for a ws:// or http:// host "
+            f"such as a Speech container; {n.SPEECH_ENDPOINT} is {endpoint!r}"
+        )
     return {
         "speech_endpoint": endpoint,
         "azure_client_id": env.get(n.AZURE_CLIENT_ID, "").strip() or None,
@@ -154,31 +163,35 @@ def _speech(env: Mapping[str, str]) -> dict[str, object]:
 def _timeouts(env: Mapping[str, str]) -> dict[str, object]:
     """The waits, each with a floor: ``1e-300`` is a positive number, and a timeout no answer can beat would
     fail every token fetch, storage call or session as a fault of the service instead of naming the setting."""
+
     def timeout(name: str, default: float, most: float, least: float = MIN_TIMEOUT_SECONDS) -> float:
         return values.number(env, name, default, most=most, least=least)
 
     return {
         "token_timeout_seconds": timeout(n.TOKEN_TIMEOUT_SECONDS, Settings.token_timeout_seconds, 600),
         "storage_timeout_seconds": timeout(n.STORAGE_TIMEOUT_SECONDS, Settings.storage_timeout_seconds, 600),
-        "speech_idle_timeout_seconds": timeout(n.SPEECH_IDLE_TIMEOUT_SECONDS, Settings.speech_idle_timeout_seconds,
-                                               3600),
-        "transcription_deadline_seconds": timeout(n.TRANSCRIPTION_DEADLINE_SECONDS,
-                                                  Settings.transcription_deadline_seconds, 24 * 3600,
-                                                  least=MIN_DEADLINE_SECONDS),
+        "speech_idle_timeout_seconds": timeout(
+            n.SPEECH_IDLE_TIMEOUT_SECONDS, Settings.speech_idle_timeout_seconds, 3600
+        ),
+        "transcription_deadline_seconds": timeout(
+            n.TRANSCRIPTION_DEADLINE_SECONDS,
+            Settings.transcription_deadline_seconds,
+            24 * 3600,
+            least=MIN_DEADLINE_SECONDS,
+        ),
         "job_progress_seconds": timeout(n.JOB_PROGRESS_SECONDS, Settings.job_progress_seconds, 3600),
     }
 
 
 def _limits(env: Mapping[str, str]) -> dict[str, object]:
     return {
-        "http_max_bytes": values.whole_number(env, n.HTTP_MAX_BYTES, Settings.http_max_bytes,
-                                              most=MAX_HTTP_BODY_BYTES),
+        "http_max_bytes": values.whole_number(env, n.HTTP_MAX_BYTES, Settings.http_max_bytes, most=MAX_HTTP_BODY_BYTES),
         "max_audio_minutes": values.number(env, n.MAX_AUDIO_MINUTES, Settings.max_audio_minutes, most=24 * 60),
         "max_audio_bytes": values.whole_number(env, n.MAX_AUDIO_BYTES, Settings.max_audio_bytes, most=2**40),
-        "sync_max_bytes": values.whole_number(env, n.SYNC_MAX_BYTES, Settings.sync_max_bytes,
-                                              most=MAX_HTTP_BODY_BYTES),
-        "sync_max_seconds": values.number(env, n.SYNC_MAX_SECONDS, Settings.sync_max_seconds,
-                                          most=HTTP_REQUEST_SECONDS),
+        "sync_max_bytes": values.whole_number(env, n.SYNC_MAX_BYTES, Settings.sync_max_bytes, most=MAX_HTTP_BODY_BYTES),
+        "sync_max_seconds": values.number(
+            env, n.SYNC_MAX_SECONDS, Settings.sync_max_seconds, most=HTTP_REQUEST_SECONDS
+        ),
     }
 
 
@@ -187,22 +200,30 @@ def _outputs(env: Mapping[str, str]) -> dict[str, object]:
     inputs = values.container(env, n.INPUT_CONTAINER, Settings.input_container)
     outputs = values.container(env, n.OUTPUT_CONTAINER, Settings.output_container)
     if inputs == outputs:
-        raise ConfigurationError(f"{n.INPUT_CONTAINER} and {n.OUTPUT_CONTAINER} must name two containers, both "
-                                 f"are {inputs!r}: each result would be taken for a new recording")
-    return {"input_container": inputs, "output_container": outputs, "output_formats": _output_formats(env),
-            "completion_queue": values.queue(env, n.COMPLETION_QUEUE)}
+        raise ConfigurationError(
+            f"{n.INPUT_CONTAINER} and {n.OUTPUT_CONTAINER} must name two containers, both "
+            f"are {inputs!r}: each result would be taken for a new recording"
+        )
+    return {
+        "input_container": inputs,
+        "output_container": outputs,
+        "output_formats": _output_formats(env),
+        "completion_queue": values.queue(env, n.COMPLETION_QUEUE),
+    }
 
 
 def _recovery(env: Mapping[str, str]) -> dict[str, object]:
     """How failures are retried: inside an invocation, by the host, and by the sweep."""
     return {
-        "speech_start_retry_seconds": values.number(env, n.SPEECH_START_RETRY_SECONDS,
-                                                    Settings.speech_start_retry_seconds, most=3600),
+        "speech_start_retry_seconds": values.number(
+            env, n.SPEECH_START_RETRY_SECONDS, Settings.speech_start_retry_seconds, most=3600
+        ),
         "sweep_schedule": values.schedule(env, n.SWEEP_SCHEDULE, Settings.sweep_schedule),
         "sweep_concurrency": values.whole_number(env, n.SWEEP_CONCURRENCY, Settings.sweep_concurrency, most=64),
         "max_attempts": values.whole_number(env, n.MAX_ATTEMPTS, Settings.max_attempts, most=1000),
-        "job_queued_ttl_minutes": values.number(env, n.JOB_QUEUED_TTL_MINUTES, Settings.job_queued_ttl_minutes,
-                                                most=30 * 24 * 60, least=UPLOAD_URL_MINUTES),
+        "job_queued_ttl_minutes": values.number(
+            env, n.JOB_QUEUED_TTL_MINUTES, Settings.job_queued_ttl_minutes, most=30 * 24 * 60, least=UPLOAD_URL_MINUTES
+        ),
     }
 
 
@@ -214,7 +235,8 @@ def _check_fits_function_timeout(timeouts: Mapping[str, object], recovery: Mappi
     if retries + deadline > room:
         raise ConfigurationError(
             f"{n.SPEECH_START_RETRY_SECONDS} ({retries:g}) + {n.TRANSCRIPTION_DEADLINE_SECONDS} ({deadline:g}) must "
-            f"be at most {room:g} s: host.json's functionTimeout is {FUNCTION_TIMEOUT_SECONDS:g} s")
+            f"be at most {room:g} s: host.json's functionTimeout is {FUNCTION_TIMEOUT_SECONDS:g} s"
+        )
 
 
 def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -222,8 +244,9 @@ def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:
     names = [f.strip() for f in raw.split(",") if f.strip()] if raw else list(Settings.output_formats)
     unknown = [f for f in names if f not in FORMAT_NAMES]
     if unknown:
-        raise ConfigurationError(f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMAT_NAMES)}, "
-                                 f"got {unknown[0]!r}")
+        raise ConfigurationError(
+            f"{n.OUTPUT_FORMATS} must list formats from {', '.join(FORMAT_NAMES)}, got {unknown[0]!r}"
+        )
     return tuple(dict.fromkeys(["json", *names]))  # json first and always: it marks the blob done
 
 

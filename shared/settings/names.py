@@ -87,5 +87,8 @@ APP_SETTING_NAMES = frozenset(
 
 def identity_connection(connection: str, *, blob_service_uri: str, queue_service_uri: str) -> dict[str, str]:
     """The app settings of an identity-based storage connection named ``connection``, as ``infra/`` sets them."""
-    return {f"{connection}__{_BLOB_URI_KEY}": blob_service_uri, f"{connection}__{_QUEUE_URI_KEY}": queue_service_uri,
-            f"{connection}__{_CREDENTIAL_KEY}": "managedidentity"}
+    return {
+        f"{connection}__{_BLOB_URI_KEY}": blob_service_uri,
+        f"{connection}__{_QUEUE_URI_KEY}": queue_service_uri,
+        f"{connection}__{_CREDENTIAL_KEY}": "managedidentity",
+    }

@@ -84,6 +84,8 @@ def schedule(env: Mapping[str, str], name: str, default: str) -> str:
     value = " ".join(env.get(name, "").split()) or default
     fields = value.split(" ")
     if len(fields) != 6 or not all(_CRON_FIELD.match(field) for field in fields):
-        raise ConfigurationError(f"{name} must be an NCRONTAB schedule of six fields (second minute hour day "
-                                 f"month weekday), such as '0 */5 * * * *', got {value!r}")
+        raise ConfigurationError(
+            f"{name} must be an NCRONTAB schedule of six fields (second minute hour day "
+            f"month weekday), such as '0 */5 * * * *', got {value!r}"
+        )
     return value

@@ -25,8 +25,13 @@ def channel_label(reader: PcmReader, options: RecognitionOptions) -> str:
     return names[reader.index] if reader.index < len(names) else reader.label
 
 
-def recognise_channels(settings: Settings, token: str, readers: list[PcmReader],
-                       on_progress: Callable[[float], None] | None, options: RecognitionOptions) -> list[Segment]:
+def recognise_channels(
+    settings: Settings,
+    token: str,
+    readers: list[PcmReader],
+    on_progress: Callable[[float], None] | None,
+    options: RecognitionOptions,
+) -> list[Segment]:
     """One session per reader, all at once; every channel's segments in time order. If one fails, the decoder
     is closed so the others end at once, then the first error is raised."""
     results: list[list[Segment]] = [[] for _ in readers]

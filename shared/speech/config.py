@@ -29,8 +29,9 @@ _PROFANITY = {
 }
 
 #: ``language_configs``' result: the per-locale source configs and the auto-detect config built from them.
-LanguageConfigs = tuple[list[speechsdk.languageconfig.SourceLanguageConfig],
-                        speechsdk.languageconfig.AutoDetectSourceLanguageConfig | None]
+LanguageConfigs = tuple[
+    list[speechsdk.languageconfig.SourceLanguageConfig], speechsdk.languageconfig.AutoDetectSourceLanguageConfig | None
+]
 
 
 def options_or_default(settings: Settings, options: RecognitionOptions | None) -> RecognitionOptions:
@@ -75,8 +76,9 @@ def _apply_output(config: speechsdk.SpeechConfig, options: RecognitionOptions) -
         config.request_word_level_timestamps()
     config.set_profanity(_PROFANITY[options.profanity])
     if options.segmentation_silence_ms is not None:
-        config.set_property(speechsdk.PropertyId.Speech_SegmentationSilenceTimeoutMs,
-                            str(options.segmentation_silence_ms))
+        config.set_property(
+            speechsdk.PropertyId.Speech_SegmentationSilenceTimeoutMs, str(options.segmentation_silence_ms)
+        )
 
 
 def language_configs(options: RecognitionOptions) -> LanguageConfigs:
@@ -87,8 +89,9 @@ def language_configs(options: RecognitionOptions) -> LanguageConfigs:
     endpoints = dict(options.endpoints_by_locale())
     if not endpoints:
         return [], speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=list(options.languages))
-    sources = [speechsdk.languageconfig.SourceLanguageConfig(locale, endpoints.get(locale))
-               for locale in options.languages]
+    sources = [
+        speechsdk.languageconfig.SourceLanguageConfig(locale, endpoints.get(locale)) for locale in options.languages
+    ]
     return sources, speechsdk.languageconfig.AutoDetectSourceLanguageConfig(sourceLanguageConfigs=sources)
 
 

@@ -49,8 +49,11 @@ def error_for_cancellation(code: str, details: str, *, before_start: bool = Fals
     """The SDK's cancellation as our typed error; a 404 at the websocket upgrade means the endpoint names no
     Speech service, a ``ConfigurationError`` every retry would meet again."""
     if _NOT_FOUND.search(details or ""):
-        return ConfigurationError(f"{SPEECH_ENDPOINT} names no Speech service: the endpoint answered HTTP 404 "
-                                  "(a wrong path or host?)", details=details, sdk_error_code=code)
+        return ConfigurationError(
+            f"{SPEECH_ENDPOINT} names no Speech service: the endpoint answered HTTP 404 (a wrong path or host?)",
+            details=details,
+            sdk_error_code=code,
+        )
     kind = _CANCELLATION_ERRORS.get(code, ServiceError)
     refused = before_start and code in _REFUSALS
     what = "refused the session" if refused else "cancelled the session"
@@ -98,8 +101,9 @@ class EventCollector:
         # EndOfStream also arrives here at the end of file input: normal, not an error.
         if details.reason == speechsdk.CancellationReason.Error:
             if self.error is None:
-                self.error = error_for_cancellation(details.code.name, details.error_details or "",
-                                                    before_start=not self.ever_connected)
+                self.error = error_for_cancellation(
+                    details.code.name, details.error_details or "", before_start=not self.ever_connected
+                )
             self.done.set()
 
     def on_stopped(self, evt: speechsdk.SessionEventArgs) -> None:

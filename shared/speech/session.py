@@ -59,11 +59,13 @@ class SpeechSession:
         self._token = token
         self._pcm = pcm
         self._options = options_or_default(settings, options)
-        self._collector = EventCollector(SegmentFields(
-            words=self._options.words,
-            language=self._options.identifies_language,
-            speaker=None if self._options.diarization else SINGLE_SPEAKER,
-        ))
+        self._collector = EventCollector(
+            SegmentFields(
+                words=self._options.words,
+                language=self._options.identifies_language,
+                speaker=None if self._options.diarization else SINGLE_SPEAKER,
+            )
+        )
         self._feed: PacedPcmFeed | None = None
         self._stream: speechsdk.audio.PullAudioInputStream | None = None
         self._audio_config: speechsdk.audio.AudioConfig | None = None
@@ -154,8 +156,7 @@ class SpeechSession:
         if not collector.ever_connected:
             # Seen under a full quota: refused at every connection, the SDK ended the session as if the audio
             # had run out, with no error; "no speech" would be a silently empty transcript.
-            raise ServiceError("the session ended without the Speech service ever being reached",
-                               refused_at_start=True)
+            raise ServiceError("the session ended without the Speech service ever being reached", refused_at_start=True)
         self._report_progress()
         return sorted(collector.segments, key=lambda s: (s.start, s.end))
 
@@ -167,9 +168,11 @@ class SpeechSession:
             raise feed.error
         gone = collector.disconnected_since
         if gone is not None and now - gone > RECONNECT_GRACE_SECONDS:
-            raise ServiceError(f"the Speech service closed the connection mid-stream and the SDK did not reconnect "
-                               f"(audio sent: {self._pcm.seconds_read:.1f} s, recognised: "
-                               f"{collector.recognised_until:.1f} s)")
+            raise ServiceError(
+                f"the Speech service closed the connection mid-stream and the SDK did not reconnect "
+                f"(audio sent: {self._pcm.seconds_read:.1f} s, recognised: "
+                f"{collector.recognised_until:.1f} s)"
+            )
         idle = 0.0 if feed.reading else now - max(collector.last_event, feed.last_read)
         if idle > settings.speech_idle_timeout_seconds:
             raise SpeechTimeoutError(
@@ -207,8 +210,17 @@ class SpeechSession:
         self._signals.clear()
         if self._feed is not None:
             self._feed.close()
-        owned = [self._transcriber, self._grammar, self._connection, self._audio_config, self._stream, self._feed,
-                 self._auto_detect, *self._source_languages, self._config]
+        owned = [
+            self._transcriber,
+            self._grammar,
+            self._connection,
+            self._audio_config,
+            self._stream,
+            self._feed,
+            self._auto_detect,
+            *self._source_languages,
+            self._config,
+        ]
         # A session the service cancelled is over: stopping it again only delays the SDK's release.
         started = self._started and self._collector.error is None
         self._transcriber = self._grammar = self._connection = self._audio_config = None
