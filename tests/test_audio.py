@@ -81,7 +81,8 @@ def test_a_forward_only_stream_still_decodes():
 def test_stereo_is_mixed_down_to_the_mean_of_both_channels():
     frames = struct.pack("<6h", 100, 300, -50, -150, 0, 1000)
     with AudioDecoder(io.BytesIO(wav_bytes(frames, channels=2))) as decoder:
-        assert len(decoder.readers) == 1 and decoder.channel_mode == "mix"
+        assert len(decoder.readers) == 1
+        assert decoder.channel_mode == "mix"
         assert struct.unpack("<3h", b"".join(decoder.readers[0].chunks())) == (200, -100, 500)
 
 
@@ -96,7 +97,8 @@ def test_separate_mode_gives_each_channel_its_own_reader():
 
 def test_separate_mode_on_a_mono_file_mixes_and_says_so():
     with AudioDecoder(io.BytesIO(wav_bytes(b"\x01\x00" * 8000)), channel_mode="separate") as decoder:
-        assert len(decoder.readers) == 1 and decoder.channel_mode == "mix"
+        assert len(decoder.readers) == 1
+        assert decoder.channel_mode == "mix"
         assert decoder.warnings() == [
             "CHANNEL_MODE is separate but the audio has 1 channel(s); it was mixed down "
             "and speakers were told apart by diarization"
@@ -135,7 +137,8 @@ def test_a_truncated_mp3_decodes_what_is_there_with_a_warning(format_files):
     data = format_files["mp3"].read_bytes()
     decoded = decode_all(io.BytesIO(data[: len(data) // 2]))
     assert 5 < decoded.seconds < 8
-    assert decoded.warnings and decoded.warnings[0].startswith("the file ends early or is damaged: it declares 12.8 s")
+    assert decoded.warnings
+    assert decoded.warnings[0].startswith("the file ends early or is damaged: it declares 12.8 s")
 
 
 def test_damaged_packets_are_skipped_and_the_loss_is_reported(format_files):
@@ -146,7 +149,8 @@ def test_damaged_packets_are_skipped_and_the_loss_is_reported(format_files):
     assert decoded.seconds > 12  # most of the 12.8 s survive
     [warning] = decoded.warnings
     lost = float(re.search(r"about (\d+\.\d+) s of audio lost", warning).group(1))
-    assert "damaged packet(s) could not be decoded and were skipped" in warning and 0.1 < lost < 1.0
+    assert "damaged packet(s) could not be decoded and were skipped" in warning
+    assert 0.1 < lost < 1.0
 
 
 def test_a_file_damaged_beyond_the_limit_is_unsupported_audio(format_files):
@@ -159,7 +163,8 @@ def test_a_file_damaged_beyond_the_limit_is_unsupported_audio(format_files):
 def test_chunks_never_exceed_the_requested_size():
     with AudioDecoder(io.BytesIO(wav_bytes(b"\x00\x01" * 48000, channels=2))) as decoder:
         sizes = [len(c) for c in decoder.readers[0].chunks(1000)]
-    assert max(sizes) <= 1000 and sum(sizes) == 48000
+    assert max(sizes) <= 1000
+    assert sum(sizes) == 48000
 
 
 def test_a_source_that_returns_more_than_asked_cannot_overflow_ffmpegs_buffer():

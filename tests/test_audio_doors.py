@@ -52,7 +52,8 @@ def test_bad_audio_is_415_saying_what_was_found_and_fetches_no_token(stack, form
     response = post(body(format_files))
     assert response.status_code == 415
     error = error_of(response)
-    assert error["code"] == "unsupported_audio" and says in error["message"]
+    assert error["code"] == "unsupported_audio"
+    assert says in error["message"]
     assert stack.token_requests().get(SPEECH, 0) == before
 
 
@@ -62,7 +63,8 @@ def test_audio_longer_than_max_audio_minutes_is_413(stack, format_files, monkeyp
     response = post(format_files["ogg-opus"].read_bytes())
     assert response.status_code == 413
     error = error_of(response)
-    assert error["code"] == "audio_too_large" and "MAX_AUDIO_MINUTES" in error["message"]
+    assert error["code"] == "audio_too_large"
+    assert "MAX_AUDIO_MINUTES" in error["message"]
     assert stack.token_requests().get(SPEECH, 0) == before
 
 
@@ -79,7 +81,8 @@ def test_audio_too_short_to_transcribe_is_a_transcript_with_a_warning_and_no_ses
     response = post(body)
     assert response.status_code == 200
     doc = json.loads(response.get_body())
-    assert doc["segments"] == [] and doc["warnings"] == [warning]
+    assert doc["segments"] == []
+    assert doc["warnings"] == [warning]
     assert stack.token_requests().get(SPEECH, 0) == before
 
 
@@ -87,7 +90,8 @@ def test_pure_silence_is_a_transcript_with_no_segments_and_a_warning(stack):
     response = post(silence_wav(3))
     assert response.status_code == 200
     doc = json.loads(response.get_body())
-    assert doc["segments"] == [] and doc["warnings"] == ["no speech was recognised"]
+    assert doc["segments"] == []
+    assert doc["warnings"] == ["no speech was recognised"]
     assert doc["audio"]["duration_seconds"] == pytest.approx(3.0)
 
 
@@ -101,12 +105,14 @@ def test_progress_is_logged_with_seconds_decoded_sent_and_recognised(stack, form
     doc = json.loads(response.get_body())
     reference = jiwer.RemovePunctuation()(" ".join(speech_audio.THREE_SENTENCES).lower())
     assert jiwer.wer(reference, jiwer.RemovePunctuation()(doc["text"].lower())) <= 0.25
-    assert doc["audio"]["format"] == "webm/opus" and doc["audio"]["sample_rate"] == 48000
+    assert doc["audio"]["format"] == "webm/opus"
+    assert doc["audio"]["sample_rate"] == 48000
     pattern = re.compile(r"audio decoded ([\d.]+) s, sent ([\d.]+) s, recognised ([\d.]+) s")
     progress = [tuple(map(float, m.groups())) for r in caplog.records if (m := pattern.search(r.getMessage()))]
     assert len(progress) >= 2, [r.getMessage() for r in caplog.records]
     decoded, sent, recognised = progress[-1]
-    assert decoded == sent == pytest.approx(12.8, abs=0.1) and 10 < recognised <= decoded + 0.1
+    assert decoded == sent == pytest.approx(12.8, abs=0.1)
+    assert 10 < recognised <= decoded + 0.1
     assert all(s <= d for d, s, _ in progress)  # never sent more than was decoded
 
 
@@ -121,5 +127,6 @@ def test_a_blob_over_max_audio_bytes_is_refused_permanently_and_kept(stack, serv
     error = json.loads(
         service.get_container_client("transcripts").get_blob_client(name + ".error.json").download_blob().readall()
     )
-    assert (error["code"], error["transient"]) == ("audio_too_large", False) and "MAX_AUDIO_BYTES" in error["message"]
+    assert (error["code"], error["transient"]) == ("audio_too_large", False)
+    assert "MAX_AUDIO_BYTES" in error["message"]
     assert service.get_container_client("audio-in").get_blob_client(name).download_blob().readall() == data

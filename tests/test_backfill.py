@@ -23,11 +23,15 @@ def test_backfill_transcribes_only_what_has_no_transcript(service, three_sentenc
 
     assert backfill.main(["--prefix", prefix, "--dry-run"]) == 0
     listed = capsys.readouterr().out
-    assert f"{prefix}new.wav" in listed and f"{prefix}broken.wav" in listed and f"{prefix}done.wav\n" not in listed
+    assert f"{prefix}new.wav" in listed
+    assert f"{prefix}broken.wav" in listed
+    assert f"{prefix}done.wav\n" not in listed
 
     assert backfill.main(["--prefix", prefix]) == 1  # one blob failed permanently
     out = capsys.readouterr().out
-    assert "2 blob(s)" in out and "new.wav: transcribed" in out and "broken.wav: failed: unsupported_audio" in out
+    assert "2 blob(s)" in out
+    assert "new.wav: transcribed" in out
+    assert "broken.wav: failed: unsupported_audio" in out
     assert "quarterly report" in json.loads(outputs.download_blob(f"{prefix}new.wav.json").readall())["text"].lower()
     assert json.loads(outputs.download_blob(f"{prefix}done.wav.json").readall()) == {"text": "already there"}
 

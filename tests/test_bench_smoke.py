@@ -53,12 +53,16 @@ def test_peak_rss_benchmark_measures_short_recordings(stack, tmp_path):
     report = peak_rss.run(stack, clips, out=None, echo=quiet)
     wav, m4a = report["rows"]
     for row, found in ((wav, "wav/pcm_s16le"), (m4a, "m4a/aac")):
-        assert row["status"] == "transcribed" and row["audio_seconds"] == pytest.approx(6, abs=0.1), row
+        assert row["status"] == "transcribed", row
+        assert row["audio_seconds"] == pytest.approx(6, abs=0.1), row
         assert 20 < row["rss_before_mib"] <= row["peak_rss_mib"] < 2048
-        assert row["requests"] >= 1 and 1 <= row["fetched_ratio"] < 2
+        assert row["requests"] >= 1
+        assert 1 <= row["fetched_ratio"] < 2
         decode = row["decode"]
-        assert decode["found"] == found and decode["audio_seconds"] == pytest.approx(6, abs=0.1)
-        assert decode["x_real_time"] > 1 and 1 <= decode["fetched_ratio"] < 2
+        assert decode["found"] == found
+        assert decode["audio_seconds"] == pytest.approx(6, abs=0.1)
+        assert decode["x_real_time"] > 1
+        assert 1 <= decode["fetched_ratio"] < 2
     assert wav["ratio_to_first"] == 1
 
 
@@ -76,16 +80,21 @@ def test_the_function_app_imports_none_of_the_heavy_invocation_modules():
 def test_concurrency_benchmark_measures_sessions_at_once(stack):
     report = concurrency.run(stack, (1, 2), seconds=0, out=None, echo=quiet)
     single, double = report["rows"]
-    assert single["statuses"] == ["transcribed"] and double["statuses"] == ["transcribed"] * 2
+    assert single["statuses"] == ["transcribed"]
+    assert double["statuses"] == ["transcribed"] * 2
     assert 20 < single["rss_before_mib"] <= single["peak_rss_mib"] < 2048
-    assert double["per_extra_session_mib"] is not None and "| 2 |" in concurrency.table(report)
+    assert double["per_extra_session_mib"] is not None
+    assert "| 2 |" in concurrency.table(report)
 
 
 def test_burst_benchmark_measures_a_small_burst_against_a_quota(stack):
     report = burst.run(stack, (1,), recordings=3, parallel=2, out=None, echo=quiet)
     (row,) = report["rows"]
-    assert row["states"]["transcribed"] == 3 and row["poisoned"] == 0
-    assert row["peak_sessions"] <= 1 and row["sessions_ok"] >= 3 and row["ratio"] > 0
+    assert row["states"]["transcribed"] == 3
+    assert row["poisoned"] == 0
+    assert row["peak_sessions"] <= 1
+    assert row["sessions_ok"] >= 3
+    assert row["ratio"] > 0
     assert "| 1 | 3 |" in burst.table(report)
 
 
@@ -103,7 +112,8 @@ def test_runtime_benchmark_measures_cold_start_and_memory_inside_the_runtime(sta
     assert all(0 < seconds < 60 for seconds in start.values()), start
     for where in ("runtime", "direct"):
         measured = report[where]
-        assert measured["failed"] == 0 and len(measured["samples"]) == 3, where
+        assert measured["failed"] == 0, where
+        assert len(measured["samples"]) == 3, where
         assert all(20 * MIB < s["rss"] < 2048 * MIB for s in measured["samples"]), where
     assert "| init + first HTTP (health) |" in runtime.table(report)
     (tmp_path / "runtime.png").unlink()

@@ -73,7 +73,8 @@ def test_blob_trigger_is_event_grid_sourced_on_the_input_container():
 
 def test_transcriptions_route_needs_a_function_key():
     trigger, output = bindings()["create_transcription"]
-    assert trigger["type"] == "httpTrigger" and trigger["route"] == "transcriptions"
+    assert trigger["type"] == "httpTrigger"
+    assert trigger["route"] == "transcriptions"
     assert trigger["authLevel"] == "function"
     assert trigger["methods"] == ["POST"]
     assert output == {"direction": 1, "type": "http", "name": "$return"}
@@ -81,7 +82,8 @@ def test_transcriptions_route_needs_a_function_key():
 
 def test_health_is_anonymous_and_get_only():
     trigger, _ = bindings()["health"]
-    assert trigger["route"] == "health" and trigger["authLevel"] == "anonymous"
+    assert trigger["route"] == "health"
+    assert trigger["authLevel"] == "anonymous"
     assert trigger["methods"] == ["GET"]
 
 
@@ -146,4 +148,5 @@ def test_the_example_local_settings_name_every_setting_a_binding_reads():
         for value in binding.values()
         for name in re.findall(r"%(\w+)%", str(value))
     }
-    assert wanted and wanted <= set(example), wanted - set(example)
+    assert wanted, wanted - set(example)
+    assert wanted <= set(example), wanted - set(example)

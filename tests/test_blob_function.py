@@ -32,9 +32,12 @@ def test_a_wav_in_the_input_container_becomes_a_transcript(stack, service, three
     duration = speech_audio.duration_seconds(three_sentences_wav)
     assert doc["duration_seconds"] == pytest.approx(duration, abs=0.01)
     starts = [s["start"] for s in doc["segments"]]
-    assert starts == sorted(starts) and all(0 <= s["start"] < s["end"] <= duration + 0.05 for s in doc["segments"])
-    assert doc["source"]["name"] == name and doc["source"]["etag"]
-    assert doc["speakers"] and found[".txt"].startswith("[00:00:0")
+    assert starts == sorted(starts)
+    assert all(0 <= s["start"] < s["end"] <= duration + 0.05 for s in doc["segments"])
+    assert doc["source"]["name"] == name
+    assert doc["source"]["etag"]
+    assert doc["speakers"]
+    assert found[".txt"].startswith("[00:00:0")
     assert stack.token_requests().get(SPEECH, 0) - before == 1
     # the audio is left where it was
     assert service.get_container_client("audio-in").get_blob_client(name).exists()
@@ -82,9 +85,12 @@ def test_bad_audio_writes_an_error_document_keeps_the_audio_and_is_not_retried(s
     invoke_blob("audio-in", name)  # returns: no retry
 
     found = results(service, name)
-    assert ".json" not in found and ".txt" not in found
+    assert ".json" not in found
+    assert ".txt" not in found
     error = json.loads(found[".error.json"])
-    assert error["code"] == "unsupported_audio" and error["attempt"] == 1 and error["transient"] is False
+    assert error["code"] == "unsupported_audio"
+    assert error["attempt"] == 1
+    assert error["transient"] is False
     assert service.get_container_client("audio-in").get_blob_client(name).download_blob().readall() == data
     assert stack.token_requests().get(SPEECH, 0) == before  # refused before any token was fetched
 
@@ -107,4 +113,5 @@ def test_a_transient_failure_is_recorded_and_raised_for_the_host_to_retry(
     monkeypatch.setenv("SPEECH_ENDPOINT", stack.speech_endpoint)
     invoke_blob("audio-in", name)
     found = results(service, name)
-    assert ".json" in found and ".error.json" not in found  # the stale error is cleared on success
+    assert ".json" in found
+    assert ".error.json" not in found

@@ -38,19 +38,27 @@ def test_reads_the_whole_blob_in_windows_never_more_than_asked(blob):
         assert len(part) <= 1000
         parts.append(part)
     assert b"".join(parts) == data
-    assert reader.requests == 3 and reader.bytes_fetched == len(data)
+    assert reader.requests == 3
+    assert reader.bytes_fetched == len(data)
 
 
 def test_seeks_from_start_current_and_end_and_keeps_the_last_two_windows(blob):
     client, data = blob
     reader = reader_for(client, window=4096)
-    assert reader.seekable() and reader.read(10) == data[:10]
-    assert reader.seek(-100, io.SEEK_END) == 9_900 and reader.read(1000) == data[9_900:]
-    assert reader.seek(5, io.SEEK_SET) == 5 and reader.read(20) == data[5:25]
-    assert reader.seek(4_000, io.SEEK_CUR) == 4_025 and reader.read(200) == data[4_025:4_225]
+    assert reader.seekable()
+    assert reader.read(10) == data[:10]
+    assert reader.seek(-100, io.SEEK_END) == 9_900
+    assert reader.read(1000) == data[9_900:]
+    assert reader.seek(5, io.SEEK_SET) == 5
+    assert reader.read(20) == data[5:25]
+    assert reader.seek(4_000, io.SEEK_CUR) == 4_025
+    assert reader.read(200) == data[4_025:4_225]
     # head, tail, head again, then the middle window: the head is fetched once, the middle once
-    assert reader.requests == 3 and reader.bytes_fetched == len(data)
-    assert reader.read(0) == b"" and reader.seek(20_000) == 20_000 and reader.read(10) == b""
+    assert reader.requests == 3
+    assert reader.bytes_fetched == len(data)
+    assert reader.read(0) == b""
+    assert reader.seek(20_000) == 20_000
+    assert reader.read(10) == b""
 
 
 def test_a_blob_replaced_while_it_is_read_is_an_error_not_a_mixed_file(blob):
@@ -72,7 +80,8 @@ def test_a_moov_at_end_m4a_is_decoded_from_the_blob_fetching_each_byte_about_onc
     window = 16 * 1024
     reader = reader_for(client, window=window)
     decoded = decode_all(reader)
-    assert decoded.seconds > 12 and decoded.found.container == "m4a"
+    assert decoded.seconds > 12
+    assert decoded.found.container == "m4a"
     assert reader.bytes_fetched <= 1.05 * len(data), (reader.bytes_fetched, len(data), reader.requests)
     assert reader.requests >= len(data) // window  # really read in ranges, not in one go
 
@@ -110,7 +119,8 @@ def test_any_sequence_of_seeks_and_reads_matches_a_file_in_memory(data, ops, win
     for op in ops:
         if op[0] == "read":
             got = reader.read(op[1])
-            assert got == model.read(op[1]) and len(got) <= op[1]
+            assert got == model.read(op[1])
+            assert len(got) <= op[1]
         else:
             _, offset, whence = op
             target = [offset, model.tell() + offset, len(data) + offset][whence]

@@ -84,7 +84,8 @@ def test_a_burst_against_the_quota_ends_with_every_recording_transcribed(
 
     assert sorted(event.name for event in delivered.deliveries) == sorted(names)
     assert delivered.poisoned == [], delivered.errors
-    assert stats["peak"] <= quota and stats["refused_quota"] > 0  # the quota was hit, and it held
+    assert stats["peak"] <= quota
+    assert stats["refused_quota"] > 0
     # the events did it all within their deliveries: nothing was left for the sweep to do
     assert sum(report.pending for report in swept) == 0, [report.line() for report in swept]
     wrong = []

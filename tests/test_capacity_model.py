@@ -71,7 +71,8 @@ def test_the_model_runs_on_the_codes_own_numbers():
     assert a.sweep_run_budget_s == SWEEP_RUN_SECONDS
     assert a.sweep_period_s == schedule_period_s(Settings.sweep_schedule)
     assert a.lease_s == LEASE_SECONDS
-    assert a.max_deliveries == retry_policy.MAX_DELIVERIES and a.poison_threshold == POISON_THRESHOLD
+    assert a.max_deliveries == retry_policy.MAX_DELIVERIES
+    assert a.poison_threshold == POISON_THRESHOLD
     assert Settings.sweep_concurrency == DEFAULT_SWEEP_CONCURRENCY
     assert schedule_period_s("0 */7 * * * *") == 7 * 60
     with pytest.raises(ValueError):
@@ -83,7 +84,8 @@ def test_a_sized_deployment_runs_the_sweep_concurrency_the_infra_sets():
     for quota in (1, 9, 10, 35, 100, 1000):
         sweep = sweep_concurrency_for_quota(quota)
         sized = Scenario("sized", quota)
-        assert sized.sweep() == sweep and sized.deployment() == deployment_for_quota(quota, sweep)
+        assert sized.sweep() == sweep
+        assert sized.deployment() == deployment_for_quota(quota, sweep)
         assert Scenario("by hand", quota, instances=40, per_instance=4).sweep() == Settings.sweep_concurrency
     for row in scenarios():
         if row.sweep_concurrency is None:
@@ -120,7 +122,8 @@ def test_a_refused_start_is_retried_until_the_budget_is_spent_and_is_no_fault():
     )
     loop.run(HOUR, lambda: bool(ended))
     ((when, outcome),) = ended
-    assert outcome == THROTTLED and a.start_budget_s <= when <= a.start_budget_s + a.try_cost_s
+    assert outcome == THROTTLED
+    assert a.start_budget_s <= when <= a.start_budget_s + a.try_cost_s
     assert (rec.attempt, rec.event_tries, rec.faults) == (1, 1, 0)
 
 
@@ -137,7 +140,8 @@ def test_a_sweep_run_takes_due_recordings_in_listing_order_and_starts_none_after
     first_run_ends = a.sweep_period_s + a.sweep_run_budget_s
     loop.run(first_run_ends - 1, lambda: False)
     rounds = int(a.sweep_run_budget_s // 100)  # each worker starts a 100 s session every 100 s
-    assert stats.sweep_runs == 1 and stats.sweep_attempts == 2 * rounds
+    assert stats.sweep_runs == 1
+    assert stats.sweep_attempts == 2 * rounds
     assert [rec.index for rec in recs if rec.state == DONE] == list(range(1, 2 * rounds - 1))
     assert recs[0].state != DONE
 
@@ -146,7 +150,8 @@ def test_a_sweep_run_takes_due_recordings_in_listing_order_and_starts_none_after
 def test_sizing_keeps_a_full_scale_out_within_the_quota(sweep):
     for quota in range(1, 1001):
         fleet = deployment_for_quota(quota, sweep)
-        assert 1 <= fleet.instances <= 1000 and 1 <= fleet.per_instance <= MAX_PER_INSTANCE, (quota, fleet)
+        assert 1 <= fleet.instances <= 1000, (quota, fleet)
+        assert 1 <= fleet.per_instance <= MAX_PER_INSTANCE, (quota, fleet)
         assert fleet.concurrency <= quota, (quota, fleet)
         if quota > sweep:
             assert fleet.concurrency + sweep <= quota, (quota, fleet)
@@ -159,7 +164,8 @@ def test_sizing_is_the_stated_formula_once_an_instance_fits_beside_the_sweep():
     for quota in range(1 + MAX_PER_INSTANCE, 1001):
         per_instance = min(MAX_PER_INSTANCE, quota)
         assert deployment_for_quota(quota, 1) == (max(1, min(1000, (quota - 1) // per_instance)), per_instance)
-    assert deployment_for_quota(100) == (24, 4) and deployment_for_quota(1000) == (249, 4)
+    assert deployment_for_quota(100) == (24, 4)
+    assert deployment_for_quota(1000) == (249, 4)
     assert deployment_for_quota(1) == (1, 1)  # nothing fits beside the sweep: Flex's least fleet
     # as the infra deploys it, with the sweep's share: 24 x 4 + 4 = 100, 249 x 4 + 4 = 1000
     assert deployment_for_quota(100, sweep_concurrency_for_quota(100)) == (24, 4)
@@ -171,26 +177,32 @@ def test_a_sized_deployment_never_sees_a_refused_start(quota):
     run = burst("sized", quota)
     stats = run.stats
     assert stats.refused_host == stats.refused_sweep == stats.waiting_s == 0
-    assert stats.done == len(run.recordings) and stats.given_up == 0
+    assert stats.done == len(run.recordings)
+    assert stats.given_up == 0
 
 
 @pytest.mark.parametrize(("quota", "instances"), [(1, 40), (1, 1000), (5, 10)])
 def test_a_mis_sized_deployment_is_refused_but_finishes(quota, instances):
     run = burst("mis-sized", quota, recordings=40, instances=instances, per_instance=4)
     stats = run.stats
-    assert stats.refused_host > 0 and stats.waiting_s > 0
+    assert stats.refused_host > 0
+    assert stats.waiting_s > 0
     assert run.peak_sessions == quota  # saturated, never above
-    assert stats.done == len(run.recordings) and stats.given_up == 0
+    assert stats.done == len(run.recordings)
+    assert stats.given_up == 0
     # some recordings used all their deliveries (the last recorded, not raised): the sweep finished them
     assert any(rec.event_tries >= retry_policy.MAX_DELIVERIES for rec in run.recordings)
-    assert stats.handed_to_sweep > 0 and stats.done_by_sweep > 0 and stats.poisoned == 0
+    assert stats.handed_to_sweep > 0
+    assert stats.done_by_sweep > 0
+    assert stats.poisoned == 0
 
 
 def test_throttled_attempts_are_capacity_waits_that_never_give_a_recording_up():
     a = dataclasses.replace(Assumptions(), blip_probability=0.0, max_attempts=3)
     run = burst("throttled", 1, recordings=30, instances=40, per_instance=4, assumptions=a)
     assert max(rec.attempt for rec in run.recordings) > a.max_attempts  # many throttled attempts ...
-    assert run.stats.given_up == 0 and run.stats.done == len(run.recordings)  # ... and none counted
+    assert run.stats.given_up == 0
+    assert run.stats.done == len(run.recordings)
 
 
 def test_the_sweep_finishes_a_burst_whose_events_were_all_lost():
@@ -209,7 +221,8 @@ def test_expired_host_messages_are_lost_events_the_sweep_finishes():
 
 def test_an_outage_costs_waiting_not_recordings():
     run = burst("outage", 12, recordings=60, outage=(0.5 * HOUR, 1.5 * HOUR))
-    assert run.stats.outage_refusals > 0 and run.stats.refused_host == 0
+    assert run.stats.outage_refusals > 0
+    assert run.stats.refused_host == 0
     assert run.stats.done == len(run.recordings)
 
 
@@ -219,7 +232,8 @@ def test_a_duplicate_event_gets_no_deliveries_of_its_own():
     a = dataclasses.replace(Assumptions(), event_duplicate=1.0, duplicate_delay_s=2 * HOUR)
     run = burst("duplicates", 40, recordings=40, outage=(0.0, 4 * HOUR), assumptions=a)
     twice = [rec for rec in run.recordings if rec.events == 2]
-    assert twice and max(rec.raised for rec in twice) == retry_policy.MAX_DELIVERIES - 1
+    assert twice
+    assert max(rec.raised for rec in twice) == retry_policy.MAX_DELIVERIES - 1
     assert any(rec.event_tries > retry_policy.MAX_DELIVERIES for rec in twice)
     assert run.stats.done == len(run.recordings)
 
@@ -229,7 +243,8 @@ def test_a_session_deadline_shorter_than_the_recording_gives_it_up_after_the_swe
     a = dataclasses.replace(Assumptions(), session_deadline_s=1800.0)
     run = burst("deadline", 12, recordings=30, speed=1.0, assumptions=a)
     doomed = [rec for rec in run.recordings if rec.seconds + a.session_overhead_s > a.session_deadline_s]
-    assert doomed and run.stats.given_up == len(doomed)
+    assert doomed
+    assert run.stats.given_up == len(doomed)
     assert all(rec.state == GIVEN_UP and rec.faults >= a.max_attempts for rec in doomed)
     assert run.stats.done == len(run.recordings) - len(doomed)
 
@@ -242,8 +257,11 @@ def test_an_invocation_past_the_function_timeout_is_killed_and_reported_left():
     a = dataclasses.replace(Assumptions(), function_timeout_s=1200.0, horizon_s=12 * HOUR)
     run = burst("timeout", 12, recordings=30, speed=1.0, assumptions=a)
     too_long = [rec for rec in run.recordings if rec.seconds + a.session_overhead_s > 1200.0]
-    assert too_long and run.stats.killed > 0 and run.stats.skipped > 0
-    assert run.stats.given_up == 0 and all(rec.attempt == rec.faults == 0 for rec in too_long)
+    assert too_long
+    assert run.stats.killed > 0
+    assert run.stats.skipped > 0
+    assert run.stats.given_up == 0
+    assert all(rec.attempt == rec.faults == 0 for rec in too_long)
     assert {rec.index for rec in run.recordings if rec.state != DONE} == {rec.index for rec in too_long}
 
 

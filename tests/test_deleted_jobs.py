@@ -37,7 +37,8 @@ def test_audio_uploaded_after_its_job_was_deleted_is_removed_and_never_transcrib
     assert put_blob(upload["upload"]["url"], three_sentences_wav.read_bytes()) == 201  # the URL still works
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     outcome = deliver(f"jobs/{upload['id']}.wav")
-    assert outcome.error is None and outcome.result.status == "removed", outcome.error
+    assert outcome.error is None, outcome.error
+    assert outcome.result.status == "removed", outcome.error
     assert job_blobs(service, upload["id"]) == []  # no audio, no transcript, no error record
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before  # nothing was sent to Speech
     assert api("GET", f"/api/transcriptions/{upload['id']}").status_code == 404
@@ -74,12 +75,14 @@ def test_audio_that_comes_after_its_job_expired_is_removed_and_the_job_stays_exp
             )
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     outcome = deliver(name)
-    assert outcome.error is None and outcome.result.status == "removed", outcome.error
+    assert outcome.error is None, outcome.error
+    assert outcome.result.status == "removed", outcome.error
     assert not service.get_container_client("audio-in").get_blob_client(name).exists()
     assert job_blobs(service, upload["id"]) == [f"transcripts/jobs/{upload['id']}/status.json"]
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
     job = api("GET", f"/api/transcriptions/{upload['id']}")
-    assert job.status_code == 200 and json.loads(job.get_body())["status"] == "expired"
+    assert job.status_code == 200
+    assert json.loads(job.get_body())["status"] == "expired"
 
 
 def expiry_store():
@@ -106,7 +109,8 @@ def test_an_upload_request_that_fails_after_its_url_was_made_leaves_nothing_and_
     monkeypatch.setattr(storage, "upload_url", url_then_failure)
     response = api("POST", "/api/uploads", b'{"filename": "a.wav"}', {"content-type": "application/json"})
     monkeypatch.undo()
-    assert response.status_code == 503 and len(made) == 1
+    assert response.status_code == 503
+    assert len(made) == 1
     job_id = made[0].split("/jobs/")[1].split(".")[0]
     assert job_blobs(service, job_id) == []  # no queued job left that no one knows the id of
     assert put_blob(made[0], three_sentences_wav.read_bytes()) == 201
@@ -140,5 +144,6 @@ def test_audio_stored_by_a_request_that_failed_anyway_is_not_kept_with_a_job_no_
         {"content-type": "audio/wav", "prefer": "respond-async"},
     )
     monkeypatch.undo()
-    assert response.status_code == 503 and len(stored) == 1
+    assert response.status_code == 503
+    assert len(stored) == 1
     assert job_blobs(service, stored[0].split("/")[1].split(".")[0]) == []

@@ -111,7 +111,8 @@ def test_web_hook_registered_after_its_challenge(batch: SimpleNamespace) -> None
     assert batch.registered.status == 201, batch.registered.body
     assert batch.receiver.challenges == 1
     entity = batch.registered.json()
-    assert entity["status"] == "Succeeded" and "secret" not in entity["properties"]
+    assert entity["status"] == "Succeeded"
+    assert "secret" not in entity["properties"]
     assert batch.registered.headers["Location"] == entity["self"]
 
 
@@ -120,7 +121,8 @@ def test_plain_blob_url_transcribed_and_signed_completion(batch: SimpleNamespace
     answer = submit(batch, [recordings.three], wordLevelTimestampsEnabled=True)
     assert answer.status == 201, answer.body
     created = answer.json()
-    assert created["status"] == "NotStarted" and "contentUrls" not in created
+    assert created["status"] == "NotStarted"
+    assert "contentUrls" not in created
     assert answer.headers["Location"] == created["self"]
 
     callback = batch.receiver.wait_for(created["self"], timeout=30)
@@ -141,8 +143,11 @@ def test_plain_blob_url_transcribed_and_signed_completion(batch: SimpleNamespace
     assert word_error_rate(result["combinedRecognizedPhrases"][0]["display"]) <= 0.2
     for phrase in result["recognizedPhrases"]:
         best = phrase["nBest"][0]
-        assert phrase["recognitionStatus"] == "Success" and phrase["channel"] == 0 and "speaker" not in phrase
-        assert best["words"] and " ".join(w["word"] for w in best["words"]) == best["lexical"]
+        assert phrase["recognitionStatus"] == "Success"
+        assert phrase["channel"] == 0
+        assert "speaker" not in phrase
+        assert best["words"]
+        assert " ".join(w["word"] for w in best["words"]) == best["lexical"]
         assert phrase["offsetInTicks"] == phrase["offsetMilliseconds"] * 10_000
     assert by_kind["TranscriptionReport"]["content"]["successfulTranscriptionsCount"] == 1
     assert stack.token_requests().get("https://storage.azure.com", 0) == storage_tokens  # its own identity
@@ -173,7 +178,8 @@ def test_url_outside_the_grant_fails(batch: SimpleNamespace, recordings: SimpleN
         "message": "Authentication failed for recordings URI.",
     }
     report = files(batch, entity)["TranscriptionReport"]["content"]
-    assert report["failedTranscriptionsCount"] == 1 and report["details"][0]["status"] == "Failed"
+    assert report["failedTranscriptionsCount"] == 1
+    assert report["details"][0]["status"] == "Failed"
     assert batch.receiver.wait_for(entity["self"], timeout=10) is not None  # failure completes too
 
 
@@ -183,7 +189,8 @@ def test_url_outside_the_grant_fails(batch: SimpleNamespace, recordings: SimpleN
 def test_failed_faults(batch: SimpleNamespace, recordings: SimpleNamespace, fault: str, code: str) -> None:
     entity = finished(batch, submit(batch, [recordings.three], query=f"&fault={fault}").json()["self"])
 
-    assert entity["status"] == "Failed" and entity["properties"]["error"]["code"] == code
+    assert entity["status"] == "Failed"
+    assert entity["properties"]["error"]["code"] == code
 
 
 def test_no_callback_fault(batch: SimpleNamespace, recordings: SimpleNamespace) -> None:
@@ -208,7 +215,9 @@ def test_submit_refusals(batch: SimpleNamespace, recordings: SimpleNamespace) ->
     anonymous = submit(batch, [recordings.three], token=None)
 
     assert (throttled.status, throttled.headers["Retry-After"], throttled.json()["error"]["code"]) == (429, "1", "429")
-    assert planned.status == 200 and unavailable.status == 503 and accepted.status == 201
+    assert planned.status == 200
+    assert unavailable.status == 503
+    assert accepted.status == 201
     assert anonymous.status == 401
     call("DELETE", accepted.json()["self"], token=batch.token)
 
@@ -226,7 +235,8 @@ def test_bad_submission_is_400(batch: SimpleNamespace, recordings, properties: d
     answer = submit(batch, [recordings.three], **properties)
 
     assert answer.status == 400
-    assert answer.json()["code"] == "InvalidRequest" and answer.json()["innerError"]["code"] == inner
+    assert answer.json()["code"] == "InvalidRequest"
+    assert answer.json()["innerError"]["code"] == inner
 
 
 def test_web_hook_that_does_not_echo_the_token_is_refused(batch: SimpleNamespace) -> None:
@@ -248,6 +258,7 @@ def test_web_hook_that_does_not_echo_the_token_is_refused(batch: SimpleNamespace
 
     assert challenged == 1
     for answer in (refused, unreachable):
-        assert answer.status == 400 and answer.json()["innerError"]["code"] == "InvalidCallbackUri"
+        assert answer.status == 400
+        assert answer.json()["innerError"]["code"] == "InvalidCallbackUri"
     listed = call("GET", f"{batch.base}{WEBHOOKS_PATH}?api-version=2025-10-15", token=batch.token).json()["values"]
     assert [h["displayName"] for h in listed] == ["completions"]

@@ -95,7 +95,8 @@ def test_continuous_language_identification_per_phrase(emulator: SimpleNamespace
     config.set_property(speechsdk.PropertyId.SpeechServiceConnection_LanguageIdMode, "Continuous")
     run = transcribe(config, audio.multilingual, languages=candidates(), wait=90)
 
-    assert run.errors == [] and run.stopped_after is not None
+    assert run.errors == []
+    assert run.stopped_after is not None
     assert [p.language for p in run.phrases] == [locale for _v, locale, _t in MULTILINGUAL], run.phrases
     for phrase, (_voice, locale, text) in zip(run.phrases, MULTILINGUAL, strict=True):
         assert json.loads(phrase.json)["PrimaryLanguage"]["Language"] == locale
@@ -107,7 +108,8 @@ def test_at_start_identification_keeps_the_first_language(emulator: SimpleNamesp
     """At-start mode (the SDK's default): the first phrase's language is the session's."""
     run = transcribe(speech_config(emulator.url), audio.german_first, languages=candidates(), wait=90)
 
-    assert run.errors == [] and len(run.phrases) == 2
+    assert run.errors == []
+    assert len(run.phrases) == 2
     assert [p.language for p in run.phrases] == ["de-DE", "de-DE"]  # not es-ES, not the first candidate
     assert wer(MULTILINGUAL[1][2], run.phrases[0].text) <= 0.35, run.phrases[0].text
 
@@ -118,7 +120,8 @@ def test_one_non_english_language(emulator: SimpleNamespace, audio: SimpleNamesp
     config.speech_recognition_language = "de-DE"
     run = transcribe(config, audio.german)
 
-    assert run.errors == [] and len(run.phrases) == 1
+    assert run.errors == []
+    assert len(run.phrases) == 1
     assert wer(MULTILINGUAL[1][2], run.phrases[0].text) <= 0.35, run.phrases[0].text
     assert "PrimaryLanguage" not in json.loads(run.phrases[0].json)
     wait_for_log(emulator.log, r"language=de-DE .*phrases=1 ")
@@ -133,7 +136,8 @@ def test_word_timings_inside_their_phrase(emulator: SimpleNamespace, audio: Simp
     config.request_word_level_timestamps()
     run = transcribe(config, audio.three)
 
-    assert run.errors == [] and len(run.phrases) == 3
+    assert run.errors == []
+    assert len(run.phrases) == 3
     for phrase in run.phrases:
         nbest = best(phrase.json)
         found = nbest["Words"]
@@ -142,7 +146,8 @@ def test_word_timings_inside_their_phrase(emulator: SimpleNamespace, audio: Simp
         assert " ".join(w["Word"] for w in found) == words(phrase.text) == nbest["Lexical"]
         cursor = start
         for word in found:
-            assert word["Offset"] >= cursor and word["Duration"] >= 0, found
+            assert word["Offset"] >= cursor, found
+            assert word["Duration"] >= 0, found
             cursor = word["Offset"] + word["Duration"]
             assert 0.0 <= word["Confidence"] <= 1.0
         assert cursor <= end
@@ -157,14 +162,17 @@ def test_profanity_modes(emulator: SimpleNamespace, audio: SimpleNamespace, mode
         config.set_profanity(getattr(speechsdk.ProfanityOption, mode))
     run = transcribe(config, audio.profane)
 
-    assert run.errors == [] and len(run.phrases) == 1
+    assert run.errors == []
+    assert len(run.phrases) == 1
     text, nbest = run.phrases[0].text, best(run.phrases[0].json)
     spoken_words = words(text).split()
-    assert "printer" in spoken_words and "jammed" in spoken_words
+    assert "printer" in spoken_words
+    assert "jammed" in spoken_words
     if mode == "Raw":
         assert set(PROFANE) <= set(spoken_words)
     elif mode == "Removed":
-        assert not set(PROFANE) & set(spoken_words) and "*" not in text
+        assert not set(PROFANE) & set(spoken_words)
+        assert "*" not in text
         assert len(spoken_words) == len(PROFANE_SENTENCE.split()) - len(PROFANE)
     else:  # the service's default is Masked
         assert not set(PROFANE) & set(spoken_words)
@@ -182,7 +190,8 @@ def test_segmentation_silence_timeout(
     config.set_property(speechsdk.PropertyId.Speech_SegmentationSilenceTimeoutMs, str(silence_ms))
     run = transcribe(config, audio.three)
 
-    assert run.errors == [] and len(run.phrases) == phrases, [p.text for p in run.phrases]
+    assert run.errors == [], [p.text for p in run.phrases]
+    assert len(run.phrases) == phrases, [p.text for p in run.phrases]
     assert wer(" ".join(speech_audio.THREE_SENTENCES), run.text) <= 0.25, run.text
     wait_for_log(emulator.log, rf"options=silence={silence_ms}ms")
 
@@ -209,7 +218,8 @@ def test_phrase_list_biases_recognition(emulator: SimpleNamespace, audio: Simple
 
     without, with_list = (sum(name in run.text for name in NAMES) for run in (plain, biased))
     print(f"\nphrase list: names right {without}/2 without, {with_list}/2 with: {plain.text!r} -> {biased.text!r}")
-    assert with_list == 2 and with_list > without
+    assert with_list == 2
+    assert with_list > without
     assert wer(NAMES_SENTENCE, biased.text) <= 0.1
     wait_for_log(emulator.log, r"options=phrases=2@1\.5")
 
@@ -219,7 +229,8 @@ def test_custom_model_id_is_accepted_and_logged(emulator: SimpleNamespace, audio
     config.endpoint_id = "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"
     run = transcribe(config, audio.profane)
 
-    assert run.errors == [] and len(run.phrases) == 1
+    assert run.errors == []
+    assert len(run.phrases) == 1
     wait_for_log(emulator.log, r"options=.*cid=0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5")
 
 
@@ -235,7 +246,9 @@ def test_pauses_are_cut_under_background_noise(emulator: SimpleNamespace, audio:
     """
     run = transcribe(speech_config(emulator.url), audio.noisy)
 
-    assert run.errors == [] and run.stopped_after is not None and run.stopped_after < UNFINISHED_TURN_SECONDS
+    assert run.errors == []
+    assert run.stopped_after is not None
+    assert run.stopped_after < UNFINISHED_TURN_SECONDS
     assert len(run.phrases) == 3, [p.text for p in run.phrases]
     for phrase, sentence in zip(run.phrases, speech_audio.THREE_SENTENCES, strict=True):
         assert wer(sentence, phrase.text) <= 0.35, phrase.text

@@ -100,12 +100,14 @@ def test_session_past_the_quota_is_refused_with_429(emulator: SimpleNamespace, a
         assert "429" in run.errors[0][1]
         refused = stats(emulator.url)["refused_quota"] - refused_before
         print(f"\nquota: session {QUOTA + 1} canceled TooManyRequests after {elapsed:.2f} s, {refused} refusals")
-        assert refused >= 1 and elapsed < DEADLINE
+        assert refused >= 1
+        assert elapsed < DEADLINE
     # Both slots free again once the holders' websockets are gone; a new session gets in.
     free = wait_for_stats(emulator.url, lambda s: s["live"] == 0)
     assert free["live"] == 0, free
     run = transcribe(speech_config(emulator.url), audio.short)
-    assert run.errors == [] and len(run.phrases) == 1
+    assert run.errors == []
+    assert len(run.phrases) == 1
     assert stats(emulator.url)["peak"] == QUOTA
 
 
@@ -116,7 +118,8 @@ def test_a_freed_slot_admits_the_next_session(emulator: SimpleNamespace, audio: 
         one_left = wait_for_stats(emulator.url, lambda s: s["live"] == 1)
         assert one_left["live"] == 1, one_left
         run = transcribe(speech_config(emulator.url), audio.short)  # uses the slot the first holder freed
-        assert run.errors == [] and len(run.phrases) == 1
+        assert run.errors == []
+        assert len(run.phrases) == 1
     assert stats(emulator.url)["peak"] == QUOTA
 
 
@@ -135,10 +138,13 @@ def test_sessions_are_recognised_in_parallel(emulator: SimpleNamespace, audio: S
         thread.join(90)
 
     for run in runs:
-        assert run is not None and run.errors == [] and len(run.phrases) == 3
+        assert run is not None
+        assert run.errors == []
+        assert len(run.phrases) == 3
         assert wer(" ".join(speech_audio.THREE_SENTENCES), run.text) <= 0.25, run.text
     after = stats(emulator.url)
-    assert after["recognizers"] == 2 and after["decoding_peak"] == 2, after
+    assert after["recognizers"] == 2, after
+    assert after["decoding_peak"] == 2, after
 
 
 def test_stats_counts_only_quota_refusals(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
@@ -148,7 +154,8 @@ def test_stats_counts_only_quota_refusals(emulator: SimpleNamespace, audio: Simp
     assert [code for code, _ in run.errors] == [speechsdk.CancellationErrorCode.TooManyRequests]
     after = stats(emulator.url)
     assert after["refused_quota"] == before["refused_quota"]  # an injected fault is not the quota
-    assert after["max_sessions"] == QUOTA and after["live"] <= 1
+    assert after["max_sessions"] == QUOTA
+    assert after["live"] <= 1
     assert set(after) >= {"live", "peak", "accepted", "refused_quota", "max_sessions", "decoding_peak"}
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(emulator.url.replace("ws://", "http://") + "/nothing", timeout=5)

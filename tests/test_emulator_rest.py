@@ -90,9 +90,11 @@ def test_read_speech_within_wer_bound(emulator: SimpleNamespace, audio: SimpleNa
     previous_end = 0
     for phrase in result["phrases"]:
         assert {"channel", "speaker"}.isdisjoint(phrase)
-        assert phrase["locale"] == "en-US" and 0 < phrase["confidence"] <= 1
+        assert phrase["locale"] == "en-US"
+        assert 0 < phrase["confidence"] <= 1
         start, end = phrase["offsetMilliseconds"], phrase["offsetMilliseconds"] + phrase["durationMilliseconds"]
-        assert start >= previous_end and phrase["words"]
+        assert start >= previous_end
+        assert phrase["words"]
         assert all(
             start <= w["offsetMilliseconds"] <= w["offsetMilliseconds"] + w["durationMilliseconds"] <= end
             for w in phrase["words"]
@@ -164,7 +166,8 @@ def test_profanity_modes(emulator: SimpleNamespace, audio: SimpleNamespace, mode
 def test_phrase_list_and_language_identification(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
     names = speech_audio.speak(speech_audio.NAMES_SENTENCE, audio.three.parent / "names.wav")
     answer = fast(emulator, {"locales": ["en-US"], "phraseList": {"phrases": list(speech_audio.NAMES)}}, names)
-    assert answer.status == 200 and all(n in answer.json()["phrases"][0]["text"] for n in speech_audio.NAMES)
+    assert answer.status == 200
+    assert all(n in answer.json()["phrases"][0]["text"] for n in speech_audio.NAMES)
 
     lines = [(voice, text) for voice, _locale, text in speech_audio.MULTILINGUAL]
     multilingual = speech_audio.spoken(audio.three.parent, "multilingual", lines)
@@ -191,7 +194,8 @@ def test_bad_definition_is_400(emulator: SimpleNamespace, audio: SimpleNamespace
     answer = fast(emulator, definition, audio.short)
 
     assert answer.status == 400
-    assert answer.json()["code"] == "InvalidRequest" and answer.json()["innerError"]["code"] == inner
+    assert answer.json()["code"] == "InvalidRequest"
+    assert answer.json()["innerError"]["code"] == inner
 
 
 def test_audio_it_cannot_decode_or_no_audio(emulator: SimpleNamespace) -> None:
@@ -214,7 +218,8 @@ def test_over_300_mb_is_413_before_the_upload(emulator: SimpleNamespace) -> None
         sock.sendall(head.encode())
         answer = sock.recv(65536).decode()
 
-    assert answer.startswith("HTTP/1.1 413") and '"code": "InvalidRequest"' in answer
+    assert answer.startswith("HTTP/1.1 413")
+    assert '"code": "InvalidRequest"' in answer
 
 
 @pytest.mark.parametrize(
@@ -225,7 +230,8 @@ def test_over_300_mb_is_413_before_the_upload(emulator: SimpleNamespace) -> None
 def test_token_refused_in_the_gateway_shape(emulator: SimpleNamespace, audio: SimpleNamespace, token: str) -> None:
     answer = transcribe(emulator.base, {"locales": ["en-US"]}, audio.short, token=token)
 
-    assert answer.status == 401 and answer.json()["error"]["code"] == "401"
+    assert answer.status == 401
+    assert answer.json()["error"]["code"] == "401"
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +259,8 @@ def test_slow_fault_waits_then_answers(emulator: SimpleNamespace, audio: SimpleN
     started = time.monotonic()
     answer = fast(emulator, {"locales": ["en-US"]}, audio.short, query="&fault=slow&fault-delay=1.5")
 
-    assert answer.status == 200 and time.monotonic() - started >= 1.5
+    assert answer.status == 200
+    assert time.monotonic() - started >= 1.5
 
 
 def test_silent_fault_never_answers(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
@@ -278,7 +285,8 @@ def test_cut_fault_resets_mid_upload(emulator: SimpleNamespace, audio: SimpleNam
 
 def test_unknown_fault_is_refused_not_ignored(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
     answer = fast(emulator, {}, audio.short, query="&fault=reject-42")
-    assert answer.status == 400 and "unknown fast fault" in answer.json()["message"]
+    assert answer.status == 400
+    assert "unknown fast fault" in answer.json()["message"]
 
 
 def test_planned_faults_then_success(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
@@ -311,8 +319,10 @@ def test_command_line_fault_pace_and_rate_limit(tmp_path: Path, audio: SimpleNam
         ]
 
     assert fast_statuses == [503, 400, 400, 400]  # 400: an empty form gets as far as the operation
-    assert paced.status == 200 and paced_seconds >= speech_audio.duration_seconds(audio.short) / 2
-    assert limited.json()["error"]["code"] == "429" and 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert paced.status == 200
+    assert paced_seconds >= speech_audio.duration_seconds(audio.short) / 2
+    assert limited.json()["error"]["code"] == "429"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert batch_statuses == [400, 400, 429]
 
 
@@ -326,5 +336,7 @@ def test_websocket_and_rest_share_the_port(emulator: SimpleNamespace, audio: Sim
     answer = fast(emulator, {"locales": ["en-US"]}, audio.short)
 
     assert result.reason == speechsdk.ResultReason.RecognizedSpeech
-    assert stats.status == 200 and json.loads(stats.body)["accepted"] >= 1
-    assert answer.status == 200 and "hello" in answer.json()["combinedPhrases"][0]["text"].lower()
+    assert stats.status == 200
+    assert json.loads(stats.body)["accepted"] >= 1
+    assert answer.status == 200
+    assert "hello" in answer.json()["combinedPhrases"][0]["text"].lower()

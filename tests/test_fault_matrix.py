@@ -75,8 +75,10 @@ def test_identity_answering_500_or_429_for_the_speech_token_is_retried(stack, se
     record = error_record(service, name)
     assert (record["code"], record["transient"], record["attempt"]) == ("identity_unavailable", True, 1)
     again = deliver(name)  # the host's next delivery, the endpoint healthy again
-    assert again.error is None and again.result.status == "transcribed"
-    assert error_record(service, name) is None and intact(service, name, data)
+    assert again.error is None
+    assert again.result.status == "transcribed"
+    assert error_record(service, name) is None
+    assert intact(service, name, data)
 
 
 @pytest.mark.parametrize("mode", ["status-400", "status-401", "status-403"])
@@ -86,10 +88,12 @@ def test_identity_refusing_the_speech_token_is_permanent(stack, service, three_s
     with identity_healed(stack, SPEECH_RESOURCE):
         stack.spoil_tokens(SPEECH_RESOURCE, mode, count=10)
         outcome = deliver(name)
-    assert outcome.error is None and outcome.result.status == "failed"  # returned: the host does not retry
+    assert outcome.error is None
+    assert outcome.result.status == "failed"
     record = error_record(service, name)
     assert (record["code"], record["transient"]) == ("authentication_failed", False)
-    assert mode.removeprefix("status-") in record["message"] and intact(service, name, data)
+    assert mode.removeprefix("status-") in record["message"]
+    assert intact(service, name, data)
 
 
 @pytest.mark.parametrize("mode", ["trickle", "silent"])
@@ -104,7 +108,8 @@ def test_a_trickling_or_silent_identity_endpoint_ends_within_the_token_timeout(
         http = timed(lambda: post_transcription(data))
     assert (blob.error.code, blob.error.transient) == ("identity_unavailable", True)
     assert within(blob.seconds, TOKEN_TIMEOUT), blob.seconds
-    assert error_record(service, name)["code"] == "identity_unavailable" and intact(service, name, data)
+    assert error_record(service, name)["code"] == "identity_unavailable"
+    assert intact(service, name, data)
     assert unavailable(http, "identity_unavailable", TOKEN_TIMEOUT), http.seconds
 
 
@@ -171,7 +176,8 @@ def test_a_request_storage_refuses_is_permanent_not_an_outage(stack):
     with storage.connect(Settings.from_env()) as clients:  # 400 InvalidResourceName: every retry would be refused
         refused = timed(lambda: storage.read_text(clients.blobs.get_container_client("Not_A_Name"), "a.json"))
     assert (refused.error.code, refused.error.transient) == ("storage_refused", False), refused.error
-    assert "InvalidResourceName" in refused.error.message and within(refused.seconds, 1.0), refused.seconds
+    assert "InvalidResourceName" in refused.error.message, refused.seconds
+    assert within(refused.seconds, 1.0), refused.seconds
 
 
 def test_a_missing_output_container_is_found_before_any_speech_session(
@@ -182,7 +188,8 @@ def test_a_missing_output_container_is_found_before_any_speech_session(
     monkeypatch.setenv("OUTPUT_CONTAINER", "no-such-container")
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     outcome = deliver(name)
-    assert outcome.error is None and outcome.result.status == "failed"  # permanent: not retried by the host
+    assert outcome.error is None
+    assert outcome.result.status == "failed"
     assert (outcome.result.error.code, outcome.result.error.transient) == ("configuration_error", False)
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before  # no Speech token, so no session
     health = api("GET", "/api/health")
@@ -206,10 +213,12 @@ def test_a_blob_deleted_mid_read_is_reported_as_deleted_and_its_error_cleared_on
     monkeypatch.setattr(blob_reader.BlobReader, "_fetch", delete_after_first_read)
     first = deliver(name)
     assert (first.error.code, first.error.transient) == ("storage_error", True)
-    assert "deleted" in first.error.message and "replaced" not in first.error.message
+    assert "deleted" in first.error.message
+    assert "replaced" not in first.error.message
     assert error_record(service, name)["code"] == "storage_error"
     again = deliver(name)  # the host's retry finds the recording gone
-    assert again.error is None and again.result.status == "skipped"
+    assert again.error is None
+    assert again.result.status == "skipped"
     assert error_record(service, name) is None
 
 
@@ -222,10 +231,12 @@ def test_a_speech_endpoint_that_is_not_one_is_a_permanent_configuration_error(
     name = upload(service, data)
     monkeypatch.setenv("SPEECH_ENDPOINT", f"{stack.speech_endpoint}{path}")
     outcome = deliver(name)
-    assert outcome.error is None and outcome.result.status == "failed"  # not retried
+    assert outcome.error is None
+    assert outcome.result.status == "failed"
     record = error_record(service, name)
     assert (record["code"], record["transient"]) == ("configuration_error", False)
-    assert "SPEECH_ENDPOINT" in record["message"] and intact(service, name, data)
+    assert "SPEECH_ENDPOINT" in record["message"]
+    assert intact(service, name, data)
     assert within(outcome.seconds, 5.0), outcome.seconds
 
 
@@ -242,7 +253,8 @@ def test_a_normal_close_mid_stream_ends_the_session_without_waiting_for_the_idle
     outcome = deliver(name)
     assert (outcome.error.code, outcome.error.transient) == ("service_error", True)
     assert "closed the connection" in outcome.error.message
-    assert within(outcome.seconds, 15.0 + RECONNECT_GRACE_SECONDS) and outcome.seconds < idle, outcome.seconds
+    assert within(outcome.seconds, 15.0 + RECONNECT_GRACE_SECONDS), outcome.seconds
+    assert outcome.seconds < idle, outcome.seconds
     assert intact(service, name, data)
 
 
@@ -278,16 +290,21 @@ def test_a_setting_not_finite_or_out_of_range_is_a_configuration_error(
     name = upload(service, data)
     monkeypatch.setenv(setting, value)
     response = post_transcription(data)
-    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.status_code == 500
+    assert response.mimetype == "application/json"
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == "configuration_error" and setting in error["message"]
+    assert error["code"] == "configuration_error"
+    assert setting in error["message"]
     health = api("GET", "/api/health")
-    assert health.status_code == 503 and setting in json.loads(health.get_body())["problems"][0]
+    assert health.status_code == 503
+    assert setting in json.loads(health.get_body())["problems"][0]
     outcome = deliver(name)
-    assert outcome.error is None and outcome.result.status == "failed"  # permanent, and at once
+    assert outcome.error is None
+    assert outcome.result.status == "failed"
     error = outcome.result.error
     assert (error.code, error.transient, setting in error.message) == ("configuration_error", False, True)
-    assert within(outcome.seconds, 1.0) and intact(service, name, data)
+    assert within(outcome.seconds, 1.0)
+    assert intact(service, name, data)
 
 
 # -- the HTTP door ---------------------------------------------------------------------------------------
@@ -297,9 +314,11 @@ def test_http_refuses_audio_declaring_more_than_the_limit_before_storing_anythin
     response = timed(lambda: post_transcription(declared_wav(10 * 3600)))
     assert response.result.status_code == 413
     error = json.loads(response.result.get_body())["error"]
-    assert error["code"] == "audio_too_large" and "MAX_AUDIO_MINUTES" in error["message"]
+    assert error["code"] == "audio_too_large"
+    assert "MAX_AUDIO_MINUTES" in error["message"]
     jobs_after = {b.name for b in service.get_container_client("audio-in").list_blobs(name_starts_with="jobs/")}
-    assert jobs_after == jobs_before and within(response.seconds, 1.0)
+    assert jobs_after == jobs_before
+    assert within(response.seconds, 1.0)
 
 
 def test_delete_removes_only_the_jobs_own_blobs_and_an_unknown_job_is_404(stack, service, three_sentences_wav):
@@ -337,7 +356,8 @@ def test_backfill_with_storage_down_prints_one_line_and_exits_2(storage_proxy, c
     run = timed(lambda: backfill.main(["--dry-run"]))
     assert run.result == 2, run.error
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: storage_error: ")
+    assert len(err) == 1
+    assert err[0].startswith("error: storage_error: ")
     assert within(run.seconds, STORAGE_TIMEOUT)
 
 
@@ -356,7 +376,8 @@ def test_backfill_skips_a_recording_with_a_permanent_error_until_it_is_replaced(
 def test_the_readme_fault_table_is_backed_by_these_tests():
     """Every row names its test, found in the file the row names (this one when it names none)."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert len(fault_table(readme)) >= 15 and unbacked_rows(readme, REPO) == []
+    assert len(fault_table(readme)) >= 15
+    assert unbacked_rows(readme, REPO) == []
     elsewhere = "test_the_retries_end_with_their_budget_and_throttling_is_not_counted_as_a_fault"  # not here
     planted = f"<!-- fault-table -->\n| a | `{elsewhere}` |\n| a | none |\n<!-- /fault-table -->"
     assert unbacked_rows(planted, REPO) == [f"tests/test_fault_matrix.py::{elsewhere}", "row 2"]

@@ -33,9 +33,11 @@ def transcribe_command(*args: str) -> subprocess.CompletedProcess:
 def check_audio_info(audio: dict, fmt: audio_formats.Format, seconds: float) -> None:
     container, codec = fmt.expect
     assert (audio["container"], audio["codec"], audio["format"]) == (container, codec, f"{container}/{codec}")
-    assert audio["sample_rate"] == fmt.rate and audio["channels"] == (2 if fmt.layout == "stereo" else 1)
+    assert audio["sample_rate"] == fmt.rate
+    assert audio["channels"] == (2 if fmt.layout == "stereo" else 1)
     assert audio["decoded_duration_seconds"] == pytest.approx(seconds, abs=0.1)
-    assert audio["duration_seconds"] == audio["decoded_duration_seconds"] and audio["channel_mode"] == "mix"
+    assert audio["duration_seconds"] == audio["decoded_duration_seconds"]
+    assert audio["channel_mode"] == "mix"
     declared = audio["declared_duration_seconds"]
     assert declared is None or declared == pytest.approx(seconds, abs=0.1)
 
@@ -52,7 +54,8 @@ def test_every_format_through_the_blob_path(stack, service, format_files, format
     doc = json.loads(found[".json"])
     assert word_error_rate(doc["text"]) <= fmt.wer_bound, doc["text"]
     check_audio_info(doc["audio"], fmt, speech_audio.duration_seconds(format_sources[fmt.name]))
-    assert doc["warnings"] == [] and doc["source"]["size"] == len(data)
+    assert doc["warnings"] == []
+    assert doc["source"]["size"] == len(data)
     assert service.get_container_client("audio-in").get_blob_client(name).download_blob().readall() == data
 
 
@@ -115,7 +118,8 @@ def test_separate_channels_from_the_command_give_one_speaker_per_channel(stack, 
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert sorted(doc["speakers"]) == ["Channel-1", "Channel-2"]
-    assert doc["audio"]["channel_mode"] == "separate" and doc["audio"]["channels"] == 2
+    assert doc["audio"]["channel_mode"] == "separate"
+    assert doc["audio"]["channels"] == 2
     assert_each_line_on_its_channel(doc["segments"], timeline)
     starts = [s["start"] for s in doc["segments"]]
     assert starts == sorted(starts)  # the channels' segments are merged by time
@@ -132,7 +136,8 @@ def test_separate_channels_through_the_blob_path(stack, service, call_recording,
     invoke_blob("audio-in", name)
 
     doc = json.loads(results(service, name)[".json"])
-    assert sorted(doc["speakers"]) == ["Channel-1", "Channel-2"] and doc["audio"]["channel_mode"] == "separate"
+    assert sorted(doc["speakers"]) == ["Channel-1", "Channel-2"]
+    assert doc["audio"]["channel_mode"] == "separate"
     assert_each_line_on_its_channel(doc["segments"], timeline)
     assert stack.token_requests().get(SPEECH, 0) - before.get(SPEECH, 0) == 1  # two sessions, one token
     assert "Channel-1:" in results(service, name)[".txt"]
@@ -142,13 +147,18 @@ def test_the_command_prints_text_and_fails_in_one_line_on_bad_input(stack, forma
     run = transcribe_command(
         str(format_files["ogg-opus"]), "--endpoint", stack.speech_endpoint, "--format", "txt", "--quiet"
     )
-    assert run.returncode == 0 and run.stdout.startswith("[00:00:0") and "quarterly report" in run.stdout.lower()
+    assert run.returncode == 0
+    assert run.stdout.startswith("[00:00:0")
+    assert "quarterly report" in run.stdout.lower()
 
     not_audio = tmp_path / "notes.mp3"  # the name says mp3; the content decides
     not_audio.write_text("shopping list: eggs, milk\n")
     run = transcribe_command(str(not_audio), "--endpoint", stack.speech_endpoint)
-    assert run.returncode == 1 and run.stdout == ""
+    assert run.returncode == 1
+    assert run.stdout == ""
     assert run.stderr.strip() == "error: unsupported_audio: not a recording this service can decode: found text"
 
     run = transcribe_command(str(tmp_path / "missing.wav"), "--endpoint", stack.speech_endpoint)
-    assert run.returncode == 1 and run.stderr.startswith("error: cannot read") and len(run.stderr.splitlines()) == 1
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: cannot read")
+    assert len(run.stderr.splitlines()) == 1

@@ -53,9 +53,11 @@ def outcome(stream, channel_mode: str = "mix") -> object:
 def assert_typed_or_audio(result: object) -> None:
     if isinstance(result, BaseException):
         assert isinstance(result, (UnsupportedAudioError, AudioTooLargeError)), repr(result)
-        assert result.message and not result.transient
+        assert result.message
+        assert not result.transient
     else:
-        assert 0 <= result.seconds <= MAX_SECONDS and isinstance(result.warnings, list)
+        assert 0 <= result.seconds <= MAX_SECONDS
+        assert isinstance(result.warnings, list)
 
 
 @settings(max_examples=60, deadline=None)
@@ -159,15 +161,18 @@ def test_hostile_blobs_end_in_an_error_document_or_a_transcript_and_the_audio_st
         )
         worker.start()
         worker.join(120)
-        assert not worker.is_alive() and done == [None]  # returned: no retry asked for
+        assert not worker.is_alive()
+        assert done == [None]
         error = outputs.get_blob_client(name + ".error.json")
         if error.exists():
             body = json.loads(error.download_blob().readall())
-            assert body["code"] in ("unsupported_audio", "audio_too_large") and body["transient"] is False
+            assert body["code"] in ("unsupported_audio", "audio_too_large")
+            assert body["transient"] is False
             assert not outputs.get_blob_client(name + ".json").exists()
         else:
             doc = json.loads(outputs.get_blob_client(name + ".json").download_blob().readall())
-            assert doc["schema"] == "stt-transcript/1" and isinstance(doc["warnings"], list)
+            assert doc["schema"] == "stt-transcript/1"
+            assert isinstance(doc["warnings"], list)
         assert inputs.get_blob_client(name).download_blob().readall() == data
 
     run()

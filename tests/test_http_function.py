@@ -25,14 +25,18 @@ def test_post_wav_returns_the_transcript(three_sentences_wav):
     doc = json.loads(response.get_body())
     reference = " ".join(speech_audio.THREE_SENTENCES).lower()
     assert jiwer.wer(jiwer.RemovePunctuation()(reference), jiwer.RemovePunctuation()(doc["text"].lower())) <= 0.25
-    assert doc["schema"] == "stt-transcript/1" and doc["segments"]
+    assert doc["schema"] == "stt-transcript/1"
+    assert doc["segments"]
 
 
 def test_format_txt_returns_speaker_turns(three_sentences_wav):
     response = post(three_sentences_wav.read_bytes(), format="txt")
-    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
     text = response.get_body().decode()
-    assert text.startswith("[00:00:0") and "Guest-1:" in text and "quarterly report" in text.lower()
+    assert text.startswith("[00:00:0")
+    assert "Guest-1:" in text
+    assert "quarterly report" in text.lower()
 
 
 @pytest.mark.parametrize(
@@ -49,12 +53,14 @@ def test_bad_requests_get_a_json_error(body, params, status, code, said):
     assert response.status_code == status
     assert response.mimetype == "application/json"
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == code and said in error["message"]
+    assert error["code"] == code
+    assert said in error["message"]
 
 
 def test_a_content_length_of_unicode_digits_is_ignored_not_a_crash():
     response = post(b"this is not audio at all, just some text", {"content-length": "\u00b2"})  # "²".isdigit()
-    assert response.status_code == 415 and json.loads(response.get_body())["error"]["code"] == "unsupported_audio"
+    assert response.status_code == 415
+    assert json.loads(response.get_body())["error"]["code"] == "unsupported_audio"
 
 
 def test_an_unexpected_failure_is_the_one_json_error_and_its_traceback_is_logged(monkeypatch, caplog):
@@ -66,9 +72,12 @@ def test_an_unexpected_failure_is_the_one_json_error_and_its_traceback_is_logged
     monkeypatch.setattr(jobs, "list_jobs", broken)
     with caplog.at_level(logging.ERROR, logger="shared.api.responses"):
         response = api("GET", "/api/transcriptions")
-    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.status_code == 500
+    assert response.mimetype == "application/json"
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == InternalError.code and "sig=" not in error["message"] and "10.0.0.4" not in error["message"]
+    assert error["code"] == InternalError.code
+    assert "sig=" not in error["message"]
+    assert "10.0.0.4" not in error["message"]
     assert any(r.exc_info and "bug near" in str(r.exc_info[1]) for r in caplog.records)  # the log has the cause
 
 
@@ -81,11 +90,13 @@ def test_a_malformed_storage_setting_is_a_configuration_error_and_health_says_so
     response = api("GET", "/api/transcriptions")
     assert response.status_code == 500
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == ConfigurationError.code and "AudioStorage" in error["message"]
+    assert error["code"] == ConfigurationError.code
+    assert "AudioStorage" in error["message"]
     health = call("health", func.HttpRequest("GET", "http://localhost/api/health", body=b""))
     assert health.status_code == 503
     (problem,) = json.loads(health.get_body())["problems"]
-    assert problem.startswith("configuration_error: ") and "AudioStorage" in problem
+    assert problem.startswith("configuration_error: ")
+    assert "AudioStorage" in problem
 
 
 def test_accept_q_values_are_honoured_and_a_short_job_reports_its_length_done(three_sentences_wav):
@@ -97,7 +108,8 @@ def test_accept_q_values_are_honoured_and_a_short_job_reports_its_length_done(th
     handle_blob(host_blob_client("audio-in", f"jobs/{job['id']}.wav"))
     status = json.loads(api("GET", f"/api/transcriptions/{job['id']}").get_body())
     progress = status["progress"]
-    assert status["status"] == "succeeded" and progress["seconds_done"] == progress["seconds_total"] > 0
+    assert status["status"] == "succeeded"
+    assert progress["seconds_done"] == progress["seconds_total"] > 0
     url = f"/api/transcriptions/{job['id']}/transcript"
     for accept, content_type in [
         ("application/json;q=0.5, text/vtt", "text/vtt"),
@@ -124,14 +136,16 @@ def test_oversized_body_is_refused_with_413(monkeypatch, three_sentences_wav):
     response = post(three_sentences_wav.read_bytes())
     assert response.status_code == 413
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == "audio_too_large" and "HTTP_MAX_BYTES" in error["message"]
+    assert error["code"] == "audio_too_large"
+    assert "HTTP_MAX_BYTES" in error["message"]
 
 
 def test_health_reports_configuration_without_secrets(stack):
     response = call("health", func.HttpRequest("GET", "http://localhost/api/health", body=b""))
     assert response.status_code == 200
     body = json.loads(response.get_body())
-    assert body["status"] == "ok" and body["settings"]["speech_endpoint"] == stack.speech_endpoint
+    assert body["status"] == "ok"
+    assert body["settings"]["speech_endpoint"] == stack.speech_endpoint
     assert "AccountKey" not in response.get_body().decode()
     assert stack.env["LOCAL_IDENTITY_SECRET"] not in response.get_body().decode()
 

@@ -289,7 +289,8 @@ def test_module_outputs_referenced_exist():
 def test_abbreviations_used_exist():
     abbreviations = json.loads((INFRA / "abbreviations.json").read_text())
     used = set(re.findall(r"\babbrs\.(\w+)", _text_without_comments(MAIN)))
-    assert used and used <= set(abbreviations), used - set(abbreviations)
+    assert used, used - set(abbreviations)
+    assert used <= set(abbreviations), used - set(abbreviations)
     assert _bicep(MAIN)["variables"]["abbrs"]["value"]["function"]["type"] == "load_json_content"
 
 
@@ -660,7 +661,8 @@ def test_post_deploy_subscribes_the_webhook_idempotently(stub_cli):
         assert result.returncode == 0, result.stderr
         assert "s3cr3t-key" not in result.stderr, "the webhook key must not be logged"
     creates = [c for c in stub_cli.calls() if c[:4] == ["eventgrid", "system-topic", "event-subscription", "create"]]
-    assert len(creates) == 2 and creates[0] == creates[1]
+    assert len(creates) == 2
+    assert creates[0] == creates[1]
     create = creates[0]
     assert _option(create, "--resource-group") == "rg-x"
     assert _option(create, "--system-topic-name") == "egst-abc"
@@ -820,7 +822,8 @@ def test_the_sizing_reaches_the_app_and_host_json_agrees_at_the_default_quota():
     assert settings[HOST_BLOB_CONCURRENCY] == _string_of("blobConcurrency")
     assert settings["SWEEP_CONCURRENCY"] == _string_of("sweepConcurrency")
     call = _bicep(MAIN)["modules"]["functionApp"]["config"]["params"]
-    assert call["maximumInstanceCount"] == "maximumInstanceCount" and call["blobConcurrency"] == "blobConcurrency"
+    assert call["maximumInstanceCount"] == "maximumInstanceCount"
+    assert call["blobConcurrency"] == "blobConcurrency"
     # S0's default quota is 100 sessions, F0's is 1
     assert "param speechConcurrentSessions int = speechSku == 'F0' ? 1 : 100" in _text_without_comments(MAIN)
     default = _bicep_sizing(100)

@@ -52,7 +52,8 @@ def test_an_ordinary_name_is_not_refused(name):
 
 
 def test_a_job_never_gets_a_refused_audio_name():
-    assert audio_extension("error") == "bin" and audio_extension("wav") == "wav"
+    assert audio_extension("error") == "bin"
+    assert audio_extension("wav") == "wav"
 
 
 def test_the_input_and_output_containers_must_differ():
@@ -76,10 +77,12 @@ def test_a_recording_named_like_another_recordings_error_record_is_refused_not_s
     inputs.upload_blob(colliding, three_sentences_wav.read_bytes())
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     outcome = deliver(colliding)
-    assert outcome.error is None and outcome.result.status == "failed", outcome.result
+    assert outcome.error is None, outcome.result
+    assert outcome.result.status == "failed", outcome.result
     assert outcome.result.error.code == "name_refused"
     record = error_record(service, colliding)
-    assert (record["code"], record["transient"]) == ("name_refused", False) and ".error" in record["message"]
+    assert (record["code"], record["transient"]) == ("name_refused", False)
+    assert ".error" in record["message"]
     assert error_record(service, failed)["code"] == "unsupported_audio"  # the neighbour's record is its own
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
     for minutes in (600, 1200):  # run after run: nothing due, nothing skipped
@@ -123,5 +126,6 @@ def test_a_sweep_over_every_reserved_or_colliding_name_counts_none_as_due(
     assert (job_status["id"], job_status["status"]) == (job["id"], "expired")  # a job's, expired by the sweep
     assert status.main(["--json"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["recordings"]["refused"] == len(refused) and found["recordings"]["failed"] == 1
+    assert found["recordings"]["refused"] == len(refused)
+    assert found["recordings"]["failed"] == 1
     assert sorted(found["refused"]) == sorted(refused)  # the names themselves, for the operator to rename

@@ -102,7 +102,8 @@ def test_service_refusals_become_typed_errors_and_release_everything(
     response = post(three_sentences_wav.read_bytes())
     assert response.status_code == status
     assert json.loads(response.get_body())["error"]["code"] == code
-    assert "ConversationTranscriber" in created and list(alive) == []
+    assert "ConversationTranscriber" in created
+    assert list(alive) == []
 
 
 def test_an_unreachable_identity_endpoint_fails_fast_with_a_typed_error(stack, monkeypatch, three_sentences_wav):
@@ -132,7 +133,8 @@ def test_a_token_the_speech_service_refuses_is_an_authentication_error(stack, mo
         ThreadingHTTPServer.shutdown(rogue)
     assert response.status_code == 502
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == "authentication_failed" and error["sdk_error_code"] == "AuthenticationFailure"
+    assert error["code"] == "authentication_failed"
+    assert error["sdk_error_code"] == "AuthenticationFailure"
 
 
 def test_a_session_with_no_recognised_speech_is_a_transcript_with_a_warning(stack, monkeypatch, three_sentences_wav):
@@ -140,7 +142,8 @@ def test_a_session_with_no_recognised_speech_is_a_transcript_with_a_warning(stac
     response = post(three_sentences_wav.read_bytes())
     assert response.status_code == 200
     doc = json.loads(response.get_body())
-    assert doc["segments"] == [] and doc["warnings"] == ["no speech was recognised"]
+    assert doc["segments"] == []
+    assert doc["warnings"] == ["no speech was recognised"]
 
 
 #: Every option, as a request's query gives it; those that make SDK objects of their own: a phrase list (a
@@ -195,7 +198,9 @@ def test_an_invocation_with_every_option_fetches_one_token_and_releases_every_sd
     assert response.status_code == 200, response.get_body()
     assert stack.token_requests().get(SPEECH, 0) - before == 1
     segments = json.loads(response.get_body())["segments"]
-    assert segments and segments[0]["language"] == "en-US" and segments[0]["words"], segments
+    assert segments, segments
+    assert segments[0]["language"] == "en-US", segments
+    assert segments[0]["words"], segments
     assert {s["speaker"] for s in segments} == {"Speaker-1"}
     assert set(created) >= EVERY_SDK_CLASS | {"ManagedIdentityCredential"}, created
     assert created.count("SourceLanguageConfig") == 3  # one per candidate, with or without a custom model

@@ -132,7 +132,8 @@ def test_anything_but_a_well_formed_id_is_rejected_before_a_name_is_built(bad):
 def test_audio_blob_names_round_trip_and_nothing_else_maps_to_a_job():
     job_id = new_job_id()
     name = audio_blob_name(job_id, "wav")
-    assert name == f"jobs/{job_id}.wav" and job_id_from_blob_name(name) == job_id
+    assert name == f"jobs/{job_id}.wav"
+    assert job_id_from_blob_name(name) == job_id
     for other in (
         f"{name}.json",
         f"jobs/{job_id}/status.json",
@@ -164,15 +165,20 @@ def test_a_job_runs_from_queued_through_progress_to_succeeded(store):
 
     results = {"json": f"jobs/{job.id}.wav.json", "srt": f"jobs/{job.id}.wav.srt"}
     outcome = finish_job(store, job.id, results=results, now=T0 + timedelta(seconds=3))
-    assert outcome.won and outcome.notified
+    assert outcome.won
+    assert outcome.notified
     final = get_job(store, job.id)
-    assert final.status == SUCCEEDED and final.results == results and final.seconds_done == 600.0
-    assert final.started_at < final.finished_at and final.completion["state"] == "sent"
+    assert final.status == SUCCEEDED
+    assert final.results == results
+    assert final.seconds_done == 600.0
+    assert final.started_at < final.finished_at
+    assert final.completion["state"] == "sent"
 
     view = public_view(final)
     assert view["links"]["self"] == f"/api/transcriptions/{job.id}"
     assert set(view["links"]["transcript"]) == {"json", "srt"}
-    assert "completion" not in view and "audio" not in view  # no bookkeeping, no blob names
+    assert "completion" not in view
+    assert "audio" not in view
     [message] = drain(store)
     assert (message["id"], message["status"]) == (job.id, SUCCEEDED)
     assert message["results"]["srt"] == {"container": store.results.container_name, "name": results["srt"]}
@@ -182,10 +188,12 @@ def test_a_failed_job_records_the_error_code_and_says_so_once(store):
     job = create_job(store, "mp3")
     start_job(store, job.id)
     outcome = finish_job(store, job.id, error=UnsupportedAudioError("not audio: a PNG image"))
-    assert outcome.won and outcome.job.status == FAILED
+    assert outcome.won
+    assert outcome.job.status == FAILED
     assert get_job(store, job.id).error == {"code": "unsupported_audio", "message": "not audio: a PNG image"}
     [message] = drain(store)
-    assert message["status"] == FAILED and message["error"]["code"] == "unsupported_audio"
+    assert message["status"] == FAILED
+    assert message["error"]["code"] == "unsupported_audio"
 
 
 @pytest.mark.parametrize("outcome", [SUCCEEDED, FAILED])
@@ -197,12 +205,15 @@ def test_a_redelivered_event_never_moves_a_finished_job_backwards(store, outcome
     finished = get_job(store, job.id)
 
     again = start_job(store, job.id, seconds_total=99.0)  # the redelivered event starts over...
-    assert again.terminal and again.status == outcome
+    assert again.terminal
+    assert again.status == outcome
     report_progress(store, job.id, 5.0)
     second = finish_job(store, job.id, error={"code": "service_error", "message": "other"} if not error else None)
-    assert not second.won and not second.notified
+    assert not second.won
+    assert not second.notified
     stored = get_job(store, job.id)
-    assert stored == finished and stored.etag == finished.etag  # not even rewritten
+    assert stored == finished
+    assert stored.etag == finished.etag
     assert len(drain(store)) == 1
 
 
@@ -219,7 +230,9 @@ def test_a_lost_race_is_read_again_and_decided_again(store):
         return None if current.terminal else replace(current, seconds_done=1.0)
 
     result, changed = job_documents.update(store, job.id, progress_while_someone_finishes)
-    assert calls == [RUNNING, SUCCEEDED] and not changed and result.status == SUCCEEDED
+    assert calls == [RUNNING, SUCCEEDED]
+    assert not changed
+    assert result.status == SUCCEEDED
 
     stale = get_job(store, job.id)
     report = replace(stale, status=RUNNING)
@@ -272,7 +285,8 @@ def test_a_failed_send_is_retried_by_the_next_delivery_and_sent_once(stack, stor
     assert get_job(store, job.id).completion["state"] == "unsent"
 
     retried = finish_job(store, job.id, results={"json": "r.json"})  # the host retries the event
-    assert not retried.won and retried.notified
+    assert not retried.won
+    assert retried.notified
     assert finish_job(store, job.id).notified is False
     assert [m["id"] for m in drain(store)] == [job.id]
 
@@ -289,9 +303,11 @@ def test_a_claim_whose_sender_died_is_taken_over_only_after_it_expires(store):
     assert get_job(store, job.id).completion["state"] == "claimed"
 
     soon = finish_job(store, job.id, now=T0 + timedelta(seconds=30))
-    assert not soon.notified and drain(store) == []  # the claim may still be in flight
+    assert not soon.notified
+    assert drain(store) == []
     late = finish_job(store, job.id, now=T0 + timedelta(seconds=COMPLETION_CLAIM_SECONDS + 1))
-    assert late.notified and [m["id"] for m in drain(store)] == [job.id]
+    assert late.notified
+    assert [m["id"] for m in drain(store)] == [job.id]
 
 
 def test_unknown_jobs_are_not_found_and_a_missing_container_is_a_configuration_error(stack, store):
@@ -340,7 +356,8 @@ def test_listing_is_newest_first_and_pages_through_every_job_once(store):
         token = page.next_page_token
         if token is None:
             break
-    assert seen == newest_first and pages == 3
+    assert seen == newest_first
+    assert pages == 3
     assert list_jobs(store, top=100).jobs[0].created_at == get_job(store, created[-1]).created_at
 
 
@@ -353,7 +370,8 @@ def test_listing_by_status_with_a_bounded_scan_still_finds_each_match_once_in_or
         finish_job(store, job_id, results={"json": f"jobs/{job_id}.wav.json"})
 
     first = list_jobs(store, status=SUCCEEDED, top=100)
-    assert [j.id for j in first.jobs] == done[::-1] and first.next_page_token is None
+    assert [j.id for j in first.jobs] == done[::-1]
+    assert first.next_page_token is None
     assert all(j.status == SUCCEEDED and j.finished_at for j in first.jobs)
 
     seen, token, calls = [], None, 0
@@ -364,7 +382,8 @@ def test_listing_by_status_with_a_bounded_scan_still_finds_each_match_once_in_or
         token = page.next_page_token
         if token is None:
             break
-    assert seen == done[::-1] and calls > len(done)  # short pages happened, nothing lost or repeated
+    assert seen == done[::-1]
+    assert calls > len(done)
     assert [j.id for j in list_jobs(store, status=QUEUED).jobs] == [i for i in created[::-1] if i not in done]
 
 
@@ -447,4 +466,5 @@ def test_a_job_too_short_to_report_progress_finishes_with_its_length_done(store)
     failed_job = create_job(store, "wav")
     start_job(store, failed_job.id)
     failed = finish_job(store, failed_job.id, error={"code": "x", "message": "y"}, audio_seconds=4.2).job
-    assert failed.seconds_done == 0.0 and failed.seconds_total is None  # a failure did not do the audio
+    assert failed.seconds_done == 0.0
+    assert failed.seconds_total is None

@@ -117,8 +117,10 @@ def upload_and_watch(audio: Path) -> tuple[str, list[dict], dict]:
     status is polled: ``(job id, the status each poll saw, the final status)``."""
     upload = new_upload("standup.wav")
     job_id = upload["id"]
-    assert upload["status"] == "queued" and upload["upload"]["method"] == "PUT"
-    assert upload["upload"]["url"].startswith("https://") and "sig=" in upload["upload"]["url"]
+    assert upload["status"] == "queued"
+    assert upload["upload"]["method"] == "PUT"
+    assert upload["upload"]["url"].startswith("https://")
+    assert "sig=" in upload["upload"]["url"]
     assert body(api("GET", f"/api/transcriptions/{job_id}"))["status"] == "queued"
 
     assert put_blob(upload["upload"]["url"], audio.read_bytes()) == 201
@@ -142,7 +144,9 @@ def check_rendered_formats(job_id: str, transcript: dict, total: float) -> None:
     cues = list(srt.parse(subtitles))
     assert len(cues) >= len(transcript["segments"])
     starts = [c.start.total_seconds() for c in cues]
-    assert starts == sorted(starts) and all(s >= 0 for s in starts) and all(c.start < c.end for c in cues)
+    assert starts == sorted(starts)
+    assert all(s >= 0 for s in starts)
+    assert all(c.start < c.end for c in cues)
     assert cues[-1].end.total_seconds() <= total + 0.01
     assert all(c.content.startswith("[Guest-") for c in cues)
 
@@ -154,7 +158,8 @@ def check_rendered_formats(job_id: str, transcript: dict, total: float) -> None:
     assert all(c.end_in_seconds <= total + 0.01 for c in captions)
 
     text = api("GET", f"/api/transcriptions/{job_id}/transcript?format=txt")
-    assert text.mimetype == "text/plain" and text.get_body().decode().startswith("[00:00:0")
+    assert text.mimetype == "text/plain"
+    assert text.get_body().decode().startswith("[00:00:0")
 
 
 # -- the upload path: SAS → PUT → trigger → status → transcripts ----------------------------------------
@@ -163,12 +168,15 @@ def test_a_long_upload_goes_queued_running_succeeded_with_progress_and_four_form
 ):
     job_id, seen, final = upload_and_watch(long_wav)
     statuses = [s["status"] for s in seen]
-    assert "running" in statuses and final["status"] == "succeeded", (statuses, final)
+    assert "running" in statuses, (statuses, final)
+    assert final["status"] == "succeeded", (statuses, final)
     progress = [s["progress"]["seconds_done"] for s in seen if s["status"] == "running"]
-    assert len(set(progress)) >= 3 and progress == sorted(progress), progress  # it rose, never fell
+    assert len(set(progress)) >= 3, progress
+    assert progress == sorted(progress), progress  # it rose, never fell
     total = speech_audio.duration_seconds(long_wav)
     assert final["progress"]["seconds_total"] == pytest.approx(total, abs=0.5)
-    assert final["started_at"] and final["finished_at"] >= final["started_at"]
+    assert final["started_at"]
+    assert final["finished_at"] >= final["started_at"]
     assert set(final["links"]["transcript"]) == {"json", "txt", "srt", "vtt"}
 
     transcript = body(api("GET", final["links"]["transcript"]["json"]))
@@ -178,7 +186,8 @@ def test_a_long_upload_goes_queued_running_succeeded_with_progress_and_four_form
     check_rendered_formats(job_id, transcript, total)
 
     (message,) = [m for m in completions() if m["id"] == job_id]
-    assert message["status"] == "succeeded" and message["links"]["self"] == f"/api/transcriptions/{job_id}"
+    assert message["status"] == "succeeded"
+    assert message["links"]["self"] == f"/api/transcriptions/{job_id}"
 
 
 def test_the_upload_url_writes_only_its_own_blob_and_only_until_it_expires(stack, service):
@@ -203,7 +212,9 @@ def test_the_upload_url_lives_at_most_fifteen_minutes_over_https_for_create_and_
 
     upload = new_upload()
     query = parse_qs(urlsplit(upload["upload"]["url"]).query)
-    assert query["sp"] == ["cw"] and query["spr"] == ["https"] and query["sr"] == ["b"]
+    assert query["sp"] == ["cw"]
+    assert query["spr"] == ["https"]
+    assert query["sr"] == ["b"]
     assert "skoid" in query  # a user-delegation SAS: signed with a key storage gave the app's identity
     from datetime import datetime
 
@@ -263,13 +274,16 @@ def test_a_failed_job_says_why_keeps_its_audio_and_sends_one_message(stack, serv
     run_trigger(name)
     run_trigger(name)  # delivered twice
     job = body(api("GET", f"/api/transcriptions/{upload['id']}"))
-    assert job["status"] == "failed" and job["error"]["code"] == "unsupported_audio"
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "unsupported_audio"
     assert "transcript" not in job["links"]
     assert service.get_container_client("audio-in").get_blob_client(name).exists()
     transcript = api("GET", f"/api/transcriptions/{upload['id']}/transcript")
-    assert transcript.status_code == 409 and body(transcript)["error"]["code"] == "not_ready"
+    assert transcript.status_code == 409
+    assert body(transcript)["error"]["code"] == "not_ready"
     messages = [m for m in completions() if m["id"] == upload["id"]]
-    assert len(messages) == 1 and messages[0]["status"] == "failed"
+    assert len(messages) == 1
+    assert messages[0]["status"] == "failed"
     assert messages[0]["error"]["code"] == "unsupported_audio"
 
 
@@ -285,7 +299,8 @@ def test_anything_but_a_known_well_formed_id_is_a_json_404(stack, bad):
         ("GET", f"/api/transcriptions/{bad}/transcript"),
     ):
         response = api(method, path)
-        assert response.status_code == 404 and body(response)["error"]["code"] == "not_found", (method, path)
+        assert response.status_code == 404, (method, path)
+        assert body(response)["error"]["code"] == "not_found", (method, path)
 
 
 def test_transcript_format_and_accept_are_checked(stack, three_sentences_wav):
@@ -306,7 +321,8 @@ def test_a_format_left_out_of_output_formats_is_rendered_from_the_json(stack, th
     done = body(api("GET", f"/api/transcriptions/{job['id']}"))
     assert set(done["links"]["transcript"]) == {"json"}
     vtt = api("GET", f"/api/transcriptions/{job['id']}/transcript?format=vtt")
-    assert vtt.status_code == 200 and len(webvtt.from_string(vtt.get_body().decode())) >= 3
+    assert vtt.status_code == 200
+    assert len(webvtt.from_string(vtt.get_body().decode())) >= 3
 
 
 def test_listing_is_newest_first_filters_by_status_and_pages(stack):
@@ -320,7 +336,8 @@ def test_listing_is_newest_first_filters_by_status_and_pages(stack):
     assert api("GET", "/api/transcriptions?top=0").status_code == 400
     assert api("GET", "/api/transcriptions?status=lost").status_code == 400
     superscript = api("GET", "/api/transcriptions?top=\u00b2")  # "²".isdigit() is True, int("²") raises
-    assert superscript.status_code == 400 and body(superscript)["error"]["code"] == "invalid_query"
+    assert superscript.status_code == 400
+    assert body(superscript)["error"]["code"] == "invalid_query"
 
 
 def test_delete_removes_audio_results_and_status(stack, service, three_sentences_wav):

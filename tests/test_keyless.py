@@ -27,7 +27,8 @@ STORAGE = "https://storage.azure.com"
 
 
 def test_the_stack_gives_the_app_identity_settings_and_no_connection_string(stack):
-    assert STORAGE_CONNECTION not in stack.env and "AzureWebJobsStorage" not in stack.env
+    assert STORAGE_CONNECTION not in stack.env
+    assert "AzureWebJobsStorage" not in stack.env
     assert stack.env[f"{STORAGE_CONNECTION}__credential"] == "managedidentity"
     for key in ("blobServiceUri", "queueServiceUri"):
         assert stack.env[f"{STORAGE_CONNECTION}__{key}"].startswith("https://127.0.0.1:")
@@ -74,7 +75,8 @@ def test_a_token_azurite_refuses_surfaces_as_a_typed_error_and_the_audio_stays(
     stack.spoil_tokens(STORAGE, mode)
     with pytest.raises(StorageAccessDeniedError) as refused:
         invoke_blob("audio-in", name)
-    assert "403" in refused.value.message and refused.value.transient
+    assert "403" in refused.value.message
+    assert refused.value.transient
     assert service.get_container_client("audio-in").get_blob_client(name).exists()
     # The next invocation gets a good token from a fresh credential and succeeds.
     invoke_blob("audio-in", name)

@@ -25,7 +25,9 @@ def test_azure_identity_gets_a_verifiable_token_from_the_local_endpoint(stack):
         algorithms=["HS256"],
         audience="https://cognitiveservices.azure.com",
     )
-    assert claims["iss"].startswith("https://sts.windows.net/") and claims["oid"] and claims["tid"]
+    assert claims["iss"].startswith("https://sts.windows.net/")
+    assert claims["oid"]
+    assert claims["tid"]
     assert claims["exp"] > claims["iat"] == claims["nbf"]
 
 
@@ -42,7 +44,8 @@ def test_the_identity_endpoint_refuses_a_caller_without_the_identity_header(stac
 def test_every_process_ends_when_the_block_fails():
     with pytest.raises(RuntimeError, match="boom"), LocalStack() as failing:
         popens = list(failing.processes)
-        assert len(popens) == 3 and all(p.poll() is None for p in popens)
+        assert len(popens) == 3
+        assert all(p.poll() is None for p in popens)
         raise RuntimeError("boom")
     assert all(p.poll() is not None for p in popens)
 

@@ -54,7 +54,8 @@ BAD = [
 def test_a_bad_option_names_itself_and_its_rule(given, option, rule):
     with pytest.raises(InvalidOptionsError) as refused:
         parse_text(given, RecognitionOptions())
-    assert refused.value.message.startswith(f"{option}:") and rule in refused.value.message
+    assert refused.value.message.startswith(f"{option}:")
+    assert rule in refused.value.message
     assert (refused.value.code, refused.value.transient, refused.value.http_status) == ("invalid_options", False, 400)
 
 
@@ -113,7 +114,8 @@ def test_the_command_line_keeps_each_phrase_file_line_whole_and_can_turn_words_o
     phrases.write_text("Contoso, Ltd\n\n  50%25 off \nZorvex\n", encoding="utf-8")
     words_on = Settings.from_env({**ENV, "SPEECH_WORDS": "true"})
     options = cli_options(cli_parser().parse_args(["x.wav", "--phrases", f"@{phrases}", "--no-words"]), words_on)
-    assert options.phrases == ("Contoso, Ltd", "50%25 off", "Zorvex") and options.words is False
+    assert options.phrases == ("Contoso, Ltd", "50%25 off", "Zorvex")
+    assert options.words is False
     assert cli_options(cli_parser().parse_args(["x.wav"]), words_on).words is True
     assert cli_options(cli_parser().parse_args(["x.wav", "--words"]), Settings.from_env(ENV)).words is True
     assert cli_options(cli_parser().parse_args(["x.wav", "--no-diarization"]), words_on).diarization is False
@@ -145,7 +147,9 @@ def test_http_refuses_a_bad_option_with_400_before_any_token(stack, three_senten
     response = post_transcription(three_sentences_wav.read_bytes(), **given)
     assert response.status_code == 400
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == "invalid_options" and error["message"].startswith(f"{option}:") and rule in error["message"]
+    assert error["code"] == "invalid_options"
+    assert error["message"].startswith(f"{option}:")
+    assert rule in error["message"]
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
 
 
@@ -173,7 +177,8 @@ def test_http_refuses_channel_names_with_mixed_channels_before_any_token(stack, 
     response = post_transcription(three_sentences_wav.read_bytes(), channel_names="Agent,Customer")
     assert response.status_code == 400
     error = json.loads(response.get_body())["error"]
-    assert error["code"] == "invalid_options" and error["message"].startswith("channel_names: only with")
+    assert error["code"] == "invalid_options"
+    assert error["message"].startswith("channel_names: only with")
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
 
 
@@ -203,7 +208,8 @@ def test_bad_metadata_on_a_dropped_recording_is_a_permanent_error_before_any_tok
     outcome = handle_blob(host_blob_client("audio-in", name))
     assert outcome.status == "failed"  # returned: the host does not retry it
     record = json.loads(results(service, name)[".error.json"])
-    assert (record["code"], record["transient"]) == ("invalid_options", False) and "languages:" in record["message"]
+    assert (record["code"], record["transient"]) == ("invalid_options", False)
+    assert "languages:" in record["message"]
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
     assert blob.download_blob().readall() == data
 
@@ -216,5 +222,6 @@ def test_the_command_line_refuses_a_bad_option_with_exit_2(stack, three_sentence
         text=True,
         timeout=60,
     )
-    assert run.returncode == 2 and run.stdout == ""
+    assert run.returncode == 2
+    assert run.stdout == ""
     assert run.stderr.strip().splitlines()[-1].startswith("error: invalid_options: languages: 1 to 10")

@@ -75,7 +75,8 @@ def parse_curl(line: str, files: dict[str, object]) -> dict:
 
 def test_the_readme_jobs_example_runs_in_order_against_the_functions(functions_host, three_sentences_wav):
     lines = example_lines()
-    assert lines[0].startswith("APP=") and len(lines) == 5, lines
+    assert lines[0].startswith("APP="), lines
+    assert len(lines) == 5, lines
     files: dict[str, object] = {"meeting.m4a": three_sentences_wav.read_bytes()}  # any format will do
     statuses = []
     for line in lines[1:]:
@@ -97,8 +98,10 @@ def test_the_readme_jobs_example_runs_in_order_against_the_functions(functions_h
             else:
                 statuses.append(json.loads(body)["status"])
         else:  # the upload URL: storage itself, no function involved
-            assert url.startswith("https://") and "sig=" in url
+            assert url.startswith("https://")
+            assert "sig=" in url
             assert http(request["method"], url, request["body"], request["headers"]) == 201
     assert statuses == ["succeeded"]
     cues = list(srt.parse(files["meeting.srt"]))
-    assert cues and all(c.content.startswith("[Guest-") for c in cues)
+    assert cues
+    assert all(c.content.startswith("[Guest-") for c in cues)

@@ -98,9 +98,11 @@ def test_a_placeholder_worker_specialised_by_environment_reload_serves_the_app(s
 
 def test_health_and_the_contract_are_served_anonymously_over_http(functions_host):
     health = over_http(functions_host, "GET", "/api/health")
-    assert health.status_code == 200 and json.loads(health.get_body())["status"] == "ok"
+    assert health.status_code == 200
+    assert json.loads(health.get_body())["status"] == "ok"
     contract = over_http(functions_host, "GET", "/api/openapi.yaml")
-    assert contract.status_code == 200 and b"openapi:" in contract.get_body()
+    assert contract.status_code == 200
+    assert b"openapi:" in contract.get_body()
     assert over_http(functions_host, "GET", "/api/no-such-route").status_code == 404
 
 
@@ -131,10 +133,12 @@ def test_a_job_goes_from_upload_to_transcript_through_every_jobs_route(functions
     path = f"/api/transcriptions/{job['id']}"
     deadline = time.monotonic() + 120
     while (status := json.loads(over_http(functions_host, "GET", path).get_body())["status"]) != "succeeded":
-        assert status in ("queued", "running") and time.monotonic() < deadline, status
+        assert status in ("queued", "running"), status
+        assert time.monotonic() < deadline, status
         time.sleep(0.5)
     subtitles = over_http(functions_host, "GET", f"{path}/transcript?format=srt")
-    assert subtitles.status_code == 200 and b"quarterly report" in subtitles.get_body().lower()
+    assert subtitles.status_code == 200
+    assert b"quarterly report" in subtitles.get_body().lower()
     listed = json.loads(over_http(functions_host, "GET", "/api/transcriptions").get_body())
     assert job["id"] in [j["id"] for j in listed["jobs"]]
     assert over_http(functions_host, "DELETE", path).status_code == 204
@@ -168,11 +172,13 @@ def test_a_dropped_recording_becomes_a_transcript_through_the_blob_trigger(funct
     name = f"drop/{uuid.uuid4().hex[:8]}.wav"
     service.get_container_client(RUNTIME_CONTAINERS["INPUT_CONTAINER"]).upload_blob(name, dialogue_wav.read_bytes())
     doc = json.loads(wait_for_blob(service, RUNTIME_CONTAINERS["OUTPUT_CONTAINER"], f"{name}.json"))
-    assert len(doc["speakers"]) == 2 and doc["segments"]
+    assert len(doc["speakers"]) == 2
+    assert doc["segments"]
     assert functions_host.blob_trigger.deliveries.delivered.poisoned == []
     invocation = next(line for line in functions_host.worker_logs if line.endswith("}") and name in line)
     record = json.loads(invocation.split("invocation ", 1)[1])
-    assert record["outcome"] == "transcribed" and record["invocation_id"]  # the runtime's context reached the door
+    assert record["outcome"] == "transcribed"
+    assert record["invocation_id"]
 
 
 def test_the_timer_runs_the_sweep_with_the_hosts_payload(functions_host):
@@ -222,7 +228,8 @@ def test_a_failed_blob_invocation_is_redelivered_and_ends_as_the_same_error_reco
     delivered = host.blob_trigger.deliveries.delivered
     (event,) = delivered.deliveries
     # delivered again at once after each failure; on the last delivery the door records and swallows it
-    assert delivered.deliveries[event] == MAX_DELIVERIES and delivered.poisoned == []
+    assert delivered.deliveries[event] == MAX_DELIVERIES
+    assert delivered.poisoned == []
     assert poison_messages(host, host.settings[INPUT_CONTAINER]) == []
     record = json.loads(wait_for_blob(service, host.settings[OUTPUT_CONTAINER], f"{name}.error.json"))
     assert (record["transient"], record["attempt"], record["deliveries"]) == (True, MAX_DELIVERIES, MAX_DELIVERIES)

@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 def test_defaults_are_documented_values():
     s = Settings.from_env(BASE)
     assert (s.speech_language, s.input_container, s.output_container) == ("en-US", "audio-in", "transcripts")
-    assert s.token_credential == "managedidentity" and s.storage is None
+    assert s.token_credential == "managedidentity"
+    assert s.storage is None
     assert (s.channel_mode, s.max_audio_minutes, s.max_audio_bytes) == ("mix", 240, 4 * 1024**3)
 
 
@@ -79,7 +80,8 @@ def test_identity_based_storage_wins_over_a_connection_string():
         }
     )
     assert s.storage.blob_service_uri == "https://acct.blob.core.windows.net"
-    assert s.storage.connection_string is None and s.storage.client_id == "abc"
+    assert s.storage.connection_string is None
+    assert s.storage.client_id == "abc"
     assert "AccountKey" not in str(s.describe())
 
 

@@ -313,7 +313,9 @@ def test_recognize_once_returns_first_sentence(emulator: SimpleNamespace, audio:
     print(f"\nrecognize_once: WER {error_rate:.1%} in {elapsed:.2f} s: {result.text!r}")
     assert error_rate <= 0.25, result.text
     offset, length = result.offset / TICKS, result.duration / TICKS
-    assert 0 <= offset < 0.5 and length > 2.0 and offset + length <= duration
+    assert 0 <= offset < 0.5
+    assert length > 2.0
+    assert offset + length <= duration
     assert elapsed < UNFINISHED_TURN_SECONDS
 
 
@@ -339,14 +341,18 @@ def test_transcriber_three_sentences(emulator: SimpleNamespace, audio: SimpleNam
     ends = 0.0
     for phrase in run.phrases:
         assert phrase.offset >= ends, "phrases overlap or go backwards"
-        assert phrase.duration > 0 and phrase.end <= duration
+        assert phrase.duration > 0
+        assert phrase.end <= duration
         ends = phrase.end
     assert {p.speaker for p in run.phrases} == {"Guest-1"}  # one voice, one speaker
     assert run.partials >= len(run.phrases)  # speech.hypothesis → transcribing before each phrase
     # File audio is all sent within the first ~0.1 s, so start→stopped bounds audio end→stopped.
-    assert run.stopped_after is not None and run.stopped_after < UNFINISHED_TURN_SECONDS
+    assert run.stopped_after is not None
+    assert run.stopped_after < UNFINISHED_TURN_SECONDS
     line = wait_for_log(emulator.log, r"session path=/stt/speech/universal/v2 .*audio=12\.\d\ds phrases=3 ")
-    assert "language=en-us" in line and "fault=none" in line and "outcome=ok" in line
+    assert "language=en-us" in line
+    assert "fault=none" in line
+    assert "outcome=ok" in line
 
 
 def test_continuation_turns_keep_session_offsets(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
@@ -357,10 +363,13 @@ def test_continuation_turns_keep_session_offsets(emulator: SimpleNamespace, audi
     whole = three_sentences_run(emulator.url, audio)
     run = transcribe(speech_config(emulator.url, query={"turn-phrases": "1"}), audio.three)
 
-    assert run.errors == [] and run.stopped_after is not None and run.stopped_after < UNFINISHED_TURN_SECONDS
+    assert run.errors == []
+    assert run.stopped_after is not None
+    assert run.stopped_after < UNFINISHED_TURN_SECONDS
     assert len(run.phrases) == len(whole.phrases) == 3
     for split, single in zip(run.phrases, whole.phrases, strict=True):
-        assert abs(split.offset - single.offset) < 0.05 and abs(split.duration - single.duration) < 0.05
+        assert abs(split.offset - single.offset) < 0.05
+        assert abs(split.duration - single.duration) < 0.05
     assert wer(" ".join(speech_audio.THREE_SENTENCES), run.text) <= 0.25, run.text
     wait_for_log(emulator.log, r"audio=12\.\d\ds phrases=3 turns=[3-9] ")
 
@@ -368,7 +377,9 @@ def test_continuation_turns_keep_session_offsets(emulator: SimpleNamespace, audi
 def test_two_voices_get_two_speakers(emulator: SimpleNamespace, audio: SimpleNamespace) -> None:
     run = transcribe(speech_config(emulator.url), audio.dialogue)
 
-    assert run.errors == [] and run.stopped_after is not None and run.stopped_after < UNFINISHED_TURN_SECONDS
+    assert run.errors == []
+    assert run.stopped_after is not None
+    assert run.stopped_after < UNFINISHED_TURN_SECONDS
     assert len(run.phrases) >= len(speech_audio.DIALOGUE)
 
     def voice_at(seconds: float) -> str:
@@ -397,8 +408,10 @@ def test_detailed_format_with_host_form(emulator: SimpleNamespace, audio: Simple
     assert result.reason == speechsdk.ResultReason.RecognizedSpeech
     best = json.loads(result.json)["NBest"][0]
     assert best["Display"] == result.text
-    assert best["Lexical"] == words(result.text) and best["Lexical"] == best["Lexical"].lower()
-    assert best["ITN"] and best["MaskedITN"]
+    assert best["Lexical"] == words(result.text)
+    assert best["Lexical"] == best["Lexical"].lower()
+    assert best["ITN"]
+    assert best["MaskedITN"]
     assert 0.0 < best["Confidence"] <= 1.0
     assert wer("hello world", best["Lexical"]) <= 0.5
 
@@ -518,7 +531,9 @@ def test_stall_needs_a_client_deadline(emulator: SimpleNamespace, audio: SimpleN
     run = transcribe(speech_config(emulator.url, fault="stall"), audio.short, wait=client_deadline)
 
     assert time.monotonic() - started >= client_deadline  # nothing ended it early...
-    assert run.stopped_after is None and run.phrases == [] and run.errors == []  # ...not even an error
+    assert run.stopped_after is None
+    assert run.phrases == []
+    assert run.errors == []
     assert emulator.process.poll() is None  # and the emulator is fine:
     result = recognize_once(speech_config(emulator.url), file_input(audio.short))
     assert result.reason == speechsdk.ResultReason.RecognizedSpeech
@@ -584,7 +599,9 @@ def test_many_sessions_memory_stays_flat(emulator: SimpleNamespace, audio: Simpl
     latencies: list[float] = []
     for _ in range(SESSIONS):
         run = transcribe(speech_config(emulator.url), audio.short)
-        assert run.errors == [] and len(run.phrases) == 1 and run.stopped_after is not None
+        assert run.errors == []
+        assert len(run.phrases) == 1
+        assert run.stopped_after is not None
         latencies.append(run.stopped_after)
     after = process.memory_info().rss
     growth = (after - before) / 2**20
@@ -620,7 +637,8 @@ def test_pause_splitting_does_not_depend_on_frame_sizes(audio: SimpleNamespace) 
 
     whole = phrases(len(samples))
     assert len(whole) == 3
-    assert phrases(333) == whole and phrases(3200) == whole
+    assert phrases(333) == whole
+    assert phrases(3200) == whole
 
 
 def test_resampling_keeps_the_pitch() -> None:

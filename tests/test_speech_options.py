@@ -85,7 +85,8 @@ def assert_words_inside(segment: Segment) -> None:
     cursor = segment.start
     for word in segment.words:
         assert cursor <= word.start <= word.end <= segment.end, (word, segment)
-        assert word.confidence is not None and 0.0 <= word.confidence <= 1.0, word
+        assert word.confidence is not None, word
+        assert 0.0 <= word.confidence <= 1.0, word
         cursor = word.start
     assert segment.words[-1].start > segment.words[0].start  # spread over the segment, not piled at one time
     assert " ".join(w.text for w in segment.words) == words(segment.text), segment
@@ -138,7 +139,9 @@ def test_no_options_is_the_app_language_and_the_service_defaults(stack, audio) -
     assert len(segments) == 1, segments
     segment = segments[0]
     assert re.search(r"\bOh \*{4}, the \*{4} printer\b", segment.text), segment.text
-    assert segment.speaker.startswith("Guest-") and segment.words is None and segment.language is None
+    assert segment.speaker.startswith("Guest-")
+    assert segment.words is None
+    assert segment.language is None
     assert segment.confidence is None  # the detailed format (and its cost) only with words on
     log.wait_for(rf"language={Settings.from_env().speech_language} .*options=-$")
 
@@ -149,7 +152,8 @@ def test_words_come_back_inside_their_segments(stack, three_sentences_wav) -> No
     assert len(segments) == 3, [s.text for s in segments]
     for segment in segments:
         assert_words_inside(segment)
-        assert segment.confidence is not None and 0.0 <= segment.confidence <= 1.0
+        assert segment.confidence is not None
+        assert 0.0 <= segment.confidence <= 1.0
     assert wer(" ".join(speech_audio.THREE_SENTENCES), " ".join(s.text for s in segments)) <= 0.25
 
 
@@ -164,7 +168,9 @@ def test_a_language_per_segment_with_per_locale_custom_models(stack, audio) -> N
         assert wer(text, segment.text) <= 0.35, (locale, segment.text)
         assert segment.words is None
     line = log.wait_for(r"language=en-US\+de-DE\+es-ES ")
-    assert "lid=continuous" in line and f"de-DE:{ENDPOINT_ID}" in line and f"es-ES:{ENDPOINT_ID}" in line, line
+    assert "lid=continuous" in line, line
+    assert f"de-DE:{ENDPOINT_ID}" in line, line
+    assert f"es-ES:{ENDPOINT_ID}" in line, line
 
 
 @pytest.mark.parametrize("mode", ["masked", "removed", "raw"])
@@ -175,11 +181,13 @@ def test_profanity_modes(stack, audio, mode: str) -> None:
     assert len(segments) == 1, segments
     text = segments[0].text
     heard = words(text).split()
-    assert "printer" in heard and "jammed" in heard, text
+    assert "printer" in heard, text
+    assert "jammed" in heard, text
     if mode == "raw":
         assert set(PROFANE) <= set(heard), text
     elif mode == "removed":
-        assert not set(PROFANE) & set(heard) and "*" not in text, text
+        assert not set(PROFANE) & set(heard), text
+        assert "*" not in text, text
     else:
         assert re.search(r"\bOh \*{4}, the \*{4} printer\b", text), text
     log.wait_for("options=-$" if mode == "masked" else f"options=profanity={mode}$")
@@ -201,7 +209,8 @@ def test_a_phrase_list_and_a_custom_model(stack, audio) -> None:
     segments = recognise_file(audio.names, options(phrases=NAMES, phrase_weight=1.5, custom_endpoint_id=ENDPOINT_ID))
 
     text = " ".join(s.text for s in segments)
-    assert all(name in text for name in NAMES) and wer(NAMES_SENTENCE, text) <= 0.1, text
+    assert all(name in text for name in NAMES), text
+    assert wer(NAMES_SENTENCE, text) <= 0.1, text
     log.wait_for(rf"options=phrases=2@1\.5,cid={ENDPOINT_ID}$")
 
 

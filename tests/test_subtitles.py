@@ -127,10 +127,12 @@ def check_segments(cues: list[ParsedCue], segments: list[Segment]) -> None:
         assert {c.speaker for c in own} == {speaker_label(seg.speaker)}
         seg_start, seg_end = _ms(seg.start), _ms(seg.end)
         if seg_end - seg_start >= len(own):  # room for 1 ms per cue: the cues tile the segment
-            assert own[0].start_ms == seg_start and own[-1].end_ms == seg_end
+            assert own[0].start_ms == seg_start
+            assert own[-1].end_ms == seg_end
             assert all(a.end_ms == b.start_ms for a, b in zip(own, own[1:], strict=False))
         else:  # stretched to 1 ms per cue, and no more
-            assert own[0].start_ms >= seg_start - len(own) and own[-1].end_ms <= seg_start + len(own)
+            assert own[0].start_ms >= seg_start - len(own)
+            assert own[-1].end_ms <= seg_start + len(own)
     assert not remaining, "cues left over that no segment accounts for"
 
 
@@ -187,7 +189,8 @@ def test_text_that_looks_like_markup_is_escaped_in_webvtt_and_kept_in_srt():
     text = "if a < b && c > d --> then <b>bold</b> &amp; done"
     seg = Segment("Guest & <Co>", 0.0, 6.0, text)
     raw = to_webvtt(transcript([seg], 6.0))
-    assert "<b>" not in raw and "-->" not in raw.split("\n", 3)[3]
+    assert "<b>" not in raw
+    assert "-->" not in raw.split("\n", 3)[3]
     for cues in both(transcript([seg], 6.0)).values():
         assert [w for c in cues for w in c.words] == text.split()
         assert {c.speaker for c in cues} == {"Guest & <Co>"}
@@ -203,7 +206,8 @@ def test_overlapping_speakers_give_overlapping_cues_with_monotonic_starts():
     for cues in both(transcript(segs, 10.0)).values():
         check_file_rules(cues, 10.0)
         guest1 = [c for c in cues if c.speaker == "Guest-1"]
-        assert guest1[0].start_ms == 0 and guest1[-1].end_ms == 10_000
+        assert guest1[0].start_ms == 0
+        assert guest1[-1].end_ms == 10_000
         assert any(c.speaker == "Guest-2" and guest1[0].start_ms < c.start_ms < guest1[0].end_ms for c in cues)
 
 
@@ -227,7 +231,8 @@ def test_format_registry_renders_all_four_formats():
     assert parse_srt(render(t, "SRT"))[0].words == ["hello", "there"]
     assert parse_vtt(render(t, "vtt"))[0].speaker == "Guest-1"
     assert {f.extension for f in FORMATS.values()} == set(FORMATS)
-    assert FORMATS["vtt"].content_type == "text/vtt" and FORMATS["srt"].content_type == "application/x-subrip"
+    assert FORMATS["vtt"].content_type == "text/vtt"
+    assert FORMATS["srt"].content_type == "application/x-subrip"
     with pytest.raises(ValueError, match="srt"):
         render(t, "docx")
 

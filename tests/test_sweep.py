@@ -49,7 +49,8 @@ def test_a_recording_whose_event_never_came_is_transcribed_by_the_next_sweep_but
     caplog.set_level(logging.INFO, logger="shared")
     name = upload(service, three_sentences_wav.read_bytes(), folder=folder)  # no delivery: the event is lost
     early = sweep(folder, 1)  # its event may still be on its way: not yet
-    assert (early.pending, early.due) == (1, 0) and ".json" not in results(service, name)
+    assert (early.pending, early.due) == (1, 0)
+    assert ".json" not in results(service, name)
     report = sweep(folder, sweep_delay_seconds(0) / 60 + 1)
     assert (report.due, report.outcomes["transcribed"]) == (1, 1)
     assert "quarterly report" in json.loads(results(service, name)[".json"])["text"].lower()
@@ -74,7 +75,8 @@ def test_the_hosts_last_delivery_hands_a_transient_failure_to_the_sweep_which_ba
         with pytest.raises(TranscriptionError):  # the host delivers again at once
             handle_blob(host_blob_client("audio-in", name))
     last = handle_blob(host_blob_client("audio-in", name))  # not raised: the event is never poisoned
-    assert last.status == "failed" and last.error.transient
+    assert last.status == "failed"
+    assert last.error.transient
     record = json.loads(results(service, name)[".error.json"])
     assert (record["attempt"], record["deliveries"], record["transient"]) == (MAX_DELIVERIES, MAX_DELIVERIES, True)
 
@@ -84,7 +86,8 @@ def test_the_hosts_last_delivery_hands_a_transient_failure_to_the_sweep_which_ba
     report = sweep(folder, wait + 1)
     assert report.outcomes["transcribed"] == 1
     found = results(service, name)
-    assert ".json" in found and ".error.json" not in found
+    assert ".json" in found
+    assert ".error.json" not in found
 
 
 def test_two_sweeps_at_once_transcribe_a_recording_once(stack, service, three_sentences_wav, folder):
@@ -212,7 +215,8 @@ def test_a_job_whose_audio_never_came_expires_and_one_whose_event_was_lost_is_tr
     assert (first.expired_jobs, first.outcomes["transcribed"]) == (0, 1)  # the lost event's job; none past the TTL
     assert run_sweep(Settings.from_env(), now=later(ttl + 5)).expired_jobs == 1
     expired = json.loads(api("GET", f"/api/transcriptions/{never['id']}").get_body())
-    assert expired["status"] == "expired" and expired["error"]["code"] == "expired"
+    assert expired["status"] == "expired"
+    assert expired["error"]["code"] == "expired"
     transcript = api("GET", f"/api/transcriptions/{never['id']}/transcript")
     assert transcript.status_code == 409
     done = json.loads(api("GET", f"/api/transcriptions/{lost['id']}").get_body())
@@ -243,4 +247,5 @@ def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(
     assert status.main(["--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["recordings"] == {"transcribed": 1, "waiting": 1, "retrying": 1, "failed": 1, "refused": 0}
-    assert found["jobs"]["queued"] == 1 and sum(found["jobs"].values()) == 1
+    assert found["jobs"]["queued"] == 1
+    assert sum(found["jobs"].values()) == 1

@@ -116,33 +116,40 @@ def reloaded(t: Transcript) -> Transcript:
 def test_every_new_field_is_written_and_survives_a_round_trip():
     t = bilingual()
     body = json.loads(t.to_json())
-    assert body["schema"] == "stt-transcript/1" and body["schema_revision"] == SCHEMA_REVISION == 2
+    assert body["schema"] == "stt-transcript/1"
+    assert body["schema_revision"] == SCHEMA_REVISION == 2
     first = body["segments"][0]
-    assert first["language"] == "de-DE" and first["confidence"] == 0.91
+    assert first["language"] == "de-DE"
+    assert first["confidence"] == 0.91
     assert first["words"] == [
         {"text": "guten", "start": 0.5, "end": 0.9, "confidence": 0.93},
         {"text": "morgen", "start": 0.95, "end": 1.4, "confidence": None},
     ]
-    assert body["segments"][2]["words"] == [] and "confidence" not in body["segments"][2]
+    assert body["segments"][2]["words"] == []
+    assert "confidence" not in body["segments"][2]
     assert body["options"]["custom_endpoint_id"] == {"de-DE": "abc-1", "en-US": "def-2"}
-    assert body["options"]["languages"] == ["de-DE", "en-US"] and body["options"]["profanity"] == "raw"
+    assert body["options"]["languages"] == ["de-DE", "en-US"]
+    assert body["options"]["profanity"] == "raw"
     assert body["languages"] == [
         {"language": "de-DE", "seconds": 7.0, "share": 0.7778},
         {"language": "en-US", "seconds": 2.0, "share": 0.2222},
     ]
     again = reloaded(t)
-    assert again.segments == t.segments and again.options == t.options
+    assert again.segments == t.segments
+    assert again.options == t.options
     assert again.to_dict() == t.to_dict()
 
 
 def test_a_revision_1_document_still_loads_and_keeps_its_fields():
     t = Transcript.from_dict(json.loads(json.dumps(REVISION_1)))
-    assert t.options is None and t.languages == []
+    assert t.options is None
+    assert t.languages == []
     assert all(s.words is None and s.language is None and s.confidence is None for s in t.segments)
     body = t.to_dict()
     assert {key: body[key] for key in REVISION_1} == REVISION_1  # old fields: same names, same values
     assert set(body) - set(REVISION_1) == {"schema_revision", "options", "languages"}
-    assert body["options"] is None and body["languages"] == []
+    assert body["options"] is None
+    assert body["languages"] == []
     assert all(set(s) == {"speaker", "start", "end", "text"} for s in body["segments"])
 
 
@@ -156,8 +163,10 @@ def test_recorded_options_load_even_if_the_rules_have_changed_since():
     }
     options = Transcript.from_dict(body).options
     assert options is not None
-    assert options.languages == ("xx-XX",) and options.custom_endpoint_id == "old-model"
-    assert options.custom_endpoint_ids == () and options.phrases == ("Contoso",)
+    assert options.languages == ("xx-XX",)
+    assert options.custom_endpoint_id == "old-model"
+    assert options.custom_endpoint_ids == ()
+    assert options.phrases == ("Contoso",)
 
 
 def test_both_revisions_validate_against_the_contract():

@@ -54,10 +54,12 @@ def test_a_speech_endpoint_that_takes_no_connection_is_named_after_a_bounded_ret
     assert (blob.error.code, blob.error.transient) == ("speech_unreachable", True), blob.error
     assert within(blob.seconds, UNREACHABLE_RETRY_SECONDS), blob.seconds
     record = error_record(service, name)
-    assert record["code"] == "speech_unreachable" and record["message"].startswith("SPEECH_ENDPOINT could not be")
+    assert record["code"] == "speech_unreachable"
+    assert record["message"].startswith("SPEECH_ENDPOINT could not be")
     assert intact(service, name, data)
     http = timed(lambda: post_transcription(data))
-    assert http.result.status_code == 502 and within(http.seconds, UNREACHABLE_RETRY_SECONDS), http.seconds
+    assert http.result.status_code == 502, http.seconds
+    assert within(http.seconds, UNREACHABLE_RETRY_SECONDS), http.seconds
     assert json.loads(http.result.get_body())["error"]["code"] == "speech_unreachable"
     health = api("GET", "/api/health")
     body = json.loads(health.get_body())
@@ -68,7 +70,8 @@ def test_a_speech_endpoint_that_takes_no_connection_is_named_after_a_bounded_ret
 def test_health_connects_to_speech_without_spending_a_token(stack):
     before = stack.token_requests().get(SPEECH_RESOURCE, 0)
     body = json.loads(api("GET", "/api/health").get_body())
-    assert body["status"] == "ok" and body["checks"] == {"storage": "ok", "speech": "ok"}
+    assert body["status"] == "ok"
+    assert body["checks"] == {"storage": "ok", "speech": "ok"}
     assert stack.token_requests().get(SPEECH_RESOURCE, 0) == before
 
 
@@ -80,7 +83,8 @@ def test_health_says_unavailable_not_misconfigured_while_storage_is_down(stack, 
         health = timed(lambda: api("GET", "/api/health"))
     body = json.loads(health.result.get_body())
     assert (health.result.status_code, body["status"], body["checks"]["storage"]) == (503, "unavailable", "unavailable")
-    assert body["problems"][0].startswith("storage_error: ") and within(health.seconds, STORAGE_TIMEOUT)
+    assert body["problems"][0].startswith("storage_error: ")
+    assert within(health.seconds, STORAGE_TIMEOUT)
 
 
 @contextmanager
@@ -120,7 +124,9 @@ def test_an_identity_endpoint_answering_200_without_a_token_is_transient(
             lambda: api("POST", "/api/uploads", b'{"filename": "a.wav"}', {"content-type": "application/json"})
         )
     assert (blob.error.code, blob.error.transient) == ("identity_unavailable", True), blob.error
-    assert "no usable token" in blob.error.message and within(blob.seconds, TOKEN_TIMEOUT)
-    assert uploads.result.status_code == 503 and within(uploads.seconds, TOKEN_TIMEOUT)
+    assert "no usable token" in blob.error.message
+    assert within(blob.seconds, TOKEN_TIMEOUT)
+    assert uploads.result.status_code == 503
+    assert within(uploads.seconds, TOKEN_TIMEOUT)
     assert json.loads(uploads.result.get_body())["error"]["code"] == "identity_unavailable"
     assert intact(service, name, data)

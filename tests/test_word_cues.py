@@ -117,7 +117,8 @@ def test_a_sentence_without_spaces_breaks_only_between_its_words():
     seg = timed("Guest-1", 2000, shown, " ".join(heard))
     ends = {len("".join(heard[: i + 1])) for i in range(len(heard))}  # where a word ends, punctuation aside
     for name, cues in both(transcript([seg], 40.0)).items():
-        assert len(cues) >= 2 and "".join("".join(c.lines) for c in cues) == shown, name
+        assert len(cues) >= 2, name
+        assert "".join("".join(c.lines) for c in cues) == shown, name
         done, starts = 0, {_ms(w.start) for w in seg.words}
         for cue in cues:
             for line in cue.lines:
@@ -152,7 +153,8 @@ def test_word_times_outside_their_segment_or_the_audio_are_clamped():
     seg = Segment("Guest-1", 1.0, 6.0, " ".join(w.text for w in words), words=words)
     for name, cues in both(transcript([seg], 5.5), long_words=True).items():
         check_file_rules(cues, 5.5)
-        assert cues[0].start_ms >= 1000 and cues[-1].end_ms <= 5500, name
+        assert cues[0].start_ms >= 1000, name
+        assert cues[-1].end_ms <= 5500, name
         assert all(a.end_ms <= b.start_ms for a, b in zip(cues, cues[1:], strict=False))
 
 
@@ -215,7 +217,8 @@ def test_any_word_times_keep_cues_whole_inside_their_segment_and_in_order(case):
                 done += 1
             start, end = _ms(seg.start), _ms(seg.end)
             if end - start >= len(own):
-                assert start <= own[0].start_ms and own[-1].end_ms <= end
+                assert start <= own[0].start_ms
+                assert own[-1].end_ms <= end
             else:  # stretched to 1 ms per cue, and no more
                 assert own[-1].end_ms <= start + len(own)
             assert all(a.end_ms <= b.start_ms for a, b in zip(own, own[1:], strict=False))

@@ -118,7 +118,8 @@ class SpeechSession:
         """Connect the collector to the transcriber's and the connection's events, remembering each signal."""
         c = self._collector
         t = self._transcriber
-        assert t is not None and self._connection is not None
+        assert t is not None
+        assert self._connection is not None
         for signal, handler in (
             (t.transcribed, c.on_transcribed),
             (t.transcribing, c.on_transcribing),
@@ -134,7 +135,8 @@ class SpeechSession:
     def run(self) -> list[Segment]:
         """Transcribe until the service has answered for all the audio; raise a typed error if not."""
         collector = self._collector
-        assert self._transcriber is not None and self._feed is not None
+        assert self._transcriber is not None
+        assert self._feed is not None
         started = time.monotonic()
         self._transcriber.start_transcribing_async().get()
         self._started = True
