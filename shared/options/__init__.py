@@ -1,4 +1,4 @@
-"""Recognition options: what each recording may ask of its transcription (languages, a phrase list, word
+"""Recognition options: what each recording may ask of its transcription (the spoken language, a phrase list, word
 timings, ...), declared once in ``declared.py``, read by every door through ``parse.py``, checked before any
 token is fetched. The defaults come from app settings; see the README's options table.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from shared.errors import InvalidOptionsError
 from shared.options.kinds import Choice, Flag, Kind, Locales, Number, Texts, shown
@@ -52,6 +52,11 @@ class RecognitionOptions:
         """``channel_names`` name the channels of ``CHANNEL_MODE=separate``; with a mix there are none."""
         if self.channel_names and channel_mode != "separate":
             raise InvalidOptionsError("channel_names: only with CHANNEL_MODE=separate (the channels are mixed now)")
+
+    def as_app_default(self) -> RecognitionOptions:
+        """A bare custom model kept as the first language's: a request for other languages then drops it
+        instead of sending German audio to an English model."""
+        return replace(self, custom_endpoint_id=None, custom_endpoint_ids=self.endpoints_by_locale())
 
     def endpoints_by_locale(self) -> tuple[tuple[str, str], ...]:
         """Every custom model with the locale it is for: a bare id is the model of the one language."""
@@ -155,9 +160,9 @@ OPTION_NAMES = tuple(OPTIONS_BY_NAME)
 OPTION_SETTINGS = {option.name: option.setting for option in OPTIONS}
 
 
-def check_together(options: RecognitionOptions) -> tuple[tuple[str, str], ...]:
+def check_together(options: RecognitionOptions) -> RecognitionOptions:
     """The rules between options: each custom model's locale one of the languages, once; a bare id only with
-    one language. Returns the models by locale in the service's spelling."""
+    one language. Returns ``options`` with the models' locales in the service's spelling."""
     ids: dict[str, str] = {}
     for locale, endpoint in options.custom_endpoint_ids:
         canonical = canonical_locale(locale)
@@ -170,7 +175,7 @@ def check_together(options: RecognitionOptions) -> tuple[tuple[str, str], ...]:
         raise InvalidOptionsError(
             "custom_endpoint_id: with several languages give one per locale, e.g. de-DE=<id>,en-US=<id>"
         )
-    return tuple(ids.items())
+    return replace(options, custom_endpoint_ids=tuple(ids.items()))
 
 
 def keep_default_models(base: RecognitionOptions, changes: dict[str, object]) -> dict[str, object]:

@@ -47,7 +47,7 @@ def parse_text(
 def parse_document(
     document: object, base: RecognitionOptions, *, channel_mode: str | None = None
 ) -> RecognitionOptions:
-    """Options given as JSON (``{"languages": ["en-US", "de-DE"], "words": true}``), over ``base``.
+    """Options given as JSON (option names and values of their JSON types), over ``base``.
 
     Each value is checked for its JSON type first, before anything could ``str()`` a nested list or
     ``float()`` a 400-digit integer.
@@ -67,8 +67,7 @@ def parse_document(
 
 def from_settings(env: Mapping[str, str], channel_mode: str) -> RecognitionOptions:
     """The app's default options, each from its setting (plain text); a bad one is a ``ConfigurationError``
-    naming the setting. A bare custom model id is kept as the first language's: a request for other
-    languages then drops it instead of sending German audio to an English model."""
+    naming the setting."""
     options = RecognitionOptions()
     try:
         for option in OPTIONS:
@@ -79,14 +78,13 @@ def from_settings(env: Mapping[str, str], channel_mode: str) -> RecognitionOptio
     except InvalidOptionsError as error:
         named = error.message.split(":", 1)[0]
         raise ConfigurationError(f"{OPTIONS_BY_NAME[named].setting}: {error.message}") from None
-    return replace(options, custom_endpoint_id=None, custom_endpoint_ids=options.endpoints_by_locale())
+    return options.as_app_default()
 
 
 def validated(options: RecognitionOptions) -> RecognitionOptions:
     """``options`` normalised (locales in the service's spelling), or ``InvalidOptionsError`` naming a rule."""
     checked = {option.name: option.kind.check(option.name, getattr(options, option.name)) for option in OPTIONS}
-    options = replace(options, **checked)
-    return replace(options, custom_endpoint_ids=check_together(options))
+    return check_together(replace(options, **checked))
 
 
 def refuse_unknown(given: Mapping[str, object], also: tuple[str, ...] = ()) -> None:
@@ -99,7 +97,7 @@ def refuse_unknown(given: Mapping[str, object], also: tuple[str, ...] = ()) -> N
 
 def _over(base: RecognitionOptions, changes: dict[str, object], channel_mode: str | None) -> RecognitionOptions:
     """``base`` with a door's ``changes``, validated; with the app's ``channel_mode`` (every door gives it),
-    ``channel_names`` are checked against it in the same step."""
+    the options that depend on it are checked in the same step."""
     options = validated(replace(base, **keep_default_models(base, changes)))
     if channel_mode is not None:
         options.check_channels(channel_mode)

@@ -1,7 +1,7 @@
 """Several channels of one recording recognised at once: one ``SpeechSession`` per channel, side by side.
 
 The decoder lets no channel's reader get far ahead of another's (bounded memory), so the sessions must run
-at the same time. A channel's segments are labelled with its ``channel_names`` entry or ``Channel-N``: one
+at the same time. A channel's segments are labelled with its name from the options or ``Channel-N``: one
 channel is one speaker, whatever diarization found inside it.
 """
 
@@ -16,13 +16,8 @@ from shared.audio import PcmReader
 from shared.options import RecognitionOptions
 from shared.output.transcript import Segment
 from shared.settings import Settings
+from shared.speech.config import channel_label
 from shared.speech.session import SpeechSession
-
-
-def channel_label(reader: PcmReader, options: RecognitionOptions) -> str:
-    """The speaker label of a channel's segments: its name if the options give one, else ``Channel-N``."""
-    names = options.channel_names
-    return names[reader.index] if reader.index < len(names) else reader.label
 
 
 def recognise_channels(

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import azure.cognitiveservices.speech as speechsdk
 
+from shared.audio import PcmReader
 from shared.options import RecognitionOptions
 from shared.settings import Settings
+from shared.speech.segments import SINGLE_SPEAKER, SegmentFields
 
 #: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``): the SDK's default pace is slow for a pipeline
 #: billed per second, yet too much unacknowledged audio cancels the session. So a burst well under that limit,
@@ -95,10 +97,32 @@ def language_configs(options: RecognitionOptions) -> LanguageConfigs:
     return sources, speechsdk.languageconfig.AutoDetectSourceLanguageConfig(sourceLanguageConfigs=sources)
 
 
-def add_phrases(grammar: speechsdk.PhraseListGrammar, options: RecognitionOptions) -> None:
-    """Fill the transcriber's phrase list before it starts (later phrases wait for a reconnection); the
-    weight only when given, else the service's default."""
+def phrase_list(
+    transcriber: speechsdk.transcription.ConversationTranscriber, options: RecognitionOptions
+) -> speechsdk.PhraseListGrammar | None:
+    """The transcriber's phrase list, filled before it starts (later phrases wait for a reconnection); none
+    without phrases. The weight only when given, else the service's default."""
+    if not options.phrases:
+        return None
+    grammar = speechsdk.PhraseListGrammar.from_recognizer(transcriber)
     for phrase in options.phrases:
         grammar.addPhrase(phrase)
     if options.phrase_weight is not None:
         grammar.setWeight(float(options.phrase_weight))
+    return grammar
+
+
+def segment_fields(options: RecognitionOptions) -> SegmentFields:
+    """What each segment carries: words and confidence when asked for, its language when identifying, one
+    speaker label without diarization."""
+    return SegmentFields(
+        words=options.words,
+        language=options.identifies_language,
+        speaker=None if options.diarization else SINGLE_SPEAKER,
+    )
+
+
+def channel_label(reader: PcmReader, options: RecognitionOptions) -> str:
+    """The speaker label of a channel's segments: its name if the options give one, else ``Channel-N``."""
+    names = options.channel_names
+    return names[reader.index] if reader.index < len(names) else reader.label

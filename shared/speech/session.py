@@ -23,10 +23,9 @@ from shared.errors import ServiceError, SpeechTimeoutError
 from shared.options import RecognitionOptions
 from shared.output.transcript import Segment
 from shared.settings import Settings
-from shared.speech.config import add_phrases, language_configs, options_or_default, speech_config
+from shared.speech.config import language_configs, options_or_default, phrase_list, segment_fields, speech_config
 from shared.speech.events import EventCollector
 from shared.speech.feed import PacedPcmFeed
-from shared.speech.segments import SINGLE_SPEAKER, SegmentFields
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +58,7 @@ class SpeechSession:
         self._token = token
         self._pcm = pcm
         self._options = options_or_default(settings, options)
-        self._collector = EventCollector(
-            SegmentFields(
-                words=self._options.words,
-                language=self._options.identifies_language,
-                speaker=None if self._options.diarization else SINGLE_SPEAKER,
-            )
-        )
+        self._collector = EventCollector(segment_fields(self._options))
         self._feed: PacedPcmFeed | None = None
         self._stream: speechsdk.audio.PullAudioInputStream | None = None
         self._audio_config: speechsdk.audio.AudioConfig | None = None
@@ -107,10 +100,7 @@ class SpeechSession:
         self._transcriber = speechsdk.transcription.ConversationTranscriber(
             speech_config=self._config, audio_config=self._audio_config, **languages
         )
-        if self._options.phrases:
-            # Before the transcriber starts: the list goes with the first turn's context.
-            self._grammar = speechsdk.PhraseListGrammar.from_recognizer(self._transcriber)
-            add_phrases(self._grammar, self._options)
+        self._grammar = phrase_list(self._transcriber, self._options)  # before it starts: the first turn's context
         self._connection = speechsdk.Connection.from_recognizer(self._transcriber)
         self._connect_signals()
 
