@@ -86,6 +86,12 @@ class Front:
             transport.abort()
 
 
+def _could_be_http(received: bytes) -> bool:
+    """Whether the first bytes can start a request line: an upper-case method, then a space."""
+    method = received[:8].split(b" ", 1)[0]
+    return method.isalpha() and method.isupper() if b" " in received[:8] else received[:8].isalpha()
+
+
 class _HeadReader(asyncio.Protocol):
     """A new connection's first protocol: reads until the end of the request head, then hands over."""
 
@@ -101,6 +107,13 @@ class _HeadReader(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
+        if not _could_be_http(self._buffer):  # a TLS hello on this plain port, or noise: websockets refuses
+            self._stop()  # it at once, as before there was a front; waiting for a head would stall the client
+            received = bytes(self._buffer)
+            self._buffer.clear()
+            assert self._transport is not None
+            self._front.to_websocket(self._transport, received)
+            return
         end = self._buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(self._buffer) > HEAD_LIMIT:
