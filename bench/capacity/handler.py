@@ -2,7 +2,7 @@
 
 The product runs one handler for both (``shared.recordings.door``), so the model does too: claim, start a
 Speech session, run it, then write the transcript or the error record and let the lease go. A refused
-start is retried inside the invocation as ``shared.pipeline._recognise`` does: after each refusal, if
+start is retried inside the invocation as ``shared.pipeline._retrying`` does: after each refusal, if
 any of ``SPEECH_START_RETRY_SECONDS`` is left, wait ``retry_policy.start_retry_delay`` (cut to what is
 left) and try again; once none is left the refusal ends the attempt. What happens to the event
 afterwards is the door's business.
