@@ -69,8 +69,9 @@ def _unanswered(exc: AzureError, body: MultipartBody, waited: float, bound: floa
         return SpeechTimeoutError(f"no answer from {_WHAT} within {bound:.0f} s ({sent})", details=reason)
     if body.sent == 0 and isinstance(exc, ServiceRequestError):
         return ServiceError(f"{_WHAT} took no connection", details=reason, refused_at_start=True)
-    where = "mid-upload" if body.sent < len(body) else "before it answered"
-    return ServiceError(f"{_WHAT} closed the connection {where} ({sent})", details=reason, refused_at_start=True)
+    return ServiceError(
+        f"{_WHAT} closed the connection without an answer ({sent})", details=reason, refused_at_start=True
+    )
 
 
 def refusal(status: int, text: str) -> TranscriptionError:
