@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,34 @@ def test_separate_channels_go_to_fast_as_two_named_speakers(stack, service, monk
     assert transcript["engine"] == "fast"
     assert set(transcript["speakers"]) == {"Agent", "Customer"}
     assert transcript["audio"]["channel_mode"] == "separate"
+
+
+def test_one_token_per_fast_invocation_and_no_pipeline_body_or_credential_survives(
+    stack, monkeypatch, three_sentences_wav
+):
+    from azure.core.pipeline import Pipeline
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.identity import ManagedIdentityCredential
+
+    from shared.fast.body import MultipartBody
+
+    alive: weakref.WeakSet = weakref.WeakSet()
+    made: list[str] = []
+    for cls in (Pipeline, RequestsTransport, MultipartBody, ManagedIdentityCredential):
+
+        def spy(self, *args, _original=cls.__init__, **kwargs):
+            _original(self, *args, **kwargs)
+            alive.add(self)
+            made.append(type(self).__name__)
+
+        monkeypatch.setattr(cls, "__init__", spy)
+    for invocation in range(3):
+        before = tokens(stack)
+        response = post_transcription(three_sentences_wav.read_bytes(), engine="fast")
+        assert response.status_code == 200, response.get_body()
+        assert tokens(stack) == before + 1, invocation
+        assert {"Pipeline", "RequestsTransport", "MultipartBody", "ManagedIdentityCredential"} <= set(made)
+        assert list(alive) == [], [type(o).__name__ for o in alive]
 
 
 # -- the HTTP query -----------------------------------------------------------------------------------------
