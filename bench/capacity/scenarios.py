@@ -105,6 +105,16 @@ def scenarios(quick: bool = False) -> list[Scenario]:
             outage=(0.0, HOUR),
             note=f"a short backlog: the outage outlasts all {MAX_DELIVERIES} deliveries of every event",
         ),
+        _row(
+            "S0 100, 24 x 4, 1x, 200 rec., 1 h outage, sweep 96",
+            100,
+            recordings=200,
+            outage=(0.0, HOUR),
+            instances=24,
+            per_instance=4,
+            sweep_concurrency=96,
+            note="the row above with SWEEP_CONCURRENCY=96 set by hand (the idle fleet's share)",
+        ),
         _row("S0 100, sized, auto (fast 15x), 1x", 100, engine="auto", note=FAST_NOTE),
         _row("S0 100, sized, auto (fast 15x), 2x", 100, engine="auto", speed=2.0, note="real-time at 2x"),
         _row(
@@ -122,16 +132,6 @@ def scenarios(quick: bool = False) -> list[Scenario]:
             instances=1000,
             per_instance=4,
             note="4000 invocations: past the 600 requests/min",
-        ),
-        _row(
-            "S0 100, 24 x 4, 1x, 200 rec., 1 h outage, sweep 96",
-            100,
-            recordings=200,
-            outage=(0.0, HOUR),
-            instances=24,
-            per_instance=4,
-            sweep_concurrency=96,
-            note="the row above with SWEEP_CONCURRENCY=96 set by hand (the idle fleet's share)",
         ),
     ]
     if quick:
