@@ -53,15 +53,7 @@ def transcribe_audio(
     size = _check_size(stream, settings.max_audio_bytes)
     with _Audio(stream, settings, size) as audio:
         decoder = audio.decoder
-        found = decoder.found
-        log.info(
-            "audio: %s, %d Hz, %d channel(s), %s; channel mode %s",
-            found.format,
-            found.sample_rate,
-            found.channels,
-            "no declared length" if found.declared_seconds is None else f"declares {found.declared_seconds:.1f} s",
-            decoder.channel_mode,
-        )
+        found = _logged(decoder)
         choice = choose_engine(options, found, size, decoder.channel_mode)
         if decoder.ended and decoder.seconds_decoded < MIN_SECONDS:
             segments, token_seconds, heard = [], 0.0, decoder.seconds_decoded
@@ -245,6 +237,20 @@ class _StartRetries:
         wait = min(start_retry_delay(self.tries - 1), max(stop - now, 0.0))
         self.tries += 1
         return wait
+
+
+def _logged(decoder: AudioDecoder) -> AudioFound:
+    """What the audio turned out to be, logged once per invocation."""
+    found = decoder.found
+    log.info(
+        "audio: %s, %d Hz, %d channel(s), %s; channel mode %s",
+        found.format,
+        found.sample_rate,
+        found.channels,
+        "no declared length" if found.declared_seconds is None else f"declares {found.declared_seconds:.1f} s",
+        decoder.channel_mode,
+    )
+    return found
 
 
 def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
