@@ -14,7 +14,9 @@ invocation. The variants run back to back against the same local stack:
 - ``d`` (on request) the seed's pattern with Python's automatic collector off as well: no session is ever
   reclaimed, so the slope is what each un-disposed session holds (native threads, socket, buffers);
 - ``e`` as shipped with recognition options on: word timings and a phrase list (a ``PhraseListGrammar``
-  per session), set as the app's defaults (``SPEECH_WORDS``, ``SPEECH_PHRASES``) in the child's environment.
+  per session), set as the app's defaults (``SPEECH_WORDS``, ``SPEECH_PHRASES``) in the child's environment;
+- ``f`` as shipped through the fast engine (``SPEECH_ENGINE=fast``): a token, an azure-core pipeline and a
+  streamed upload per invocation instead of a Speech session.
 
 Prints a table (slope in KiB/invocation by least squares over the last 80 %, start/end RSS) and writes
 ``memory.json`` and ``memory.png`` (RSS vs invocation) to ``--out``. A figure, not a pass/fail test.
@@ -40,15 +42,18 @@ VARIANTS = {
     "c": "as shipped without gc.collect()",
     "d": "seed pattern with the automatic GC off too (nothing ever reclaims a session)",
     "e": "as shipped with words and a phrase list on",
+    "f": "as shipped through the fast engine",
 }
 #: What ``make bench`` runs; ``d`` is the bound on what (b) can retain, run on request (--variants abcd).
-DEFAULT_VARIANTS = "abce"
+DEFAULT_VARIANTS = "abcef"
 #: Variant ``e``'s app settings: every invocation asks for word timings and applies a phrase list.
 OPTIONS_ON = {
     OPTION_SETTINGS["words"]: "true",
     OPTION_SETTINGS["phrases"]: "Zorvex,Quillana,Contoso,Fabrikam",
     OPTION_SETTINGS["phrase_weight"]: "1.5",
 }
+#: Each variant's app settings, when it has any.
+VARIANT_SETTINGS = {"e": OPTIONS_ON, "f": {OPTION_SETTINGS["engine"]: "fast"}}
 #: How much of the start is warm-up, left out of the slope.
 WARM_UP_FRACTION = 0.2
 
@@ -77,7 +82,7 @@ def run(
             "bench.memory",
             ["--child", variant, "--prefix", prefix, "--n", str(n)],
             timeout=120 + 60 * n,
-            env=OPTIONS_ON if variant == "e" else None,
+            env=VARIANT_SETTINGS.get(variant),
         )
         results[variant] = {**child, **summarise(child["samples"]), "wall_seconds": round(time.monotonic() - started)}
     audio_name = audio.name if seconds is None else f"first {seconds:g} s of {audio.name}"
@@ -156,7 +161,7 @@ def plot(report: dict, path: Path) -> None:
             r = variants[variant]
             rss = [s["rss"] / 2**20 for s in r["samples"]]
             label = f"({variant}) {VARIANTS[variant].split(' (')[0]}: {r['slope_kib_per_invocation']:+.2f} KiB/inv"
-            ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2, color=f"C{'abcde'.index(variant)}")
+            ax.plot(range(1, len(rss) + 1), rss, label=label, linewidth=1.2, color=f"C{'abcdef'.index(variant)}")
         ax.set_xlabel("invocation")
         ax.set_ylabel("RSS after the invocation (MiB)")
         ax.grid(True, alpha=0.3)
@@ -192,7 +197,7 @@ def child(variant: str, prefix: str, n: int) -> dict:
         for i in range(n):
             started = time.perf_counter()
             outcome = blob_door.handle_blob(
-                harness.BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=variant in "ae"
+                harness.BlobRef(container, f"{prefix}/{i:05d}.wav"), collect_garbage=variant in "aef"
             )
             seconds = time.perf_counter() - started
             samples.append(
@@ -203,11 +208,14 @@ def child(variant: str, prefix: str, n: int) -> dict:
                     "seconds": round(seconds, 4),
                     "status": outcome.status,
                     "words": words_returned(outcome),
+                    "engine": outcome.transcript.engine if outcome.transcript else None,
                 }
             )
             del outcome
     if variant == "e" and not any(s["words"] for s in samples):
         raise RuntimeError("variant e returned no word timings: the options did not reach the session")
+    if variant == "f" and any(s["engine"] != "fast" for s in samples if s["status"] == "transcribed"):
+        raise RuntimeError("variant f ran another engine than fast: SPEECH_ENGINE did not reach the pipeline")
     if variant in "bd" and seed.requests != n:
         raise RuntimeError(
             f"the seed pattern served {seed.requests} of {n} invocations: the pipeline no longer "

@@ -3,17 +3,19 @@
     python -m bench.peak_rss                          # wav:1, wav:5 and wav:30 (minutes), by concatenation
     python -m bench.peak_rss --make wav:1 --make wav:120
     python -m bench.peak_rss recording.m4a call.mp3   # any files; each gets its own row
+    python -m bench.peak_rss --make wav:30 --engines realtime,fast   # one file through each engine
 
 Each file is uploaded to the local stack's input container and transcribed by the blob handler in a
 fresh process, which reports its peak resident set (``VmHWM``, the kernel's high-water mark: the
 figure an instance's memory limit is checked against; see ``bench.harness.peak_rss_bytes``), its RSS
 before the invocation, how long the invocation took and what the blob reader fetched. The ratio column
-compares each file with the first file of the same format (list the short one first). A second fresh
-process then only decodes the blob through the same reader (no Speech session): decode speed as a
-multiple of real time, bytes fetched per byte of blob, and the peak of decoding alone.
+compares each file with the first file of the same format and engine (list the short one first). A second
+fresh process then only decodes the blob through the same reader (no Speech session): decode speed as a
+multiple of real time, bytes fetched per byte of blob, and the peak of decoding alone. ``--engines`` runs
+each file through each engine named (``SPEECH_ENGINE``), a row each: wall time and peak side by side.
 
-Add a format by adding a maker to ``MAKERS``: a function ``(minutes, path) -> path`` that writes a
-recording of that length; ``--make FORMAT:MINUTES`` then builds (and caches in ``--out``) the file.
+``--make FORMAT:MINUTES`` builds (and caches in ``--out``) a recording of that length with a maker of
+``bench.recordings.MAKERS``.
 """
 
 from __future__ import annotations
@@ -23,127 +25,45 @@ import sys
 import threading
 import time
 import uuid
-import wave
-from collections.abc import Callable
 from pathlib import Path
 
 from bench import harness
+from bench.recordings import MAKERS, made_file
 from local_stack.stack import ready_stack
 
 DEFAULT_MAKES = ("wav:1", "wav:5", "wav:30")
-#: The committed speech concatenated into long recordings, with this much silence between copies.
-SOURCES = (harness.SAMPLES / "help-desk-call.wav", harness.SAMPLES / "welcome.wav")
-GAP_SECONDS = 0.8
-
-
-def make_wav(minutes: float, path: Path) -> Path:
-    """A 16 kHz mono 16-bit WAV of exactly ``minutes``: the samples, end to end with pauses, repeated.
-
-    Written a piece at a time, so making a 2-hour file needs no more memory than a 1-minute one.
-    """
-    pieces = []
-    for source in SOURCES:
-        with wave.open(str(source), "rb") as w:
-            if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (16000, 1, 2):
-                raise ValueError(f"{source} is not 16 kHz mono 16-bit")
-            pieces.append(w.readframes(w.getnframes()))
-    pieces.append(b"\0\0" * int(GAP_SECONDS * 16000))
-    remaining = int(minutes * 60 * 16000) * 2
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        while remaining > 0:
-            for piece in pieces:
-                chunk = piece[:remaining]
-                out.writeframes(chunk)
-                remaining -= len(chunk)
-    return path
-
-
-def _encode(
-    wav: Path, path: Path, *, container: str, codec: str, rate: int = 44100, options: dict[str, str] | None = None
-) -> Path:
-    """Encode ``wav`` with PyAV one frame at a time, so a 2-hour file costs no more memory than a short one."""
-    from fractions import Fraction
-
-    import av
-
-    with av.open(str(wav)) as source, av.open(str(path), "w", format=container) as target:
-        stream = target.add_stream(codec, rate=rate, layout="mono")
-        stream.codec_context.options = dict(options or {})
-        resampler = av.AudioResampler(
-            format=stream.codec_context.codec.audio_formats[0].name,
-            layout="mono",
-            rate=rate,
-            frame_size=stream.codec_context.frame_size or 1024,
-        )
-        samples = 0
-
-        def mux(frames) -> None:
-            nonlocal samples
-            for frame in frames:
-                frame.pts, frame.time_base = samples, Fraction(1, rate)
-                samples += frame.samples
-                target.mux(stream.encode(frame))
-
-        for frame in source.decode(audio=0):
-            mux(resampler.resample(frame))
-        mux(resampler.resample(None))
-        target.mux(stream.encode(None))
-    return path
-
-
-def make_mp3(minutes: float, path: Path) -> Path:
-    """MP3, 44.1 kHz mono at 64 kbit/s (LAME), from the WAV of the same length."""
-    return _encode(
-        made_file(f"wav:{minutes:g}", path.parent), path, container="mp3", codec="libmp3lame", options={"b": "64k"}
-    )
-
-
-def make_m4a(minutes: float, path: Path) -> Path:
-    """AAC in m4a with the ``moov`` index at the end, as phones write it: the reader must jump to the tail."""
-    return _encode(
-        made_file(f"wav:{minutes:g}", path.parent), path, container="ipod", codec="aac", options={"b": "64k"}
-    )
-
-
-#: FORMAT -> maker. Another format adds one function here.
-MAKERS: dict[str, Callable[[float, Path], Path]] = {"wav": make_wav, "mp3": make_mp3, "m4a": make_m4a}
-
-
-def made_file(spec: str, folder: Path) -> Path:
-    """``FORMAT:MINUTES`` -> a cached file of that format and length in ``folder``."""
-    fmt, _, minutes = spec.partition(":")
-    if fmt not in MAKERS or not minutes:
-        raise ValueError(f"--make takes FORMAT:MINUTES with FORMAT one of {', '.join(MAKERS)}; got {spec!r}")
-    path = folder / f"speech-{float(minutes):g}min.{fmt}"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(path.suffix + ".partial")
-        MAKERS[fmt](float(minutes), partial)
-        partial.rename(path)
-    return path
 
 
 def run(
-    stack, files: list[Path], *, settings: dict[str, str] | None = None, out: Path | None = harness.OUT, echo=print
+    stack,
+    files: list[Path],
+    *,
+    settings: dict[str, str] | None = None,
+    engines: tuple[str, ...] = (),
+    out: Path | None = harness.OUT,
+    echo=print,
 ) -> dict:
-    """Transcribe each file in its own process (``settings`` in its environment); print and save a table."""
+    """Transcribe each file in its own process (``settings`` in its environment), once per engine in
+    ``engines`` (none: as the settings say); print and save a table."""
     run_id = uuid.uuid4().hex[:8]
     rows = []
     for path in files:
         name = f"bench-peak/{run_id}/{path.name}"
         with stack.blob_service() as service, path.open("rb") as data:
             service.get_container_client(harness.input_container()).upload_blob(name, data, overwrite=True)
-        echo(f"{path.name} ({path.stat().st_size / 2**20:.1f} MiB): transcribing ...")
-        child = harness.run_child("bench.peak_rss", ["--child", name], timeout=4 * 3600, env=settings)
-        echo(f"{path.name}: decoding only ...")
-        decoded = harness.run_child("bench.peak_rss", ["--decode-child", name], timeout=4 * 3600, env=settings)
-        rows.append({"file": path.name, "bytes": path.stat().st_size, **child, "decode": decoded})
-    first_of_format: dict[str, float] = {}
-    for row in rows:  # each format against its own first (shortest) file: 2 h mp3 / 1 min mp3
-        reference = first_of_format.setdefault(Path(row["file"]).suffix, row["peak_rss_mib"])
+        decoded = None
+        for engine in engines or (None,):
+            env = {**(settings or {}), **({"SPEECH_ENGINE": engine} if engine else {})}
+            through = f", {engine}" if engine else ""
+            echo(f"{path.name} ({path.stat().st_size / 2**20:.1f} MiB){through}: transcribing ...")
+            child = harness.run_child("bench.peak_rss", ["--child", name, "--again"], timeout=4 * 3600, env=env)
+            if decoded is None:
+                echo(f"{path.name}: decoding only ...")
+                decoded = harness.run_child("bench.peak_rss", ["--decode-child", name], timeout=4 * 3600, env=env)
+            rows.append({"file": path.name, "bytes": path.stat().st_size, **child, "decode": decoded})
+    first: dict[tuple[str, str], float] = {}
+    for row in rows:  # each format and engine against its own first (shortest) file: 2 h mp3 / 1 min mp3
+        reference = first.setdefault((Path(row["file"]).suffix, row["engine"]), row["peak_rss_mib"])
         row["ratio_to_first"] = round(row["peak_rss_mib"] / reference, 3)
     report = {"machine": harness.machine(), "settings": settings or {}, "rows": rows}
     echo(table(report))
@@ -156,6 +76,7 @@ def table(report: dict) -> str:
     rows = [
         [
             r["file"],
+            r.get("engine", "realtime"),
             f"{r['bytes'] / 2**20:.1f}",
             f"{r['audio_seconds'] / 60:.1f}",
             f"{r['rss_before_mib']:.1f}",
@@ -172,6 +93,7 @@ def table(report: dict) -> str:
     ]
     header = [
         "file",
+        "engine",
         "MiB",
         "audio min",
         "RSS before MiB",
@@ -205,7 +127,8 @@ def plot(report: dict, path: Path) -> None:
             style,
             linewidth=1.3,
             color=f"C{i}",
-            label=f"{row['file']} ({row['audio_seconds'] / 60:.0f} min): peak {row['peak_rss_mib']:.1f} MiB",
+            label=f"{row['file']}, {row.get('engine', 'realtime')} ({row['audio_seconds'] / 60:.0f} min): "
+            f"peak {row['peak_rss_mib']:.1f} MiB",
         )
     ax.set_xlabel("share of the invocation (%)")
     ax.set_ylabel("RSS (MiB), sampled every 50 ms")
@@ -231,13 +154,16 @@ def _count_blob_reads(blob_door) -> list:
     return readers
 
 
-def child(blob_name: str) -> dict:
-    """The measured process: one invocation of the blob handler; its peak RSS."""
+def child(blob_name: str, again: bool = False) -> dict:
+    """The measured process: one invocation of the blob handler; its peak RSS. ``again``: the blob's earlier
+    transcript is removed first, so the same blob is transcribed once per engine."""
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
     from shared.errors import TranscriptionError
     from shared.recordings import door as blob_door
 
     readers = _count_blob_reads(blob_door)
+    if again:
+        _forget(blob_name)
     before = harness.rss_bytes()
     sampled = [before]
     stop = threading.Event()
@@ -262,6 +188,7 @@ def child(blob_name: str) -> dict:
     curve = [round(max(sampled[i : i + step]) / 2**20, 1) for i in range(0, len(sampled), step)]
     return {
         "status": status,
+        "engine": transcript.engine if transcript else "?",
         "audio_seconds": transcript.audio.duration_seconds if transcript else 0.0,
         "segments": len(transcript.segments) if transcript else 0,
         "seconds": round(seconds, 1),
@@ -272,6 +199,19 @@ def child(blob_name: str) -> dict:
         "requests": sum(r.requests for r in readers),
         "fetched_ratio": round(sum(r.bytes_fetched for r in readers) / max(1, readers[0].size), 4) if readers else 0,
     }
+
+
+def _forget(blob_name: str) -> None:
+    """Delete the blob's transcript, so the blob door transcribes it again (it skips a version it has done)."""
+    from shared.platform import storage
+    from shared.recordings.results import result_names
+    from shared.settings import Settings
+
+    settings = Settings.from_env()
+    with storage.connect(settings) as clients:
+        out = clients.blobs.get_container_client(settings.output_container)
+        for name in result_names(blob_name).values():
+            storage.delete_if_exists(out, name)
 
 
 def decode_child(blob_name: str) -> dict:
@@ -320,8 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="an app setting (environment variable) for the measured processes, e.g. SPEECH_SEND_FAST=false",
     )
+    parser.add_argument(
+        "--engines", default="", metavar="E1,E2", help="run each file through each engine (realtime, fast), a row each"
+    )
     parser.add_argument("--out", type=Path, default=harness.OUT, help="where peak_rss.json and generated audio go")
     parser.add_argument("--child", metavar="BLOB", help=argparse.SUPPRESS)
+    parser.add_argument("--again", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plot", type=Path, metavar="JSON", help="redraw the table and plot of a saved peak_rss.json")
     parser.add_argument("--decode-child", metavar="BLOB", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
@@ -330,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(settings) != len(args.setting):
         parser.error("--setting takes NAME=VALUE")
     if args.child:
-        harness.write_json(args.json, child(args.child))
+        harness.write_json(args.json, child(args.child, args.again))
         return 0
     if args.decode_child:
         harness.write_json(args.json, decode_child(args.decode_child))
@@ -345,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     print("starting Azurite, the speech emulator and the identity endpoint ...", flush=True)
     with ready_stack() as stack:
-        run(stack, files, settings=settings, out=args.out, echo=lambda line: print(line, flush=True))
+        engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+        run(stack, files, settings=settings, engines=engines, out=args.out, echo=lambda line: print(line, flush=True))
     return 0
 
 

@@ -1,7 +1,8 @@
 """The one transcription path, for every door: a readable stream of audio in, a ``Transcript`` out.
 
-It opens and checks the audio, fetches a token for this invocation only, runs one Speech session (one per
-channel with ``CHANNEL_MODE=separate``) and lets everything go. Bad input and limits fail before any token.
+It opens and checks the audio, picks the engine (``shared.engines``), fetches a token for this invocation
+only, runs one Speech session (one per channel with ``CHANNEL_MODE=separate``) or sends the file to fast
+transcription, and lets everything go. Bad input, limits and an engine that cannot run fail before any token.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound, is_seekable
+from shared.engines import FAST, choose_engine
 from shared.errors import AudioTooLargeError, SpeechUnreachableError, ThrottledError, TranscriptionError
 from shared.options import RecognitionOptions
 from shared.output.transcript import AudioInfo, Segment, Transcript, main_language
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 
 #: ``on_progress(seconds_done, seconds_total)``: audio recognised so far, and the declared length.
 ProgressCallback = Callable[[float, float | None], None]
+#: What an engine's run gives: the segments, the seconds to the token, the seconds of audio heard, notes.
+Recognised = tuple[list[Segment], float, float, list[str]]
+T = TypeVar("T")
 
 
 def transcribe_audio(
@@ -45,31 +50,25 @@ def transcribe_audio(
     options = options or settings.recognition
     started = time.monotonic()
     allocator.return_large_buffers_to_os()
-    _check_size(stream, settings.max_audio_bytes)
-    with _Audio(stream, settings) as audio:
-        found = audio.decoder.found
-        log.info(
-            "audio: %s, %d Hz, %d channel(s), %s; channel mode %s",
-            found.format,
-            found.sample_rate,
-            found.channels,
-            "no declared length" if found.declared_seconds is None else f"declares {found.declared_seconds:.1f} s",
-            audio.decoder.channel_mode,
-        )
-        if audio.decoder.ended and audio.decoder.seconds_decoded < MIN_SECONDS:
-            segments, token_seconds = [], 0.0
+    size = _check_size(stream, settings.max_audio_bytes)
+    with _Audio(stream, settings, size) as audio:
+        decoder = audio.decoder
+        found = _logged(decoder)
+        choice = choose_engine(options, found, size, decoder.channel_mode)
+        if decoder.ended and decoder.seconds_decoded < MIN_SECONDS:
+            segments, token_seconds, heard = [], 0.0, decoder.seconds_decoded
             notes = [
                 "the audio has no samples"
-                if not audio.decoder.samples_out
-                else f"the audio is {audio.decoder.seconds_decoded:.2f} s long, too short to transcribe"
+                if not decoder.samples_out
+                else f"the audio is {decoder.seconds_decoded:.2f} s long, too short to transcribe"
             ]
         else:
             retry_seconds = settings.speech_start_retry_seconds if start_retry_seconds is None else start_retry_seconds
-            segments, token_seconds = _recognise(settings, audio, started, on_progress, retry_seconds, options)
-            notes = [] if segments else ["no speech was recognised"]
-        decoder = audio.decoder
-        info = _audio_info(found, round(decoder.seconds_decoded, 3), decoder.channel_mode)
-        warnings = decoder.warnings() + notes
+            run = _fast if choice.engine == FAST else _realtime
+            segments, token_seconds, heard, notes = run(settings, audio, started, on_progress, retry_seconds, options)
+            notes += [] if segments else ["no speech was recognised"]
+        info = _audio_info(found, round(heard, 3), audio.decoder.channel_mode)
+        warnings = audio.decoder.warnings() + notes
     total = time.monotonic() - started
     return Transcript(
         source=source,
@@ -79,14 +78,17 @@ def transcribe_audio(
         timings={"token_seconds": round(token_seconds, 3), "total_seconds": round(total, 3)},
         warnings=warnings,
         options=options,
+        engine=choice.engine,
+        engine_reason=choice.reason,
     )
 
 
 class _Audio:
-    """The decoder over ``stream``, opened again from the start when a refused session is retried."""
+    """The decoder over ``stream`` (``size`` bytes, when known), opened again from the start when a refused
+    session is retried."""
 
-    def __init__(self, stream: BinaryIO, settings: Settings) -> None:
-        self._stream, self._settings = stream, settings
+    def __init__(self, stream: BinaryIO, settings: Settings, size: int | None) -> None:
+        self._stream, self._settings, self.size = stream, settings, size
         self.decoder = self._open()
 
     def _open(self) -> AudioDecoder:
@@ -103,6 +105,15 @@ class _Audio:
         self.decoder = self._open()
         return True
 
+    def rewound(self) -> BinaryIO:
+        """The recording's own bytes from the start, for an engine that sends the file; the decoder let go."""
+        self.decoder.close()
+        self._stream.seek(0)
+        return self._stream
+
+    def can_rewind(self) -> bool:
+        return is_seekable(self._stream)
+
     def __enter__(self) -> _Audio:
         return self
 
@@ -110,39 +121,90 @@ class _Audio:
         self.decoder.close()
 
 
-def _recognise(
+def _realtime(
     settings: Settings,
     audio: _Audio,
     started: float,
     on_progress: ProgressCallback | None,
     retry_seconds: float,
     options: RecognitionOptions,
-) -> tuple[list[Segment], float]:
-    """Fetch this invocation's token and run the session(s), a refused start again with the same token; the
-    segments and the seconds to the token."""
-    token = fetch_token(settings)
+) -> Recognised:
+    """This invocation's token, then the Speech session(s), a refused start again with the same token."""
+    token = [fetch_token(settings)]  # a list, emptied at the end: a kept traceback then holds no token
     token_seconds = time.monotonic() - started
     from shared.speech import recognise  # loads the native SDK: keep off the import path
 
     declared = audio.decoder.found.declared_seconds
     progress = None if on_progress is None else (lambda done: on_progress(done, declared))
-    retries = _StartRetries(settings.speech_endpoint, retry_seconds)
     try:
-        while True:
-            try:
-                return recognise(settings, token, audio.decoder.readers, progress, options=options), token_seconds
-            except TranscriptionError as error:
-                wait = retries.wait_after(error, can_restart=audio.reopen)
-                log.info(
-                    "%s; try %d in %.1f s (%.0f s of SPEECH_START_RETRY_SECONDS left)",
-                    error.message,
-                    retries.tries,
-                    wait,
-                    retries.give_up_at - time.monotonic(),
-                )
-                time.sleep(wait)
+        segments = _retrying(
+            settings,
+            retry_seconds,
+            lambda: recognise(settings, token[0], audio.decoder.readers, progress, options=options),
+            restart=audio.reopen,
+        )
     finally:
-        del token
+        token.clear()
+    return segments, token_seconds, audio.decoder.seconds_decoded, []
+
+
+def _fast(
+    settings: Settings,
+    audio: _Audio,
+    started: float,
+    on_progress: ProgressCallback | None,
+    retry_seconds: float,
+    options: RecognitionOptions,
+) -> Recognised:
+    """This invocation's token, then the file itself to fast transcription, a refused request again from the
+    start; the answer within the audio's length plus ``SPEECH_IDLE_TIMEOUT_SECONDS`` (``docs/engines.md``)."""
+    found, mode, size = audio.decoder.found, audio.decoder.channel_mode, audio.size
+    token = [fetch_token(settings)]
+    token_seconds = time.monotonic() - started
+    from shared.fast import recognise_file
+
+    deadline = settings.transcription_deadline_seconds
+    bound = min(deadline, settings.speech_idle_timeout_seconds + (found.declared_seconds or deadline))
+    try:
+        result = _retrying(
+            settings,
+            retry_seconds,
+            lambda: recognise_file(
+                settings, token[0], audio.rewound(), size, channel_mode=mode, options=options, answer_seconds=bound
+            ),
+            restart=audio.can_rewind,
+        )
+    finally:
+        token.clear()
+    if on_progress is not None:
+        on_progress(result.seconds, found.declared_seconds)
+    return result.segments, token_seconds, result.seconds, _ends_early(found.declared_seconds, result.seconds)
+
+
+def _ends_early(declared: float | None, heard: float) -> list[str]:
+    """The decoder's truncation warning, for audio the service heard rather than this process decoded."""
+    if declared is None or heard + max(0.5, 0.01 * declared) >= declared:
+        return []
+    return [f"the file ends early or is damaged: it declares {declared:.1f} s, {heard:.1f} s were transcribed"]
+
+
+def _retrying(settings: Settings, budget: float, attempt: Callable[[], T], *, restart: Callable[[], bool]) -> T:  # noqa: UP047 - tools/comment_ratio.py parses with older Pythons
+    """``attempt()``, tried again while the service refuses it at the start (``_StartRetries``), each try after
+    ``restart()`` has put the audio back to its start."""
+    retries = _StartRetries(settings.speech_endpoint, budget)
+    while True:
+        try:
+            return attempt()
+        except TranscriptionError as error:
+            wait = retries.wait_after(error, can_restart=restart)
+            log.info(
+                "%s; try %d in %.1f s (%.0f s of SPEECH_START_RETRY_SECONDS left)",
+                error.message,
+                retries.tries,
+                wait,
+                retries.give_up_at - time.monotonic(),
+            )
+            time.sleep(wait)
 
 
 class _StartRetries:
@@ -177,6 +239,20 @@ class _StartRetries:
         return wait
 
 
+def _logged(decoder: AudioDecoder) -> AudioFound:
+    """What the audio turned out to be, logged once per invocation."""
+    found = decoder.found
+    log.info(
+        "audio: %s, %d Hz, %d channel(s), %s; channel mode %s",
+        found.format,
+        found.sample_rate,
+        found.channels,
+        "no declared length" if found.declared_seconds is None else f"declares {found.declared_seconds:.1f} s",
+        decoder.channel_mode,
+    )
+    return found
+
+
 def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
     """What the input was (as found in the file) and what was decoded and sent."""
     return AudioInfo(
@@ -193,11 +269,12 @@ def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioIn
     )
 
 
-def _check_size(stream: BinaryIO, limit: int) -> None:
-    """``AudioTooLargeError`` for a stream larger than ``MAX_AUDIO_BYTES``, before a byte is read."""
+def _check_size(stream: BinaryIO, limit: int) -> int | None:
+    """The stream's size, or ``AudioTooLargeError`` past ``MAX_AUDIO_BYTES``, before a byte is read."""
     size = _stream_size(stream)
     if size is not None and size > limit:
         raise AudioTooLargeError(f"the audio is {size} bytes; the limit is {limit} bytes (MAX_AUDIO_BYTES)")
+    return size
 
 
 def _stream_size(stream: BinaryIO) -> int | None:

@@ -17,6 +17,10 @@ import numpy as np
 
 from .audio import WHISPER_RATE
 
+#: FFmpeg's own AMR decoders stop at the first DTX (silence) frame, which phones write all the time; the
+#: wheel's opencore decoders do not (the product prefers them for the same reason: ``shared/audio/opening.py``).
+_OPENCORE = {"amr_nb": "libopencore_amrnb", "amr_wb": "libopencore_amrwb"}
+
 
 class UndecodableAudioError(ValueError):
     """Not audio FFmpeg can decode (no audio stream, unknown container, corrupt data)."""
@@ -35,7 +39,7 @@ def blocks(path: Path, *, separate: bool) -> Iterator[np.ndarray]:
             layout = "stereo" if separate and stream.channels >= 2 else "mono"
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=WHISPER_RATE)
             decoded = False
-            for frame in container.decode(stream):
+            for frame in _frames(container, stream):
                 for out in resampler.resample(frame):
                     decoded = True
                     yield out.to_ndarray()
@@ -51,3 +55,15 @@ def blocks(path: Path, *, separate: bool) -> Iterator[np.ndarray]:
         # PyAV's resampler keeps FFmpeg buffers in reference cycles (faster-whisper's audio.py frees them
         # the same way): without this, memory grows with every file decoded.
         gc.collect()
+
+
+def _frames(container, stream) -> Iterator[av.AudioFrame]:
+    """The audio stream's frames, AMR through opencore."""
+    name = _OPENCORE.get(stream.codec_context.codec.canonical_name)
+    if name is None or name not in av.codecs_available:
+        yield from container.decode(stream)
+        return
+    decoder = av.CodecContext.create(name, "r")
+    decoder.sample_rate, decoder.layout = stream.codec_context.sample_rate, stream.codec_context.layout
+    for packet in container.demux(stream):  # the last, empty packet flushes the decoder
+        yield from decoder.decode(packet)

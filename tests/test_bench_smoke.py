@@ -24,8 +24,9 @@ def quiet(*_args) -> None:
 
 def test_memory_benchmark_runs_every_variant(stack, tmp_path):
     report = memory.run(stack, n=3, out=tmp_path, echo=quiet)
-    assert set(report["variants"]) == {"a", "b", "c", "e"}
+    assert set(report["variants"]) == {"a", "b", "c", "e", "f"}
     assert all(s["words"] > 0 for s in report["variants"]["e"]["samples"])  # the options reached the session
+    assert {s["engine"] for s in report["variants"]["f"]["samples"]} == {"fast"}
     assert not any(s["words"] for s in report["variants"]["a"]["samples"])
     for variant, result in report["variants"].items():
         assert result["failed"] == 0, (variant, [s["status"] for s in result["samples"]])
@@ -46,6 +47,16 @@ def test_overhead_benchmark_measures_every_piece(stack):
     for piece, figures in report["pieces"].items():
         assert 0 < figures["median_ms"] < 5000, piece
     assert report["shipped_total_median_ms"] > 0
+
+
+def test_peak_rss_runs_one_recording_through_each_engine(stack, tmp_path):
+    clip = peak_rss.made_file("wav:0.1", tmp_path)
+    report = peak_rss.run(stack, [clip], engines=("realtime", "fast"), out=None, echo=quiet)
+    assert [(row["engine"], row["status"]) for row in report["rows"]] == [
+        ("realtime", "transcribed"),
+        ("fast", "transcribed"),
+    ]
+    assert all(row["ratio_to_first"] == 1.0 for row in report["rows"])  # each engine its own reference
 
 
 def test_peak_rss_benchmark_measures_short_recordings(stack, tmp_path):

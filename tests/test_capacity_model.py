@@ -33,6 +33,7 @@ from bench.capacity.run import Run, Scenario, simulate, summarize
 from bench.capacity.scenarios import scenarios
 from bench.capacity.sizing import deployment_for_quota, sweep_concurrency_for_quota
 from bench.capacity.sweep import Sweep
+from shared.engines import FAST_MAX_SECONDS
 from shared.platform import retry_policy
 from shared.platform.retry_policy import SWEEP_RUN_SECONDS
 from shared.recordings import pending
@@ -73,6 +74,7 @@ def test_the_model_runs_on_the_codes_own_numbers():
     assert a.lease_s == LEASE_SECONDS
     assert a.max_deliveries == retry_policy.MAX_DELIVERIES
     assert a.poison_threshold == POISON_THRESHOLD
+    assert a.fast_max_s == FAST_MAX_SECONDS
     assert Settings.sweep_concurrency == DEFAULT_SWEEP_CONCURRENCY
     assert schedule_period_s("0 */7 * * * *") == 7 * 60
     with pytest.raises(ValueError):
@@ -111,7 +113,7 @@ def test_the_sweeps_due_rule_is_the_products(attempt):
 
 
 def test_a_refused_start_is_retried_until_the_budget_is_spent_and_is_no_fault():
-    """As ``shared.pipeline._recognise``: the last wait is cut to what is left, then one more try."""
+    """As ``shared.pipeline._retrying``: the last wait is cut to what is left, then one more try."""
     a = Assumptions()
     loop, stats, speech = Loop(), Stats(), Speech(1)
     speech.in_use = 1  # the quota is full for the whole attempt
@@ -263,6 +265,17 @@ def test_an_invocation_past_the_function_timeout_is_killed_and_reported_left():
     assert run.stats.given_up == 0
     assert all(rec.attempt == rec.faults == 0 for rec in too_long)
     assert {rec.index for rec in run.recordings if rec.state != DONE} == {rec.index for rec in too_long}
+
+
+def test_auto_sends_what_is_under_fasts_limit_to_fast_and_never_passes_its_request_rate():
+    """Recordings under 120 min go to fast, the rest to sessions; a minute never admits more than the rate."""
+    fast_rate = dataclasses.replace(Assumptions(), fast_requests_per_min=20)
+    run = burst("auto", 100, recordings=200, engine="auto", instances=50, per_instance=4, assumptions=fast_rate)
+    assert {rec.engine for rec in run.recordings if rec.seconds < FAST_MAX_SECONDS} == {"fast"}
+    assert {rec.engine for rec in run.recordings if rec.seconds >= FAST_MAX_SECONDS} <= {"realtime"}
+    assert run.fast_peak_per_min == 20  # the rate was reached, never passed
+    assert run.stats.refused_host > 0  # refused past it, as a session start past the quota is
+    assert run.stats.terminal == len(run.recordings)
 
 
 def test_a_run_is_a_function_of_its_seed():

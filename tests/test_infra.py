@@ -843,5 +843,6 @@ def test_the_operational_defaults_set_in_bicep_are_the_codes_own():
         "SPEECH_WORDS": str(defaults.recognition.words).lower(),
         "SPEECH_PROFANITY": defaults.recognition.profanity,
         "SPEECH_DIARIZATION": str(defaults.recognition.diarization).lower(),
+        "SPEECH_ENGINE": defaults.recognition.engine,
     }
     assert {name: _app_settings()[name] for name in expected} == expected

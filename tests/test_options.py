@@ -46,6 +46,14 @@ BAD = [
     ({"languages": "en-US,de-DE", "custom_endpoint_id": "abc"}, "custom_endpoint_id", "one per locale"),
     ({"languages": "en-US,de-DE", "custom_endpoint_id": "en-US=a,en-us=b"}, "custom_endpoint_id", "given twice"),
     ({"custom_endpoint_id": "de-DE=abc"}, "custom_endpoint_id", "not one of the languages"),
+    ({"engine": "warp"}, "engine", "realtime, fast, auto"),
+    ({"max_speakers": "3"}, "max_speakers", "only with engine=fast or auto"),
+    ({"engine": "fast", "max_speakers": "36"}, "max_speakers", "from 2 to 35"),
+    ({"engine": "auto", "max_speakers": "2", "diarization": "false"}, "max_speakers", "diarization on"),
+    ({"engine": "auto", "max_speakers": "2", "phrase_weight": "1"}, "max_speakers", "phrase_weight needs real-time"),
+    ({"engine": "fast", "phrase_weight": "1"}, "phrase_weight", "real-time only"),
+    ({"engine": "fast", "segmentation_silence_ms": "800"}, "segmentation_silence_ms", "real-time only"),
+    ({"engine": "fast", "custom_endpoint_id": "abc"}, "custom_endpoint_id", "real-time only"),
     ({"langauges": "en-US"}, "langauges", "not an option"),
 ]
 
@@ -97,6 +105,30 @@ def test_a_default_custom_model_goes_with_its_language_and_never_blocks_another(
         parse_text({"languages": "de-DE", "custom_endpoint_id": "de-DE=abc,fr-FR=xyz"}, english)
     with pytest.raises(ConfigurationError, match="SPEECH_CUSTOM_ENDPOINT_ID: .*one id per locale"):
         Settings.from_env({**ENV, "SPEECH_LANGUAGE": "de-DE,en-US", "SPEECH_CUSTOM_ENDPOINT_ID": "de-DE=a,de-de=b"})
+
+
+def test_a_door_asking_for_an_engine_drops_the_defaults_only_the_other_engine_honours():
+    """Never refused for an option it never sent; settings that contradict each other are refused."""
+    auto = Settings.from_env({**ENV, "SPEECH_ENGINE": "auto", "SPEECH_MAX_SPEAKERS": "4"}).recognition
+    assert (auto.engine, auto.max_speakers) == ("auto", 4)
+    assert parse_text({"engine": "realtime"}, auto).max_speakers is None
+    with pytest.raises(InvalidOptionsError, match="max_speakers: only with engine=fast or auto"):
+        parse_text({"engine": "realtime", "max_speakers": "4"}, auto)
+    tuned = Settings.from_env(
+        {
+            **ENV,
+            "SPEECH_PHRASE_WEIGHT": "1.5",
+            "SPEECH_SEGMENTATION_SILENCE_MS": "800",
+            "SPEECH_CUSTOM_ENDPOINT_ID": "a",
+        }
+    ).recognition
+    fast = parse_document({"engine": "fast", "max_speakers": 2}, tuned)
+    assert (fast.phrase_weight, fast.segmentation_silence_ms, fast.endpoints_by_locale()) == (None, None, ())
+    assert parse_text({"engine": "auto"}, tuned).phrase_weight == 1.5  # auto keeps them: it picks real-time
+    with pytest.raises(ConfigurationError, match="SPEECH_PHRASE_WEIGHT: phrase_weight: real-time only"):
+        Settings.from_env({**ENV, "SPEECH_ENGINE": "fast", "SPEECH_PHRASE_WEIGHT": "1"})
+    with pytest.raises(ConfigurationError, match="SPEECH_MAX_SPEAKERS: max_speakers: only with engine=fast"):
+        Settings.from_env({**ENV, "SPEECH_MAX_SPEAKERS": "3"})
 
 
 def test_blob_metadata_is_percent_decoded_and_an_already_decoded_query_is_not():

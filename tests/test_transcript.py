@@ -117,7 +117,7 @@ def test_every_new_field_is_written_and_survives_a_round_trip():
     t = bilingual()
     body = json.loads(t.to_json())
     assert body["schema"] == "stt-transcript/1"
-    assert body["schema_revision"] == SCHEMA_REVISION == 2
+    assert body["schema_revision"] == SCHEMA_REVISION == 3
     first = body["segments"][0]
     assert first["language"] == "de-DE"
     assert first["confidence"] == 0.91
@@ -147,7 +147,8 @@ def test_a_revision_1_document_still_loads_and_keeps_its_fields():
     assert all(s.words is None and s.language is None and s.confidence is None for s in t.segments)
     body = t.to_dict()
     assert {key: body[key] for key in REVISION_1} == REVISION_1  # old fields: same names, same values
-    assert set(body) - set(REVISION_1) == {"schema_revision", "options", "languages"}
+    assert set(body) - set(REVISION_1) == {"schema_revision", "options", "languages", "engine", "engine_reason"}
+    assert (body["engine"], body["engine_reason"]) == ("realtime", None)  # every transcript before 3 was
     assert body["options"] is None
     assert body["languages"] == []
     assert all(set(s) == {"speaker", "start", "end", "text"} for s in body["segments"])
@@ -167,6 +168,15 @@ def test_recorded_options_load_even_if_the_rules_have_changed_since():
     assert options.custom_endpoint_id == "old-model"
     assert options.custom_endpoint_ids == ()
     assert options.phrases == ("Contoso",)
+
+
+def test_the_engine_and_why_auto_chose_it_survive_a_round_trip_and_validate():
+    t = bilingual()
+    t.engine, t.engine_reason = "fast", "within fast's limits, and nothing only real-time has is asked for"
+    body = json.loads(t.to_json())
+    assert (body["engine"], body["engine_reason"]) == ("fast", t.engine_reason)
+    assert (reloaded(t).engine, reloaded(t).engine_reason) == ("fast", t.engine_reason)
+    transcript_schema().validate(body)
 
 
 def test_both_revisions_validate_against_the_contract():

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.engines import FAST_MAX_SECONDS
 from shared.platform import retry_policy
 from shared.platform.retry_policy import SWEEP_RUN_SECONDS
 from shared.recordings.claims import LEASE_SECONDS
@@ -20,8 +21,9 @@ from shared.settings import Settings
 
 #: Bumped whenever the model's rules change, so a saved run says which rules made it. 2: the recovery
 #: design as implemented (the sweep's listing, due rule, run budget and concurrency; the door's
-#: delivery count per recording; start retries to the end of their budget; leases that lapse).
-MODEL_VERSION = 2
+#: delivery count per recording; start retries to the end of their budget; leases that lapse). 3: the
+#: fast engine (``engine=auto`` per recording, its request rate limit, no session held).
+MODEL_VERSION = 3
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_JSON = REPO / "host.json"
@@ -121,6 +123,17 @@ class Assumptions:
     blip_probability: float = 0.005
     #: A delivery for a recording already claimed or transcribed: read its state, return (ASSUMPTION).
     skip_s: float = 0.5
+    # --- the fast engine ---
+    #: Fast transcription's request quota: 600 per minute (Speech quotas and limits, adjustable); a request
+    #: past it is refused (429) and retried as a refused session start is.
+    fast_requests_per_min: int = 600
+    #: ``engine=auto`` sends a recording shorter than this to fast (``shared.engines.FAST_MAX_SECONDS``).
+    fast_max_s: float = float(FAST_MAX_SECONDS)
+    #: How much faster than real time one request is answered (ASSUMPTION: Microsoft's "a 20-minute file in
+    #: under a minute" is >= 20x, one user measured 121 s in 7.8 s, 15.5x; the lower is taken).
+    fast_speed: float = 15.0
+    #: The upload and the token around the answer, per request (ASSUMPTION).
+    fast_overhead_s: float = 5.0
     # --- the run ---
     #: The simulation stops here even if recordings are left, and says so.
     horizon_s: float = 60 * DAY

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -21,6 +22,8 @@ PENDING, CLAIMED, DONE, GIVEN_UP = "pending", "claimed", "done", "given up"
 SUCCEEDED, THROTTLED, FAULT, KILLED = "succeeded", "throttled", "fault", "killed"
 #: The two doors: the host's delivery of an event (``via=EVENT``) and the sweep (``via=RETRY``).
 HOST, SWEEP = "host", "sweep"
+#: The engine a recording runs on: a real-time session (holds a quota slot) or one fast request (rate-limited).
+REALTIME, FAST = "realtime", "fast"
 
 
 class Loop:
@@ -65,6 +68,7 @@ class Recording:
     seconds: float
     uploaded_at: float
     kind: str
+    engine: str = REALTIME
     state: str = PENDING
     attempt: int = 0
     event_tries: int = 0
@@ -113,13 +117,29 @@ class Stats:
 
 
 class Speech:
-    """The Speech resource: ``quota`` concurrent sessions; a start past it is refused, never queued."""
+    """The Speech resource: ``quota`` concurrent sessions, and ``fast_per_min`` fast requests in any minute; a
+    start or request past either is refused, never queued."""
 
-    def __init__(self, quota: int, outage: tuple[float, float] | None = None) -> None:
+    def __init__(self, quota: int, outage: tuple[float, float] | None = None, fast_per_min: int = 600) -> None:
         self.quota = quota
         self.outage = outage
         self.in_use = 0
         self.peak = 0
+        self.fast_per_min = fast_per_min
+        self.fast_admitted: deque[float] = deque()  # when each fast request of the last minute was let in
+        self.fast_requests = 0
+        self.fast_peak_per_min = 0
+
+    def try_fast(self, now: float) -> bool:
+        """Admit a fast request if fewer than ``fast_per_min`` came in the last 60 s (the service's window)."""
+        while self.fast_admitted and self.fast_admitted[0] <= now - 60.0:
+            self.fast_admitted.popleft()
+        if len(self.fast_admitted) >= self.fast_per_min:
+            return False
+        self.fast_admitted.append(now)
+        self.fast_requests += 1
+        self.fast_peak_per_min = max(self.fast_peak_per_min, len(self.fast_admitted))
+        return True
 
     def down(self, now: float) -> bool:
         """During an outage every start fails (connection refused or 5xx), whatever the quota."""

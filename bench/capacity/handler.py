@@ -1,8 +1,10 @@
 """One transcription attempt, as both doors (the host's delivery, the sweep) run it.
 
 The product runs one handler for both (``shared.recordings.door``), so the model does too: claim, start a
-Speech session, run it, then write the transcript or the error record and let the lease go. A refused
-start is retried inside the invocation as ``shared.pipeline._recognise`` does: after each refusal, if
+Speech session (or, for a recording on the fast engine, send one request), run it, then write the
+transcript or the error record and let the lease go. A fast request past the rate limit is refused and
+retried the same way as a session start past the quota. A refused
+start is retried inside the invocation as ``shared.pipeline._retrying`` does: after each refusal, if
 any of ``SPEECH_START_RETRY_SECONDS`` is left, wait ``retry_policy.start_retry_delay`` (cut to what is
 left) and try again; once none is left the refusal ends the attempt. What happens to the event
 afterwards is the door's business.
@@ -17,6 +19,7 @@ from bench.capacity.assumptions import Assumptions
 from bench.capacity.engine import (
     CLAIMED,
     DONE,
+    FAST,
     FAULT,
     GIVEN_UP,
     HOST,
@@ -61,9 +64,9 @@ class Handler:
     def _try(self, rec: Recording, door: str, began: float, retry: int, kill_at: float, on_end: OnEnd) -> None:
         now = self.loop.now
         outage = self.speech.down(now)
-        if not outage and self.speech.try_open():
+        if not outage and (self.speech.try_fast(now) if rec.engine == FAST else self.speech.try_open()):
             self.stats.waiting_s += now - began
-            self._run_session(rec, door, kill_at, on_end)
+            (self._run_fast if rec.engine == FAST else self._run_session)(rec, door, kill_at, on_end)
             return
         if outage:
             self.stats.outage_refusals += 1
@@ -101,6 +104,18 @@ class Handler:
         if door == SWEEP:
             self.stats.sweep_session_s += end - self.loop.now
         self.loop.at(end, self._close, rec, door, outcome, on_end)
+
+    def _run_fast(self, rec: Recording, door: str, kill_at: float, on_end: OnEnd) -> None:
+        """One fast request: the upload and the answer, holding no session slot; it may fail part-way too."""
+        length = rec.seconds / self.a.fast_speed + self.a.fast_overhead_s
+        outcome = SUCCEEDED
+        if self.rng.random() < self.a.blip_probability:
+            length, outcome = self.rng.uniform(0.0, length), FAULT
+            self.stats.blips += 1
+        end = min(self.loop.now + length, kill_at)
+        if door == SWEEP:
+            self.stats.sweep_session_s += end - self.loop.now
+        self.loop.at(end, self._finish, rec, door, outcome if end < kill_at else KILLED, on_end)
 
     def _close(self, rec: Recording, door: str, outcome: str, on_end: OnEnd) -> None:
         self.speech.close()

@@ -20,6 +20,7 @@ HEADER = (
     "scenario",
     "N",
     "quota",
+    "engine (fast share)",
     "fleet + sweep",
     "all settled (h)",
     "ideal (h)",
@@ -27,6 +28,7 @@ HEADER = (
     "99 % (h)",
     "last transcript (h)",
     "peak sessions",
+    "peak fast / min",
     "deliveries mean / p99 / max",
     "refused starts",
     "waiting fn-h",
@@ -74,6 +76,11 @@ def _settled(row: dict) -> str:
     return f"not at {row['end_h'] * 3600 / DAY:.0f} d"
 
 
+def _engine(row: dict) -> str:
+    engine = row.get("engine", "realtime")
+    return engine if engine == "realtime" else f"{engine} ({100 * row['fast_share']:.1f} % fast)"
+
+
 def _cell(value: float | None, digits: int = 1) -> str:
     return "never" if value is None else f"{value:,.{digits}f}"
 
@@ -88,6 +95,7 @@ def table(report: dict) -> str:
                 r["name"],
                 f"{r['recordings']:,}",
                 r["quota"],
+                _engine(r),
                 f"{r['instances']} x {r['per_instance']} + {r['sweep_concurrency']}",
                 _settled(r),
                 _cell(r["ideal_h"]),
@@ -95,6 +103,7 @@ def table(report: dict) -> str:
                 _cell(r["t99_h"]),
                 _cell(r["last_done_h"]),
                 f"{r['peak_sessions']} / {r['quota']}",
+                f"{r.get('fast_peak_per_min', 0)}",
                 f"{r['deliveries_mean']:.2f} / {r['deliveries_p99']} / {r['deliveries_max']}",
                 f"{r['refused_host'] + r['refused_sweep']:,}",
                 _cell(r["waiting_function_h"]),

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 
 from bench.capacity.assumptions import DEFAULT_SWEEP_CONCURRENCY, HOUR, Assumptions
-from bench.capacity.engine import DONE, Listing, Loop, Recording, Speech, Stats
+from bench.capacity.engine import DONE, FAST, REALTIME, Listing, Loop, Recording, Speech, Stats
 from bench.capacity.handler import Handler
 from bench.capacity.host import BlobTriggerGroup
 from bench.capacity.sizing import Deployment, deployment_for_quota, sweep_concurrency_for_quota
@@ -40,8 +40,14 @@ class Scenario:
     seed: int = 18
     upload_window_s: float = 600.0
     outage: tuple[float, float] | None = None
+    #: ``realtime`` (every recording a session) or ``auto`` (fast below ``fast_max_s``, as ``shared.engines``).
+    engine: str = REALTIME
     note: str = ""
     assumptions: Assumptions = field(default_factory=Assumptions)
+
+    def engine_for(self, seconds: float) -> str:
+        """The engine a recording of ``seconds`` runs on in this scenario."""
+        return FAST if self.engine == "auto" and seconds < self.assumptions.fast_max_s else REALTIME
 
     @property
     def sized(self) -> bool:
@@ -64,6 +70,7 @@ class Run:
     recordings: list[Recording]
     stats: Stats
     peak_sessions: int
+    fast_peak_per_min: int
     end_s: float
     events: int
     samples: list[tuple[float, int, int, int]]  # (t, transcribed, sessions in use, instances ready)
@@ -75,11 +82,11 @@ def simulate(scenario: Scenario) -> Run:
     uploads = burst(scenario.recordings, scenario.upload_window_s, a.max_audio_s, random.Random(scenario.seed))
     rng = random.Random(scenario.seed + 1)  # the workload stays the same when only the dynamics change
     loop, stats, listing = Loop(), Stats(), Listing()
-    speech = Speech(scenario.quota, scenario.outage)
+    speech = Speech(scenario.quota, scenario.outage, a.fast_requests_per_min)
     handler = Handler(loop, speech, stats, a, scenario.speed, rng)
     deployment = scenario.deployment()
     group = BlobTriggerGroup(loop, handler, stats, a, deployment.instances, deployment.per_instance, rng)
-    recordings = [Recording(i, u.seconds, u.at, u.kind) for i, u in enumerate(uploads)]
+    recordings = [Recording(i, u.seconds, u.at, u.kind, scenario.engine_for(u.seconds)) for i, u in enumerate(uploads)]
 
     def upload(rec: Recording) -> None:
         listing.add(rec)  # in the sweep's listing from its upload on
@@ -98,7 +105,7 @@ def simulate(scenario: Scenario) -> Run:
     total = len(recordings)
     loop.run(a.horizon_s, lambda: stats.terminal == total)
     samples.append((loop.now, stats.done, speech.in_use, group.ready))
-    return Run(scenario, recordings, stats, speech.peak, loop.now, loop.events, samples)
+    return Run(scenario, recordings, stats, speech.peak, speech.fast_peak_per_min, loop.now, loop.events, samples)
 
 
 def _percentile(ordered: list[float], share: float) -> float:
@@ -113,10 +120,7 @@ def summarize(run: Run) -> dict:
     """The scenario's figures, JSON-ready: times in hours, counts as counts."""
     s, sc, a = run.stats, run.scenario, run.scenario.assumptions
     deployment = sc.deployment()
-    sessions = [rec.seconds / sc.speed + a.session_overhead_s for rec in run.recordings]
-    # The ideal: every session back to back on all the sessions the quota and the deployment allow.
-    capacity = min(sc.quota, deployment.concurrency + sc.sweep())
-    ideal = max(sum(sessions) / capacity, max(sessions, default=0.0))
+    ideal = _ideal(run, deployment.concurrency + sc.sweep())
     done_at = sorted(rec.done_at for rec in run.recordings if rec.state == DONE)
     deliveries = sorted(rec.deliveries for rec in run.recordings)
     left = len(run.recordings) - s.terminal
@@ -130,6 +134,9 @@ def summarize(run: Run) -> dict:
         "per_instance": deployment.per_instance,
         "sweep_concurrency": sc.sweep(),
         "speed": sc.speed,
+        "engine": sc.engine,
+        "fast_share": round(sum(rec.engine == FAST for rec in run.recordings) / max(1, len(run.recordings)), 4),
+        "fast_peak_per_min": run.fast_peak_per_min,
         "outage_h": _outage_hours(sc),
         "session_deadline_h": _hours(a.session_deadline_s),
         "finished": finished,
@@ -175,6 +182,20 @@ def summarize(run: Run) -> dict:
         "events_simulated": run.events,
         "samples": [[round(t / HOUR, 4), done, in_use, ready] for t, done, in_use, ready in run.samples],
     }
+
+
+def _ideal(run: Run, usable: int) -> float:
+    """Every session and request back to back on all the invocations the deployment allows, sessions within
+    the quota, requests within the rate limit, and never less than the longest one."""
+    sc, a = run.scenario, run.scenario.assumptions
+    sessions = [rec.seconds / sc.speed + a.session_overhead_s for rec in run.recordings if rec.engine == REALTIME]
+    requests = [rec.seconds / a.fast_speed + a.fast_overhead_s for rec in run.recordings if rec.engine == FAST]
+    return max(
+        sum(sessions) / min(sc.quota, usable),
+        (sum(sessions) + sum(requests)) / usable,
+        len(requests) * 60.0 / a.fast_requests_per_min,
+        max(sessions + requests, default=0.0),
+    )
 
 
 def _nth(done_at: list[float], share: float, total: int) -> float | None:

@@ -9,6 +9,9 @@ for its quota (``sizing.py``: the fleet and ``SWEEP_CONCURRENCY``); a row that n
 A burst is 10,000 recordings except on F0 (quota 1), where 10,000 recordings of the mix (2,743
 audio hours) would need ~114 days of sessions at 1x: far past the horizon and the queue's 7-day
 time-to-live, so F0 rows use 100 recordings.
+
+The ``auto`` rows run ``engine=auto``: each recording under 120 minutes is one fast request (no session
+held, 600 requests a minute), the longer ones real-time sessions; fast is not on F0.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from shared.platform.retry_policy import MAX_DELIVERIES
 
 BURST = 10_000
 F0_BURST = 100
+FAST_NOTE = "engine=auto: under 120 min by fast (15x real time, 600 requests/min), the rest by real-time sessions"
 #: ``--quick``: the same rows with 1/20 of the recordings (a few seconds in all).
 QUICK_DIVISOR = 20
 
@@ -110,6 +114,24 @@ def scenarios(quick: bool = False) -> list[Scenario]:
             per_instance=4,
             sweep_concurrency=96,
             note="the row above with SWEEP_CONCURRENCY=96 set by hand (the idle fleet's share)",
+        ),
+        _row("S0 100, sized, auto (fast 15x), 1x", 100, engine="auto", note=FAST_NOTE),
+        _row("S0 100, sized, auto (fast 15x), 2x", 100, engine="auto", speed=2.0, note="real-time at 2x"),
+        _row(
+            "S0 100, 250 x 4, auto (fast 15x), 1x",
+            100,
+            engine="auto",
+            instances=250,
+            per_instance=4,
+            note="a fleet of 1000 invocations: about what 600 requests/min keep busy",
+        ),
+        _row(
+            "S0 100, 1000 x 4, auto (fast 15x), 1x",
+            100,
+            engine="auto",
+            instances=1000,
+            per_instance=4,
+            note="4000 invocations: past the 600 requests/min",
         ),
     ]
     if quick:

@@ -84,6 +84,8 @@ var appSettings = {
   SPEECH_WORDS: 'false'
   SPEECH_PROFANITY: 'masked'
   SPEECH_DIARIZATION: 'true'
+  // realtime, fast or auto (docs/engines.md): fast needs S0 and the same identity and role, nothing more.
+  SPEECH_ENGINE: 'realtime'
   // With several identities possible on a host, azure-identity must be told which one.
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

@@ -1,7 +1,7 @@
 """Every recognition option, declared once: its field, its kind and bounds, its app setting, its CLI flag and
 help. The doors (``parse.py``), the settings, the CLI, the README's table and ``openapi.yaml`` (both checked by
-tests) come from ``OPTIONS``; ``shared/speech/config.py`` applies them. Adding an option is one entry here,
-its field, and how it is applied.
+tests) come from ``OPTIONS``; ``shared/speech/config.py`` and ``shared/fast/request.py`` apply them. Adding an
+option is one entry here, its field, and how each engine applies it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from shared.options.locales import canonical_locale
 #: ``CHANNEL_MODE=separate`` transcribes at most this many channels one by one (more are mixed), so no more
 #: can be named. Kept here, not in ``shared.audio`` (which loads PyAV): the settings import this module.
 MAX_SEPARATE_CHANNELS = 4
+#: The engines a recording may ask for (``docs/engines.md``); ``auto`` is decided once the audio is open.
+REALTIME, FAST, AUTO = "realtime", "fast", "auto"
+ENGINES = (REALTIME, FAST, AUTO)
+#: Options only the real-time session honours: the fast API has no equivalent.
+REALTIME_ONLY = ("custom_endpoint_id", "segmentation_silence_ms", "phrase_weight")
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -36,6 +41,8 @@ class RecognitionOptions:
     segmentation_silence_ms: int | None = None
     channel_names: tuple[str, ...] = ()
     diarization: bool = True
+    engine: str = "realtime"
+    max_speakers: int | None = None
 
     @property
     def identifies_language(self) -> bool:
@@ -152,6 +159,18 @@ OPTIONS: tuple[Option, ...] = (
         "with CHANNEL_MODE=separate: Agent,Customer instead of Channel-1, Channel-2",
     ),
     Option("diarization", Flag(), "SPEECH_DIARIZATION", "false: one speaker label for the whole recording"),
+    Option(
+        "engine",
+        Choice(ENGINES),
+        "SPEECH_ENGINE",
+        "realtime, fast or auto: fast when the recording is within fast's limits (docs/engines.md)",
+    ),
+    Option(
+        "max_speakers",
+        Number(2, 35, whole=True),
+        "SPEECH_MAX_SPEAKERS",
+        "2-35: the most speakers diarization may find (engine fast or auto)",
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 #: The option names every door accepts.
@@ -175,7 +194,33 @@ def check_together(options: RecognitionOptions) -> RecognitionOptions:
         raise InvalidOptionsError(
             "custom_endpoint_id: with several languages give one per locale, e.g. de-DE=<id>,en-US=<id>"
         )
+    check_engine(options)
     return replace(options, custom_endpoint_ids=tuple(ids.items()))
+
+
+def realtime_only(options: RecognitionOptions) -> str | None:
+    """The first option given that only the real-time session honours, or ``None``."""
+    given = {
+        "custom_endpoint_id": options.custom_endpoint_id or options.custom_endpoint_ids,
+        "segmentation_silence_ms": options.segmentation_silence_ms is not None,
+        "phrase_weight": options.phrase_weight is not None,
+    }
+    return next((name for name in REALTIME_ONLY if given[name]), None)
+
+
+def check_engine(options: RecognitionOptions) -> None:
+    """The engine and what it can honour: ``max_speakers`` needs fast's diarization, fast lacks the real-time
+    options, and ``auto`` cannot be asked for both at once."""
+    only = realtime_only(options)
+    if options.max_speakers is not None:
+        if options.engine == REALTIME:
+            raise InvalidOptionsError("max_speakers: only with engine=fast or auto (real-time takes no speaker count)")
+        if not options.diarization:
+            raise InvalidOptionsError("max_speakers: only with diarization on")
+        if only is not None:
+            raise InvalidOptionsError(f"max_speakers: needs the fast engine, and {only} needs real-time")
+    if options.engine == FAST and only is not None:
+        raise InvalidOptionsError(f"{only}: real-time only, not with engine=fast (use engine=realtime or auto)")
 
 
 def keep_default_models(base: RecognitionOptions, changes: dict[str, object]) -> dict[str, object]:
@@ -186,6 +231,17 @@ def keep_default_models(base: RecognitionOptions, changes: dict[str, object]) ->
     listed = {canonical_locale(value) for value in changes["languages"]}
     kept = tuple(pair for pair in base.endpoints_by_locale() if canonical_locale(pair[0]) in listed)
     return {**changes, "custom_endpoint_id": None, "custom_endpoint_ids": kept}
+
+
+def keep_engine_defaults(changes: dict[str, object]) -> dict[str, object]:
+    """A door that asks for an engine and names no option only the other engine honours drops the app's
+    default for it: never refused for what it never sent (a default ``max_speakers`` with ``realtime``)."""
+    engine = changes.get("engine")
+    dropped = ("max_speakers",) if engine == REALTIME else REALTIME_ONLY if engine == FAST else ()
+    cleared = {name: None for name in dropped if name not in changes}
+    if "custom_endpoint_id" in cleared:
+        cleared["custom_endpoint_ids"] = ()
+    return {**changes, **cleared}
 
 
 def as_written(body: Mapping[str, object]) -> RecognitionOptions:

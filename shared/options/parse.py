@@ -18,6 +18,7 @@ from shared.options.declared import (
     RecognitionOptions,
     check_together,
     keep_default_models,
+    keep_engine_defaults,
 )
 
 _OWN_DEFAULTS = RecognitionOptions()
@@ -67,17 +68,14 @@ def parse_document(
 
 def from_settings(env: Mapping[str, str], channel_mode: str) -> RecognitionOptions:
     """The app's default options, each from its setting (plain text); a bad one is a ``ConfigurationError``
-    naming the setting."""
-    options = RecognitionOptions()
+    naming the setting; settings that contradict each other are refused together."""
+    given = {option.name: env.get(option.setting, "").strip() for option in OPTIONS}
     try:
-        for option in OPTIONS:
-            text = env.get(option.setting, "").strip()
-            if text:
-                options = parse_text({option.name: text}, options)
+        options = parse_text({name: text for name, text in given.items() if text}, RecognitionOptions())
         options.check_channels(channel_mode)
     except InvalidOptionsError as error:
-        named = error.message.split(":", 1)[0]
-        raise ConfigurationError(f"{OPTIONS_BY_NAME[named].setting}: {error.message}") from None
+        named = OPTIONS_BY_NAME.get(error.message.split(":", 1)[0])
+        raise ConfigurationError(f"{named.setting if named else 'SPEECH_*'}: {error.message}") from None
     return options.as_app_default()
 
 
@@ -98,7 +96,7 @@ def refuse_unknown(given: Mapping[str, object], also: tuple[str, ...] = ()) -> N
 def _over(base: RecognitionOptions, changes: dict[str, object], channel_mode: str | None) -> RecognitionOptions:
     """``base`` with a door's ``changes``, validated; with the app's ``channel_mode`` (every door gives it),
     the options that depend on it are checked in the same step."""
-    options = validated(replace(base, **keep_default_models(base, changes)))
+    options = validated(replace(base, **keep_default_models(base, keep_engine_defaults(changes))))
     if channel_mode is not None:
         options.check_channels(channel_mode)
     return options

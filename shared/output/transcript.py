@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from shared.options import RecognitionOptions, as_written
 
 SCHEMA = "stt-transcript/1"
-SCHEMA_REVISION = 2
+SCHEMA_REVISION = 3
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ class Transcript:
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     options: RecognitionOptions | None = None
+    #: The engine that ran (every transcript before revision 3 was real-time's), and why when ``auto`` chose.
+    engine: str = "realtime"
+    engine_reason: str | None = None
 
     @property
     def speakers(self) -> list[str]:
@@ -111,6 +114,8 @@ class Transcript:
             "warnings": self.warnings,
             "created_at": self.created_at,
             "options": None if self.options is None else self.options.to_dict(),
+            "engine": self.engine,
+            "engine_reason": self.engine_reason,
             "languages": [
                 {"language": found.language, "seconds": round(found.seconds, 3), "share": round(found.share, 4)}
                 for found in self.languages
@@ -133,6 +138,8 @@ class Transcript:
             warnings=list(body.get("warnings") or []),
             created_at=str(body.get("created_at", "")),
             options=_options_from_dict(body.get("options")),
+            engine=str(body.get("engine") or "realtime"),
+            engine_reason=None if body.get("engine_reason") is None else str(body["engine_reason"]),
         )
 
     def to_text(self) -> str:
