@@ -13,7 +13,7 @@ import argparse
 import json
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 
 from local_stack.functions_host import FunctionsHost
@@ -71,17 +71,19 @@ def serve(port: int) -> int:
     if port_open(port):
         print(f"port {port} is in use: pass --port", file=sys.stderr)
         return 2
+    # SIGINT and SIGTERM only set a flag: an exception raised between two statements could escape the
+    # cleanup below and leave the worker, Azurite and friends running.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with LocalStack() as stack:
         stack.create_containers()
         with FunctionsHost(stack, http_port=port) as host:
             values = {k: v for k, v in host.settings.items()}
             print(json.dumps({"IsEncrypted": False, "Values": values, "Host": {"LocalHttpPort": port}}, indent=2))
             print(functions_listing(host), file=sys.stderr, flush=True)
-            try:
-                while all(p.poll() is None for p in stack.processes) and host.worker_alive():
-                    time.sleep(1)
-            except KeyboardInterrupt:
-                pass
+            while not stop.is_set() and all(p.poll() is None for p in stack.processes) and host.worker_alive():
+                stop.wait(1)
     return 0
 
 
@@ -106,13 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="run the app in the runtime, with the stack, until stopped")
     serve_parser.add_argument("--port", type=int, default=DEFAULT_HTTP_PORT, help="LocalHttpPort (default 7071)")
     args = parser.parse_args(argv)
-    # `kill` (SIGTERM) must end what this started, as Ctrl-C does: without this the interpreter dies at once
+    if args.command == "serve":
+        return serve(args.port)
+    # `kill` (SIGTERM) must end what `run` started, as Ctrl-C does: without this the interpreter dies at once
     # and the worker, Azurite, the emulator and the identity endpoint live on as orphans.
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    return run(args.folder) if args.command == "run" else serve(args.port)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return run(args.folder)
+    except KeyboardInterrupt:
+        return 130
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
