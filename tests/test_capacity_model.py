@@ -113,7 +113,7 @@ def test_the_sweeps_due_rule_is_the_products(attempt):
 
 
 def test_a_refused_start_is_retried_until_the_budget_is_spent_and_is_no_fault():
-    """As ``shared.pipeline._retrying``: the last wait is cut to what is left, then one more try."""
+    """As ``shared.platform.start_retries.retrying``: the last wait is cut to what is left, then one more try."""
     a = Assumptions()
     loop, stats, speech = Loop(), Stats(), Speech(1)
     speech.in_use = 1  # the quota is full for the whole attempt

@@ -4,7 +4,7 @@ The product runs one handler for both (``shared.recordings.door``), so the model
 Speech session (or, for a recording on the fast engine, send one request), run it, then write the
 transcript or the error record and let the lease go. A fast request past the rate limit is refused and
 retried the same way as a session start past the quota. A refused
-start is retried inside the invocation as ``shared.pipeline._retrying`` does: after each refusal, if
+start is retried inside the invocation as ``shared.platform.start_retries.retrying`` does: after each refusal, if
 any of ``SPEECH_START_RETRY_SECONDS`` is left, wait ``retry_policy.start_retry_delay`` (cut to what is
 left) and try again; once none is left the refusal ends the attempt. What happens to the event
 afterwards is the door's business.
