@@ -15,8 +15,10 @@ from typing import BinaryIO
 
 from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound, is_seekable
 from shared.engines import FAST, choose_engine
-from shared.errors import AudioTooLargeError
+from shared.errors import AudioTooLargeError, InvalidOptionsError
 from shared.options import RecognitionOptions
+from shared.options.declared import BATCH
+from shared.output.phrases import ends_early
 from shared.output.transcript import AudioInfo, Segment, Transcript, main_language
 from shared.platform import allocator
 from shared.platform.credentials import fetch_token
@@ -48,11 +50,13 @@ def transcribe_audio(
     options = options or settings.recognition
     started = time.monotonic()
     allocator.return_large_buffers_to_os()
-    size = _check_size(stream, settings.max_audio_bytes)
+    size = check_size(stream, settings.max_audio_bytes)
     with _Audio(stream, settings, size) as audio:
         decoder = audio.decoder
         found = _logged(decoder)
         choice = choose_engine(options, found, size, decoder.channel_mode)
+        if choice.engine == BATCH:  # the doors send it to shared.batch; this path waits for an answer
+            raise InvalidOptionsError("engine=batch: the service reads the recording from storage (a blob or a job)")
         if decoder.ended and decoder.seconds_decoded < MIN_SECONDS:
             segments, token_seconds, heard = [], 0.0, decoder.seconds_decoded
             notes = [
@@ -65,7 +69,7 @@ def transcribe_audio(
             run = _fast if choice.engine == FAST else _realtime
             segments, token_seconds, heard, notes = run(settings, audio, started, on_progress, retry_seconds, options)
             notes += [] if segments else ["no speech was recognised"]
-        info = _audio_info(found, round(heard, 3), audio.decoder.channel_mode)
+        info = audio_info(found, round(heard, 3), audio.decoder.channel_mode)
         warnings = audio.decoder.warnings() + notes
     total = time.monotonic() - started
     return Transcript(
@@ -176,14 +180,7 @@ def _fast(
         token.clear()
     if on_progress is not None:
         on_progress(result.seconds, found.declared_seconds)
-    return result.segments, token_seconds, result.seconds, _ends_early(found.declared_seconds, result.seconds)
-
-
-def _ends_early(declared: float | None, heard: float) -> list[str]:
-    """The decoder's truncation warning, for audio the service heard rather than this process decoded."""
-    if declared is None or heard + max(0.5, 0.01 * declared) >= declared:
-        return []
-    return [f"the file ends early or is damaged: it declares {declared:.1f} s, {heard:.1f} s were transcribed"]
+    return result.segments, token_seconds, result.seconds, ends_early(found.declared_seconds, result.seconds)
 
 
 def _logged(decoder: AudioDecoder) -> AudioFound:
@@ -200,7 +197,7 @@ def _logged(decoder: AudioDecoder) -> AudioFound:
     return found
 
 
-def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
+def audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
     """What the input was (as found in the file) and what was decoded and sent."""
     return AudioInfo(
         format=found.format,
@@ -216,7 +213,7 @@ def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioIn
     )
 
 
-def _check_size(stream: BinaryIO, limit: int) -> int | None:
+def check_size(stream: BinaryIO, limit: int) -> int | None:
     """The stream's size, or ``AudioTooLargeError`` past ``MAX_AUDIO_BYTES``, before a byte is read."""
     size = _stream_size(stream)
     if size is not None and size > limit:
