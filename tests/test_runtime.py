@@ -68,6 +68,7 @@ INDEXED = {
     "create_upload": [http_trigger("uploads", "POST"), HTTP_OUT],
     "openapi": [http_trigger("openapi.yaml", "GET", "ANONYMOUS"), HTTP_OUT],
     "health": [http_trigger("health", "GET", "ANONYMOUS"), HTTP_OUT],
+    "speech_callback": [http_trigger("speech-callbacks", "POST", "ANONYMOUS"), HTTP_OUT],
 }
 
 
