@@ -35,7 +35,7 @@ def later(minutes: float) -> datetime:
         "calls/a.error",
         "x.wav.batch",
         f"jobs/{new_job_id()}/status",
-        f"batch/{uuid.uuid4()}",
+        f"batch-waiting/{uuid.uuid4()}",
         "a" * (MAX_NAME_CHARS - len(".error.json") + 1),
     ],
 )

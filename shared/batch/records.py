@@ -3,9 +3,9 @@
 - ``<name>.batch.json`` beside the recording: which version (ETag), which transcription, the tries, and what the
   transcript will need (the audio found, the options). A redelivered event or the sweep finds it and does not
   submit again; its metadata lets a listing see it (``shared.recordings.pending``).
-- ``batch/<transcription id>.json``: the way back from a callback (which names only the transcription) to its
-  recording; its metadata says when it was submitted and polled, so the sweep picks what to poll from one
-  listing, and the listing's length is the count of transcriptions waiting.
+- ``batch-waiting/<transcription id>.json``: the way back from a callback (which names only the transcription)
+  to its recording; its metadata says when it was submitted and polled, so the sweep picks what to poll from
+  one listing, and the listing's length is the count of transcriptions waiting.
 
 Both go once the transcription has finished, the index first: a record without an index is still polled.
 """
@@ -27,8 +27,8 @@ from shared.recordings.results import BATCH_SUFFIX, Tries, bare_etag, metadata_t
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
-#: The folder of the index in the output container: ``batch/<transcription id>.json``.
-INDEX_PREFIX = "batch/"
+#: The folder of the index in the output container: ``batch-waiting/<transcription id>.json``.
+INDEX_PREFIX = "batch-waiting/"
 _INDEX_NAME = re.compile(rf"{INDEX_PREFIX}([0-9a-f-]{{36}})\.json")
 
 

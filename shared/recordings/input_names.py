@@ -2,9 +2,9 @@
 
 A name is refused when it ends in what one result suffix adds to another (``x.wav.error``'s transcript
 would be ``x.wav.error.json``, the error record of ``x.wav``), when a result would be a job's status
-document (``jobs/<id>/status``) or a batch transcription's index entry (``batch/<id>``), or when its results'
-names would pass storage's limit. So a result's name stays a pure function of its recording's, and nothing
-reads a document to tell results apart.
+document (``jobs/<id>/status``) or a batch transcription's index entry (``batch-waiting/<id>``), or when
+its results' names would pass storage's limit. So a result's name stays a pure function of its recording's,
+and nothing reads a document to tell results apart.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def refusal(name: str) -> str | None:
     if any(job_id_from_status_name(name + suffix) for suffix in result_suffixes()):
         return "its results would be named as a job's status document (jobs/<id>/status.json); rename it"
     if any(id_from_index_name(name + suffix) for suffix in result_suffixes()):
-        return "its results would be named as a batch transcription's entry (batch/<id>.json); rename it"
+        return "its results would be named as a batch transcription's entry (batch-waiting/<id>.json); rename it"
     if len(name) + max(map(len, result_suffixes())) > MAX_NAME_CHARS:
         return (
             f"its name is {len(name)} characters, too long for its results' names (storage takes "
