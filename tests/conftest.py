@@ -72,6 +72,24 @@ def own_containers(stack, service, monkeypatch):
     return names
 
 
+@pytest.fixture
+def completions(stack, monkeypatch):
+    """A completion queue of this test's own; returns a function giving the messages on it."""
+    from azure.storage.queue import TextBase64DecodePolicy
+
+    name = f"done-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("COMPLETION_QUEUE", name)
+    queues = stack.queue_service()
+    queues.create_queue(name)
+    client = queues.get_queue_client(name, message_decode_policy=TextBase64DecodePolicy())
+
+    def messages() -> list[dict]:
+        return [json.loads(m.content) for m in client.peek_messages(max_messages=32)]
+
+    yield messages
+    queues.close()
+
+
 @pytest.fixture(scope="session")
 def audio_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("audio")
