@@ -23,16 +23,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PollReport:
-    """What one run's polls found: how many were due, and what each came to (``shared.batch.finish``)."""
+    """What one run's polls found: how many were due, what each came to (``shared.batch.finish``), and the
+    typed errors met (a failed transcription's, or the service's or storage's when nothing changed)."""
 
     waiting: int = 0
     due: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
     left: int = 0
 
     def line(self) -> str:
         ended = ", ".join(f"{n} {status}" for status, n in sorted(self.outcomes.items())) or "none polled"
-        return f"batch: {self.waiting} waiting, {self.due} due for a poll: {ended}; {self.left} left for the next run"
+        met = "".join(f", {n} {code}" for code, n in sorted(self.errors.items()))
+        return f"batch: {self.waiting} waiting, {self.due} due for a poll: {ended}{met}; {self.left} left"
 
 
 def is_poll_due(waiting: records.Waiting, now: datetime) -> bool:
@@ -65,6 +68,8 @@ def _poll(settings: Settings, out, due: list[records.Waiting], now: datetime, st
         done = finish(settings, waiting.transcription, via="poll", now=now)
         status = "gone" if done is None else done.status
         report.outcomes[status] = report.outcomes.get(status, 0) + 1
+        if done is not None and done.error is not None:
+            report.errors[done.error.code] = report.errors.get(done.error.code, 0) + 1
         if status == WAITING:
             records.note_poll(out, waiting, now)
         if status == UNANSWERED and done.error is not None and done.error.code == ThrottledError.code:
