@@ -7,14 +7,15 @@ route from inside the Functions runtime instead (``functions_host``).
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from tests.app_functions import api
+from tests.rest_client import LoopbackServer
 
 ROUTE = "/api/speech-callbacks"
 
 
-class CallbackDoor:
+class CallbackDoor(LoopbackServer):
     """``with CallbackDoor() as door:`` a free loopback port serving ``ROUTE``; ``door.answers`` lists each
     call's ``(event header, status)``."""
 
@@ -42,18 +43,12 @@ class CallbackDoor:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="callback-door", daemon=True)
-        self._thread.start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{ROUTE}"
+        return f"{self.base}{ROUTE}"
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Whether ``count`` completion calls have been answered within ``timeout`` seconds."""
