@@ -171,3 +171,40 @@ def test_a_recording_the_service_may_not_read_fails_transient_naming_the_role_an
     assert "Storage Blob Data Reader" in failed["message"]
     assert service.get_container_client(inputs).get_blob_client(name).download_blob().readall() == data
     assert index(service, outputs) == []
+
+
+def test_a_submission_whose_record_cannot_be_written_is_deleted_again_on_the_service(
+    stack, service, three_sentences_wav
+):
+    """Storage failing right after the submission: the transcription nothing would know of is deleted, and the
+    error is the storage's, transient (the sweep submits it again later)."""
+    from shared.batch.submit import submit_recording
+    from shared.errors import StorageError
+    from shared.platform.blob_reader import BlobReader
+    from shared.recordings.results import Tries
+    from shared.settings import Settings
+
+    name = drop(service, three_sentences_wav.read_bytes())
+    blob = host_blob_client("audio-in", name)
+    props = blob.get_blob_properties()
+    submitted = []
+
+    def keep(submission) -> None:  # the fault, at the storage boundary: the record's write fails
+        submitted.append(submission.transcription)
+        raise StorageError("writing the record failed (injected)")
+
+    settings = Settings.from_env()
+    options = settings.recognition.__class__(**{**settings.recognition.__dict__, "engine": "batch"})
+    with pytest.raises(StorageError):
+        submit_recording(
+            settings,
+            BlobReader(blob, etag=props.etag, size=props.size),
+            blob.url,
+            source={"name": name, "etag": props.etag},
+            options=options,
+            tries=Tries(1, 1, 0),
+            keep=keep,
+        )
+    (transcription,) = submitted
+    assert on_service(stack, transcription) is None
+    assert record(service, name) is None

@@ -195,9 +195,9 @@ class _Delivery:
             source=self._source(props),
             options=options,
             tries=tries,
+            keep=lambda submission: records.write(self.out, self.name, submission),
             superseded=None if earlier is None else earlier.transcription,
         )
-        records.write(self.out, self.name, submitted)
         self.record.token_ms = round(1000 * submitted.token_seconds, 1)
         if earlier is not None:
             storage.delete_if_exists(self.out, records.index_name(earlier.transcription))
