@@ -180,7 +180,12 @@ def test_a_batch_job_is_submitted_and_finished_through_the_web_hook_inside_the_r
         if (view["status"], view["engine"]) != seen[-1]:
             seen.append((view["status"], view["engine"]))
         time.sleep(0.1)
-    assert seen == [("queued", None), ("running", "batch"), ("succeeded", "batch")]
+    # running before its submission is made (no engine yet), then on batch until the service is done
+    assert [state for state in seen if state != ("running", None)] == [
+        ("queued", None),
+        ("running", "batch"),
+        ("succeeded", "batch"),
+    ], seen
     text = over_http(functions_host, "GET", f"{path}/transcript?format=txt").get_body().decode()
     assert word_error_rate(text, " ".join(BATCH_HELD_OUT)) <= 0.2, text
     callbacks = [line for line in functions_host.worker_logs if '"via":"callback"' in line and job["id"] in line]
