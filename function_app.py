@@ -8,6 +8,7 @@
 - ``POST /api/uploads``: an upload URL straight into storage for a new job's audio, of any size.
 - ``GET|DELETE /api/transcriptions/{id}``, ``GET .../{id}/transcript``, ``GET /api/transcriptions``: jobs.
 - ``GET /api/health``, ``GET /api/openapi.yaml``: configuration state (no secrets), the API contract.
+- ``POST /api/speech-callbacks``: the Speech service's batch web hook (anonymous; HMAC-signed calls only).
 - ``sweep``: a timer (``SWEEP_SCHEDULE``) that transcribes what no event did: lost events, recordings
   the host gave up on, and expires jobs whose audio never came.
 
@@ -105,6 +106,13 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     from shared.api import service
 
     return service.health(req)
+
+
+@app.route(route="speech-callbacks", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def speech_callback(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.api import callbacks
+
+    return callbacks.speech_callback(req)
 
 
 # What is loaded by now lives as long as the worker: kept out of later collections, the gc.collect() ending

@@ -62,6 +62,14 @@ param speechConcurrentSessions int = speechSku == 'F0' ? 1 : 100
 @description('When the sweep runs (NCRONTAB: second minute hour day month weekday).')
 param sweepSchedule string = '0 */5 * * * *'
 
+// Generated once per azd environment by scripts/pre-provision.sh (by hand: openssl rand -hex 32), so it stays
+// the same from one deployment to the next and the registered web hook keeps matching it. It is a key to that
+// one route, to no resource.
+@secure()
+@description('HMAC key of the batch web hook (SPEECH_WEBHOOK_SECRET), at least 16 characters.')
+@minLength(16)
+param speechWebhookSecret string
+
 // Sizing from the Speech quota, so that a full scale-out stays within it: every blob invocation holds
 // one Speech session, and so does every recording the sweep is transcribing. One formula, written
 // twice: bench/capacity/sizing.py is the same, and tests/test_infra.py checks that the two agree for
@@ -116,6 +124,9 @@ module storage 'app/storage.bicep' = {
     queueNames: [
       completionQueueName
     ]
+    trustedResourceIds: [
+      speech.outputs.id
+    ]
   }
 }
 
@@ -149,6 +160,7 @@ module rbac 'app/rbac.bicep' = {
     speechAccountName: speech.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
+    speechPrincipalId: speech.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
   }
@@ -177,6 +189,7 @@ module functionApp 'app/function.bicep' = {
     blobConcurrency: blobConcurrency
     sweepConcurrency: sweepConcurrency
     sweepSchedule: sweepSchedule
+    speechWebhookSecret: speechWebhookSecret
   }
   // The host's first start should find its storage roles already granted, not retry
   // against 403s until they land.

@@ -1,7 +1,8 @@
 """Run the app locally, inside Microsoft's Functions runtime, with no Azure account and no Core Tools.
 
 - ``serve [--port 7071]``: the stack (Azurite, the speech emulator, the identity endpoint) and the host stand-in:
-  the HTTP routes at ``http://127.0.0.1:<port>/api/<route>``, blob events from the input container, the timer.
+  the HTTP routes at ``http://127.0.0.1:<port>/api/<route>``, blob events from the input container, the timer,
+  and the batch web hook registered on the emulator.
   Prints ``local.settings.json`` with ``"Host": {"LocalHttpPort": <port>}``; runs until SIGINT or SIGTERM.
 - ``run DIR``: the same, then DIR's audio dropped into the input container; prints the transcripts that the
   runtime's invocations wrote, and stops everything.
@@ -25,6 +26,8 @@ AUDIO_SUFFIXES = {
     ".wav", ".mp3", ".m4a", ".mp4", ".mov", ".3gp", ".ogg", ".opus", ".oga", ".flac", ".webm", ".mkv", ".amr",
     ".awb", ".aac",
 }  # fmt: skip
+#: The app's batch web hook, registered on the emulator once the host serves it, as the deployment does.
+CALLBACK_ROUTE = "/api/speech-callbacks"
 #: ``func start``'s port.
 DEFAULT_HTTP_PORT = 7071
 #: How long ``run`` waits for a folder's recordings.
@@ -37,7 +40,11 @@ def run(folder: Path) -> int:
         print(f"no audio files in {folder}", file=sys.stderr)
         return 2
     print("starting Azurite, the speech emulator, the identity endpoint and the Functions host ...", flush=True)
-    with ready_stack() as stack, FunctionsHost(stack, http_port=free_port(), timers=False) as host:
+    with (
+        ready_stack() as stack,
+        FunctionsHost(stack, http_port=free_port(), timers=False) as host,
+        stack.webhook(host.url(CALLBACK_ROUTE)),
+    ):
         return transcribe_folder(stack, host, files)
 
 
@@ -78,7 +85,7 @@ def serve(port: int) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with LocalStack() as stack:
         stack.create_containers()
-        with FunctionsHost(stack, http_port=port) as host:
+        with FunctionsHost(stack, http_port=port) as host, stack.webhook(host.url(CALLBACK_ROUTE)):
             values = {k: v for k, v in host.settings.items()}
             print(json.dumps({"IsEncrypted": False, "Values": values, "Host": {"LocalHttpPort": port}}, indent=2))
             print(functions_listing(host), file=sys.stderr, flush=True)

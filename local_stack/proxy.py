@@ -9,6 +9,9 @@ A test points an app setting at ``proxy.port`` and then, mid-test:
 - ``cut()``: reset every live connection now (an outage in the middle of a transfer);
 - ``restore()``: back to forwarding.
 
+With ``capture=True`` it also keeps every byte the clients sent (``sent``), so a test can read what went over
+the wire, exactly.
+
 Runs on threads inside the test process: no extra process to start or leak.
 """
 
@@ -27,8 +30,9 @@ _PASS, _REFUSE, _BLACKHOLE = "pass", "refuse", "blackhole"
 class FaultyProxy:
     """Forwards ``127.0.0.1:port`` to ``target`` until told to fail; a context manager."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], *, capture: bool = False) -> None:
         self.target = target
+        self.sent: bytearray | None = bytearray() if capture else None
         self.port = free_port()
         self.mode = _PASS
         self._lock = threading.Lock()
@@ -113,8 +117,8 @@ class FaultyProxy:
                 continue
             upstream.settimeout(None)  # the 5 s were for connecting: an idle connection is not a dead one
             self._track(upstream)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, tap in ((client, upstream, self.sent), (upstream, client, None)):
+                threading.Thread(target=self._pump, args=(source, sink, tap), daemon=True).start()
 
     def _track(self, sock: socket.socket) -> None:
         with self._lock:
@@ -140,9 +144,12 @@ class FaultyProxy:
                 pass
         self._drop(sock)
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, tap: bytearray | None) -> None:
         try:
             while data := source.recv(65536):
+                if tap is not None:
+                    with self._lock:
+                        tap.extend(data)
                 sink.sendall(data)
         except OSError:
             pass

@@ -27,6 +27,7 @@ from shared.settings import (
     INPUT_CONTAINER,
     OUTPUT_CONTAINER,
     SPEECH_ENDPOINT,
+    SPEECH_WEBHOOK_SECRET,
     STORAGE_CONNECTION,
     SWEEP_SCHEDULE,
     Settings,
@@ -35,6 +36,8 @@ from shared.settings import (
 from speech_emulator.process import start_emulator
 
 REPO = Path(__file__).resolve().parent.parent
+#: The Speech service's web hooks API (``scripts/post-deploy.sh`` calls the same).
+WEBHOOKS_PATH, WEBHOOKS_API = "/speechtotext/webhooks", "2025-10-15"
 
 #: Variables of a real Azure host that would steer azure-identity elsewhere.
 _FOREIGN_IDENTITY_VARS = (
@@ -62,8 +65,15 @@ class LocalStack:
     bundle of the system CAs plus the stack's self-signed certificate.
     """
 
-    def __init__(self, *, emulator_args: tuple[str, ...] = ("--require-token",), workdir: Path | None = None) -> None:
-        self.emulator_args = emulator_args
+    def __init__(
+        self,
+        *,
+        emulator_args: tuple[str, ...] = ("--require-token",),
+        workdir: Path | None = None,
+        readable_containers: tuple[str, ...] = (Settings.input_container,),
+    ) -> None:
+        """``readable_containers``: what the emulator's batch may read (``--batch-readable``), by name."""
+        self.emulator_args, self.readable_containers = emulator_args, readable_containers
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="stt-stack-")
         self.workdir = workdir or Path(self._tmp.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +100,16 @@ class LocalStack:
         base_env.update(
             {"LOCAL_IDENTITY_SECRET": secret, "IDENTITY_HEADER": header, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
         )
+        self._secret = secret
+        self._start_identity(base_env)
+        self.certificate = make_certificate(self.workdir / "tls")
+        azurite, self.storage = start_azurite(self.workdir, self.certificate, self.workdir / "azurite.log")
+        self._exit.callback(azurite.stop)
+        self.processes.append(azurite.popen)
+        self._start_emulator(base_env)
+        self.env = self._app_settings(header)
 
+    def _start_identity(self, base_env: dict[str, str]) -> None:
         identity_port = free_port()
         identity = ManagedProcess(
             "identity endpoint",
@@ -104,22 +123,24 @@ class LocalStack:
         self.processes.append(identity.popen)
         self.identity_url = f"http://127.0.0.1:{identity_port}"
 
+    def _start_emulator(self, base_env: dict[str, str]) -> None:
+        """After Azurite: batch reads recordings from it by URL with the emulator's own identity, granted the
+        input containers only (in Azure the Speech resource's identity is granted the account, ``infra/``)."""
+        grants = [
+            arg for name in self.readable_containers for arg in ("--batch-readable", f"{self.storage.blob}/{name}")
+        ]
         self.speech_endpoint, self.emulator = self._exit.enter_context(
             start_emulator(
-                extra_args=self.emulator_args,
-                env=base_env,
+                extra_args=(*self.emulator_args, *grants),
+                env={**base_env, "REQUESTS_CA_BUNDLE": str(self.certificate.ca_bundle)},
                 log_path=self.workdir / "speech-emulator.log",
                 startup_timeout=120,
             )
         )
         self.processes.append(self.emulator)
 
-        self.certificate = make_certificate(self.workdir / "tls")
-        azurite, self.storage = start_azurite(self.workdir, self.certificate, self.workdir / "azurite.log")
-        self._exit.callback(azurite.stop)
-        self.processes.append(azurite.popen)
-        self._secret = secret
-
+    def _app_settings(self, header: str) -> dict[str, str]:
+        """The app settings that point at the stack, identity-based as ``infra/`` sets them."""
         storage_settings = {}
         for connection in (STORAGE_CONNECTION, HOST_STORAGE_CONNECTION):
             storage_settings.update(
@@ -127,7 +148,7 @@ class LocalStack:
                     connection, blob_service_uri=self.storage.blob, queue_service_uri=self.storage.queue
                 )
             )
-        self.env = {
+        return {
             SPEECH_ENDPOINT: self.speech_endpoint,
             INPUT_CONTAINER: Settings.input_container,
             OUTPUT_CONTAINER: Settings.output_container,
@@ -138,7 +159,9 @@ class LocalStack:
             "REQUESTS_CA_BUNDLE": str(self.certificate.ca_bundle),
             "IDENTITY_ENDPOINT": f"{self.identity_url}{TOKEN_PATH}",
             "IDENTITY_HEADER": header,
-            "LOCAL_IDENTITY_SECRET": secret,
+            "LOCAL_IDENTITY_SECRET": self._secret,
+            # generated here as infra/ generates it at deployment: a key to the web hook route only
+            SPEECH_WEBHOOK_SECRET: secrets.token_urlsafe(32),
         }
 
     def stop(self) -> None:
@@ -218,6 +241,16 @@ class LocalStack:
         with urllib.request.urlopen(request, timeout=5):
             pass
 
+    @contextmanager
+    def webhook(self, web_url: str) -> Iterator[str]:
+        """The app's batch web hook at ``web_url`` registered on the emulator as ``scripts/post-deploy.sh``
+        registers it (the route answers the challenge first); deleted when the block ends. Yields its id."""
+        registered = _speech_rest(self, "POST", WEBHOOKS_PATH, webhook_registration(web_url, self.env))
+        try:
+            yield registered["self"].rsplit("/", 1)[1].split("?", 1)[0]
+        finally:
+            _speech_rest(self, "DELETE", registered["self"])
+
     def create_containers(self) -> None:
         """The containers and the completion queue the app expects (in Azure, infra/ creates them)."""
         with self.blob_service() as service:
@@ -229,6 +262,29 @@ class LocalStack:
 
             with suppress(ResourceExistsError):
                 queues.create_queue(self.env[COMPLETION_QUEUE])
+
+
+def webhook_registration(web_url: str, env: dict[str, str]) -> dict[str, object]:
+    """The web hook's registration: completions only, signed with the app's ``SPEECH_WEBHOOK_SECRET``."""
+    return {
+        "displayName": "stt-pipeline batch completions",
+        "webUrl": web_url,
+        "events": {"transcriptionCompletion": True},
+        "properties": {"secret": env[SPEECH_WEBHOOK_SECRET]},
+    }
+
+
+def _speech_rest(stack: LocalStack, method: str, path_or_url: str, body: object = None) -> dict:
+    """One call to the emulator's REST API as the deploying operator (a token of the stack's own minting)."""
+    base = stack.speech_endpoint.replace("ws://", "http://", 1)
+    url = path_or_url if path_or_url.startswith("http") else f"{base}{path_or_url}?api-version={WEBHOOKS_API}"
+    token = stack.operator_credential().get_token("https://cognitiveservices.azure.com/.default").token
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}", **({"Content-Type": "application/json"} if data else {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read()
+    return json.loads(text) if text else {}
 
 
 @contextmanager

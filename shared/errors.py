@@ -9,8 +9,9 @@
     │   └── StorageAccessDeniedError *
     ├── ConfigurationError, InternalError, AuthenticationError, BadRequestError, StorageRefusedError
     ├── UnsupportedAudioError, AudioTooLargeError, InvalidOptionsError, NameRefusedError, RetriesExhaustedError
-    └── the jobs API: InvalidRequestError, InvalidJobQueryError, NotAcceptableError, JobNotFoundError,
-        NotReadyError, JobStateError, JobExpiredError, JobFinishedError
+    ├── the jobs API: InvalidRequestError, InvalidJobQueryError, NotAcceptableError, JobNotFoundError,
+    │   NotReadyError, JobStateError, JobExpiredError, JobFinishedError
+    └── the batch callback: SignatureError, UnknownTranscriptionError
 
 A transient (*) error is re-raised by the blob door for the host to deliver again; after the host's last
 delivery the sweep retries it (``docs/recovery.md``).
@@ -260,6 +261,22 @@ class NameRefusedError(TranscriptionError):
     """A recording whose results could be taken for another's (``shared.recordings.input_names``): rename it."""
 
     code = "name_refused"
+
+
+class SignatureError(TranscriptionError):
+    """A batch callback whose ``X-MicrosoftSpeechServices-Signature`` is missing or is not the HMAC of its body
+    with ``SPEECH_WEBHOOK_SECRET``: refused, and nothing is done."""
+
+    code = "invalid_signature"
+    http_status = 401
+
+
+class UnknownTranscriptionError(TranscriptionError):
+    """A signed batch callback for a transcription this app is not waiting for (never submitted here, or
+    already finished): refused, and nothing is done."""
+
+    code = "unknown_transcription"
+    http_status = 404
 
 
 def print_error(error: TranscriptionError) -> None:

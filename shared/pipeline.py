@@ -11,18 +11,19 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from shared.audio import MIN_SECONDS, AudioDecoder, AudioFound, is_seekable
 from shared.engines import FAST, choose_engine
-from shared.errors import AudioTooLargeError, SpeechUnreachableError, ThrottledError, TranscriptionError
+from shared.errors import AudioTooLargeError, InvalidOptionsError
 from shared.options import RecognitionOptions
+from shared.options.declared import BATCH
+from shared.output.phrases import ends_early
 from shared.output.transcript import AudioInfo, Segment, Transcript, main_language
 from shared.platform import allocator
 from shared.platform.credentials import fetch_token
-from shared.platform.reachability import unreachable
-from shared.platform.retry_policy import UNREACHABLE_RETRY_SECONDS, start_retry_delay
-from shared.settings import SPEECH_ENDPOINT, Settings
+from shared.platform.start_retries import retrying
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[float, float | None], None]
 #: What an engine's run gives: the segments, the seconds to the token, the seconds of audio heard, notes.
 Recognised = tuple[list[Segment], float, float, list[str]]
-T = TypeVar("T")
 
 
 def transcribe_audio(
@@ -50,11 +50,13 @@ def transcribe_audio(
     options = options or settings.recognition
     started = time.monotonic()
     allocator.return_large_buffers_to_os()
-    size = _check_size(stream, settings.max_audio_bytes)
+    size = check_size(stream, settings.max_audio_bytes)
     with _Audio(stream, settings, size) as audio:
         decoder = audio.decoder
         found = _logged(decoder)
         choice = choose_engine(options, found, size, decoder.channel_mode)
+        if choice.engine == BATCH:  # the doors send it to shared.batch; this path waits for an answer
+            raise InvalidOptionsError("engine=batch: the service reads the recording from storage (a blob or a job)")
         if decoder.ended and decoder.seconds_decoded < MIN_SECONDS:
             segments, token_seconds, heard = [], 0.0, decoder.seconds_decoded
             notes = [
@@ -67,7 +69,7 @@ def transcribe_audio(
             run = _fast if choice.engine == FAST else _realtime
             segments, token_seconds, heard, notes = run(settings, audio, started, on_progress, retry_seconds, options)
             notes += [] if segments else ["no speech was recognised"]
-        info = _audio_info(found, round(heard, 3), audio.decoder.channel_mode)
+        info = audio_info(found, round(heard, 3), audio.decoder.channel_mode)
         warnings = audio.decoder.warnings() + notes
     total = time.monotonic() - started
     return Transcript(
@@ -137,8 +139,8 @@ def _realtime(
     declared = audio.decoder.found.declared_seconds
     progress = None if on_progress is None else (lambda done: on_progress(done, declared))
     try:
-        segments = _retrying(
-            settings,
+        segments = retrying(
+            settings.speech_endpoint,
             retry_seconds,
             lambda: recognise(settings, token[0], audio.decoder.readers, progress, options=options),
             restart=audio.reopen,
@@ -166,8 +168,8 @@ def _fast(
     deadline = settings.transcription_deadline_seconds
     bound = min(deadline, settings.speech_idle_timeout_seconds + (found.declared_seconds or deadline))
     try:
-        result = _retrying(
-            settings,
+        result = retrying(
+            settings.speech_endpoint,
             retry_seconds,
             lambda: recognise_file(
                 settings, token[0], audio.rewound(), size, channel_mode=mode, options=options, answer_seconds=bound
@@ -178,65 +180,7 @@ def _fast(
         token.clear()
     if on_progress is not None:
         on_progress(result.seconds, found.declared_seconds)
-    return result.segments, token_seconds, result.seconds, _ends_early(found.declared_seconds, result.seconds)
-
-
-def _ends_early(declared: float | None, heard: float) -> list[str]:
-    """The decoder's truncation warning, for audio the service heard rather than this process decoded."""
-    if declared is None or heard + max(0.5, 0.01 * declared) >= declared:
-        return []
-    return [f"the file ends early or is damaged: it declares {declared:.1f} s, {heard:.1f} s were transcribed"]
-
-
-def _retrying(settings: Settings, budget: float, attempt: Callable[[], T], *, restart: Callable[[], bool]) -> T:  # noqa: UP047 - tools/comment_ratio.py parses with older Pythons
-    """``attempt()``, tried again while the service refuses it at the start (``_StartRetries``), each try after
-    ``restart()`` has put the audio back to its start."""
-    retries = _StartRetries(settings.speech_endpoint, budget)
-    while True:
-        try:
-            return attempt()
-        except TranscriptionError as error:
-            wait = retries.wait_after(error, can_restart=restart)
-            log.info(
-                "%s; try %d in %.1f s (%.0f s of SPEECH_START_RETRY_SECONDS left)",
-                error.message,
-                retries.tries,
-                wait,
-                retries.give_up_at - time.monotonic(),
-            )
-            time.sleep(wait)
-
-
-class _StartRetries:
-    """When to try a refused session start again (``shared.platform.retry_policy``), and when to stop: after
-    ``budget`` seconds, or sooner, naming the setting, when ``SPEECH_ENDPOINT`` takes no connection at all."""
-
-    def __init__(self, endpoint: str, budget: float) -> None:
-        self.endpoint, self.tries = endpoint, 1
-        self.began = time.monotonic()
-        self.give_up_at = self.began + budget
-
-    def wait_after(self, error: TranscriptionError, *, can_restart: Callable[[], bool]) -> float:
-        """Seconds to wait before the next try; raises when there is none."""
-        if not error.refused_at_start:
-            raise error
-        why = None if error.code == ThrottledError.code else unreachable(self.endpoint)
-        now = time.monotonic()
-        if why is not None and now - self.began >= UNREACHABLE_RETRY_SECONDS or now >= self.give_up_at:
-            if why is not None:
-                raise SpeechUnreachableError(
-                    f"{SPEECH_ENDPOINT} could not be reached: {why} ({self.tries} tries in {now - self.began:.0f} s; "
-                    "tried again later)",
-                    details=error.details,
-                    sdk_error_code=error.sdk_error_code,
-                ) from None
-            raise error
-        if not can_restart():
-            raise error
-        stop = self.give_up_at if why is None else min(self.give_up_at, self.began + UNREACHABLE_RETRY_SECONDS)
-        wait = min(start_retry_delay(self.tries - 1), max(stop - now, 0.0))
-        self.tries += 1
-        return wait
+    return result.segments, token_seconds, result.seconds, ends_early(found.declared_seconds, result.seconds)
 
 
 def _logged(decoder: AudioDecoder) -> AudioFound:
@@ -253,7 +197,7 @@ def _logged(decoder: AudioDecoder) -> AudioFound:
     return found
 
 
-def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
+def audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioInfo:
     """What the input was (as found in the file) and what was decoded and sent."""
     return AudioInfo(
         format=found.format,
@@ -269,7 +213,7 @@ def _audio_info(found: AudioFound, decoded: float, channel_mode: str) -> AudioIn
     )
 
 
-def _check_size(stream: BinaryIO, limit: int) -> int | None:
+def check_size(stream: BinaryIO, limit: int) -> int | None:
     """The stream's size, or ``AudioTooLargeError`` past ``MAX_AUDIO_BYTES``, before a byte is read."""
     size = _stream_size(stream)
     if size is not None and size > limit:

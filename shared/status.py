@@ -1,4 +1,5 @@
-"""Where the pipeline stands, at a glance: recordings by state, jobs by status.
+"""Where the pipeline stands, at a glance: recordings by state (``submitted``: with batch transcription, waiting
+for it), jobs by status.
 
     python -m shared.status [--prefix jobs/] [--json]
 

@@ -3,9 +3,11 @@
     python -m shared.transcribe FILE [--endpoint URL] [--channels mix|separate] [--format json|txt|srt|vtt]
         [--<option> VALUE ...]   (every recognition option: --help lists them)
 
-The same decoder, limits, token and disposed Speech session as a blob or an HTTP body. Settings come from the
-environment (``TOKEN_CREDENTIAL=azurecli`` for your ``az login``); the flags override them. Exit status: 0
-with the transcript on stdout; 1 with ``error: <code>: <message>`` on stderr; 2 for a bad command line.
+The same decoder, limits, token and disposed Speech session as a blob or an HTTP body; with ``--engine batch``
+the file goes to the input container as a job, as the service reads it from there (``shared.batch.command``).
+Settings come from the environment (``TOKEN_CREDENTIAL=azurecli`` for your ``az login``); the flags override
+them. Exit status: 0 with the transcript on stdout; 1 with ``error: <code>: <message>`` on stderr; 2 for a bad
+command line.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pathlib import Path
 
 from shared.errors import InvalidOptionsError, TranscriptionError, print_error
 from shared.options import OPTIONS, RecognitionOptions, parse_document, parse_text
+from shared.options.declared import BATCH
 from shared.output.formats import FORMATS
+from shared.output.transcript import Transcript
 from shared.settings import CHANNEL_MODE, CHANNEL_MODES, SPEECH_ENDPOINT, Settings
 
 
@@ -109,6 +113,10 @@ def transcribe_file(
     path: Path, settings: Settings, output_format: str = "json", options: RecognitionOptions | None = None
 ) -> str:
     """The transcript of a local file, rendered in ``output_format``."""
+    if options is not None and options.engine == BATCH:
+        from shared.batch.command import transcribe_by_batch
+
+        return _rendered(transcribe_by_batch(path, settings, options), output_format)
     from shared.pipeline import transcribe_audio
 
     with path.open("rb") as stream:
@@ -118,6 +126,10 @@ def transcribe_file(
             )
         finally:
             gc.collect()  # release the SDK's native objects now, as the functions do
+    return _rendered(transcript, output_format)
+
+
+def _rendered(transcript: Transcript, output_format: str) -> str:
     text = FORMATS[output_format].render(transcript)
     return text if text.endswith("\n") else text + "\n"
 

@@ -24,10 +24,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack():
-    """Azurite + speech emulator (``--require-token``) + identity endpoint; app settings applied."""
+    """Azurite + speech emulator (``--require-token``; its batch may read both input containers) + identity
+    endpoint; app settings applied."""
     from local_stack.stack import ready_stack
 
-    with ready_stack() as running:
+    with ready_stack(readable_containers=("audio-in", RUNTIME_CONTAINERS["INPUT_CONTAINER"])) as running:
         yield running
 
 
@@ -39,7 +40,8 @@ RUNTIME_CONTAINERS = {"INPUT_CONTAINER": "runtime-in", "OUTPUT_CONTAINER": "runt
 @pytest.fixture(scope="session")
 def functions_host(stack):
     """The app inside Microsoft's Functions runtime (a worker process), behind the host stand-in on a free
-    port: HTTP, Event Grid blob events into ``runtime-in``; the timer is run through the admin endpoint."""
+    port: HTTP, Event Grid blob events into ``runtime-in``; the timer is run through the admin endpoint; its batch
+    web hook registered on the emulator, as ``local_stack`` registers it."""
     from local_stack.functions_host import FunctionsHost
     from local_stack.processes import free_port
 
@@ -48,9 +50,12 @@ def functions_host(stack):
             if not service.get_container_client(name).exists():
                 service.create_container(name)
     log_path = stack.workdir / "functions-worker.log"
-    with FunctionsHost(
-        stack, http_port=free_port(), settings=RUNTIME_CONTAINERS, log_path=log_path, timers=False
-    ) as host:
+    with (
+        FunctionsHost(
+            stack, http_port=free_port(), settings=RUNTIME_CONTAINERS, log_path=log_path, timers=False
+        ) as host,
+        stack.webhook(host.url("/api/speech-callbacks")),
+    ):
         yield host
 
 
@@ -65,6 +70,24 @@ def own_containers(stack, service, monkeypatch):
     monkeypatch.setenv("INPUT_CONTAINER", names[0])
     monkeypatch.setenv("OUTPUT_CONTAINER", names[1])
     return names
+
+
+@pytest.fixture
+def completions(stack, monkeypatch):
+    """A completion queue of this test's own; returns a function giving the messages on it."""
+    from azure.storage.queue import TextBase64DecodePolicy
+
+    name = f"done-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("COMPLETION_QUEUE", name)
+    queues = stack.queue_service()
+    queues.create_queue(name)
+    client = queues.get_queue_client(name, message_decode_policy=TextBase64DecodePolicy())
+
+    def messages() -> list[dict]:
+        return [json.loads(m.content) for m in client.peek_messages(max_messages=32)]
+
+    yield messages
+    queues.close()
 
 
 @pytest.fixture(scope="session")

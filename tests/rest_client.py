@@ -99,8 +99,25 @@ def transcribe(
     return call("POST", url, token=token, body=body, content_type=content_type, timeout=timeout)
 
 
+class LoopbackServer:
+    """An HTTP server on a free loopback port, run on a daemon thread until the block ends."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+
 @dataclass
-class Receiver:
+class Receiver(LoopbackServer):
     """A web hook receiver on a free loopback port: answers challenges (or not), records every callback."""
 
     echo_challenge: bool = True
@@ -131,18 +148,12 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(answer)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/speech-callback"
+        return f"{self.base}/api/speech-callback"
 
     def wait_for(self, self_url: str, timeout: float) -> tuple[dict[str, str], bytes] | None:
         """The first callback whose body names ``self_url``; None when none came in time."""

@@ -20,6 +20,8 @@ HTTP_ROUTES = {
     "create_upload": ("uploads", ["POST"], "function"),
     "openapi": ("openapi.yaml", ["GET"], "anonymous"),
     "health": ("health", ["GET"], "anonymous"),
+    # anonymous: the HMAC of each call is its key (a function key would sit in the URL the service keeps)
+    "speech_callback": ("speech-callbacks", ["POST"], "anonymous"),
 }
 
 

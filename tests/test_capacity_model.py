@@ -113,7 +113,7 @@ def test_the_sweeps_due_rule_is_the_products(attempt):
 
 
 def test_a_refused_start_is_retried_until_the_budget_is_spent_and_is_no_fault():
-    """As ``shared.pipeline._retrying``: the last wait is cut to what is left, then one more try."""
+    """As ``shared.platform.start_retries.retrying``: the last wait is cut to what is left, then one more try."""
     a = Assumptions()
     loop, stats, speech = Loop(), Stats(), Speech(1)
     speech.in_use = 1  # the quota is full for the whole attempt
@@ -276,6 +276,21 @@ def test_auto_sends_what_is_under_fasts_limit_to_fast_and_never_passes_its_reque
     assert run.fast_peak_per_min == 20  # the rate was reached, never passed
     assert run.stats.refused_host > 0  # refused past it, as a session start past the quota is
     assert run.stats.terminal == len(run.recordings)
+
+
+def test_batch_holds_no_session_passes_no_request_rate_and_each_recording_takes_the_services_turnaround():
+    """Each recording is submitted (100 requests per 10 s, with a finish's three), never holds a session, and is
+    done no sooner than the service's turnaround after its upload; a finish past the rate waits for the sweep."""
+    tight = dataclasses.replace(Assumptions(), batch_requests_per_10s=8)
+    run = burst("batch", 100, recordings=200, engine="batch", assumptions=tight)
+    assert {rec.engine for rec in run.recordings} == {"batch"}
+    assert (run.peak_sessions, run.batch_peak_per_10s) == (0, 8)
+    assert run.stats.refused_host > 0  # submissions past the rate, retried as a refused start is
+    assert run.stats.batch_finishes_refused > 0
+    for rec in run.recordings:
+        turnaround = min(tight.batch_start_delay_s + rec.seconds * tight.batch_turnaround, tight.batch_max_s)
+        assert rec.done_at >= rec.uploaded_at + turnaround
+    assert run.stats.done == len(run.recordings)
 
 
 def test_a_run_is_a_function_of_its_seed():

@@ -17,10 +17,10 @@ from shared.audio import AudioFound
 from shared.engines import FAST_MAX_BYTES, choose_engine
 from shared.errors import AudioTooLargeError, InvalidOptionsError, UnsupportedAudioError
 from shared.fast.body import MultipartBody
-from shared.fast.client import refusal
 from shared.fast.request import definition, transcribe_url
 from shared.fast.result import fast_result
 from shared.options import RecognitionOptions, parse_text
+from shared.platform.speech_rest import refusal
 
 WAV = AudioFound("wav", "pcm_s16le", 16000, 1, 16, 60.0)
 AUTO = parse_text({"engine": "auto"}, RecognitionOptions())
@@ -190,7 +190,7 @@ def test_the_answer_becomes_the_segments_a_real_time_session_gives():
 )
 def test_each_refusal_is_typed_by_its_status(status, code, transient, retried):
     text = json.dumps({"code": "InvalidRequest", "message": "No.", "innerError": {"code": "EmptyRequest"}})
-    error = refusal(status, text)
+    error = refusal(status, text, "the fast transcription API")
     assert (error.code, error.transient, error.refused_at_start) == (code, transient, retried)
-    gateway = refusal(status, json.dumps({"error": {"code": str(status), "message": "Access denied."}}))
+    gateway = refusal(status, json.dumps({"error": {"code": str(status), "message": "Access denied."}}), "it")
     assert gateway.code == code

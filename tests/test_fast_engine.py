@@ -207,7 +207,7 @@ def test_auto_picks_real_time_for_a_recording_over_fasts_limit(stack, service, m
 
 
 REFUSED = [
-    ({"max_speakers": "2"}, 400, "invalid_options", "max_speakers: only with engine=fast or auto"),
+    ({"max_speakers": "2"}, 400, "invalid_options", "max_speakers: only with engine=fast, batch or auto"),
     ({"engine": "fast", "phrase_weight": "1"}, 400, "invalid_options", "phrase_weight: real-time only"),
     ({"engine": "fast", "custom_endpoint_id": "m"}, 400, "invalid_options", "custom_endpoint_id: real-time only"),
     ({"engine": "auto", "max_speakers": "2", "segmentation_silence_ms": "800"}, 400, "invalid_options", "needs"),

@@ -35,6 +35,7 @@ MAIN = INFRA / "main.bicep"
 MODULES = INFRA / "app"
 BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
 POST_DEPLOY = ROOT / "scripts" / "post-deploy.sh"
+PRE_PROVISION = ROOT / "scripts" / "pre-provision.sh"
 CHECKOV_BIN = Path(os.environ.get("CHECKOV_BIN", ROOT / ".venv-checkov" / "bin" / "checkov"))
 
 # Each resource type pinned to one API version that exists (no previews). Confirmed against the
@@ -63,6 +64,7 @@ STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
 COGNITIVE_SERVICES_SPEECH_USER = "f2dc8367-1007-4938-bd23-fe263f013447"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 
 # rbac.bicep resource -> (role ID, type of the resource it must be scoped to).
 ROLE_ASSIGNMENTS = {
@@ -601,6 +603,10 @@ case "$1 $2 $3" in
     echo "$calls" > "$STUB_DIR/key-calls"
     if [ "$calls" -gt "${STUB_KEY_AFTER:-0}" ]; then echo "s3cr3t-key"; fi ;;
   "functionapp show --name") echo "$4.azurewebsites.net" ;;
+  "functionapp config appsettings") echo "${STUB_SECRET-0123456789abcdef0123456789abcdef}" ;;
+  "rest --method get") [ -z "${STUB_OLD_HOOK:-}" ] || echo "$STUB_OLD_HOOK" ;;
+  "rest --method post")
+    for arg in "$@"; do case "$arg" in @*) cat "${arg#@}" >> "$STUB_DIR/hook-bodies" ;; esac; done ;;
 esac
 """
 
@@ -612,6 +618,7 @@ AZURE_FUNCTION_APP_NAME="func-fromazd"
 RESOURCE_GROUP="rg-dev"
 EVENT_GRID_SYSTEM_TOPIC_NAME="egst-fromazd"
 INPUT_CONTAINER="audio-in"
+SPEECH_ENDPOINT="https://spch-fromazd.cognitiveservices.azure.com/"
 EOF
 """
 
@@ -647,6 +654,7 @@ def stub_cli(tmp_path):
         return [chunk.splitlines() for chunk in chunks if chunk]
 
     run.calls = calls
+    run.dir = tmp_path
     return run
 
 
@@ -654,8 +662,27 @@ def _option(call: list[str], name: str) -> str:
     return call[call.index(name) + 1]
 
 
+def _subscription(stub_cli) -> list[str]:
+    """The last ``event-subscription create`` the script made."""
+    return [c for c in stub_cli.calls() if c[:4] == ["eventgrid", "system-topic", "event-subscription", "create"]][-1]
+
+
+POST_DEPLOY_ARGS = (
+    "--app",
+    "func-abc",
+    "--resource-group",
+    "rg-x",
+    "--topic",
+    "egst-abc",
+    "--container",
+    "audio-in",
+    "--speech-endpoint",
+    "https://spch-abc.cognitiveservices.azure.com/",
+)
+
+
 def test_post_deploy_subscribes_the_webhook_idempotently(stub_cli):
-    args = ("--app", "func-abc", "--resource-group", "rg-x", "--topic", "egst-abc", "--container", "audio-in")
+    args = POST_DEPLOY_ARGS
     for _ in range(2):  # a re-run issues the same PUT, not an error
         result = stub_cli(*args)
         assert result.returncode == 0, result.stderr
@@ -680,7 +707,7 @@ def test_post_deploy_subscribes_the_webhook_idempotently(stub_cli):
 def test_post_deploy_reads_the_azd_environment(stub_cli):
     result = stub_cli(azd=True)
     assert result.returncode == 0, result.stderr
-    create = stub_cli.calls()[-1]
+    create = _subscription(stub_cli)
     assert _option(create, "--system-topic-name") == "egst-fromazd"
     assert _option(create, "--endpoint").startswith("https://func-fromazd.azurewebsites.net/")
     assert _option(create, "--resource-group") == "rg-dev"
@@ -689,7 +716,7 @@ def test_post_deploy_reads_the_azd_environment(stub_cli):
 def test_post_deploy_exported_values_win_over_azd(stub_cli):
     result = stub_cli(azd=True, RESOURCE_GROUP="rg-exported")
     assert result.returncode == 0, result.stderr
-    assert _option(stub_cli.calls()[-1], "--resource-group") == "rg-exported"
+    assert _option(_subscription(stub_cli), "--resource-group") == "rg-exported"
 
 
 def test_post_deploy_waits_for_the_key(stub_cli):
@@ -708,7 +735,7 @@ def test_post_deploy_gives_up_when_the_key_never_appears(stub_cli):
 def test_post_deploy_names_what_is_missing(stub_cli):
     result = stub_cli("--app", "func-abc")
     assert result.returncode == 2
-    for name in ("RESOURCE_GROUP", "EVENT_GRID_SYSTEM_TOPIC_NAME", "INPUT_CONTAINER"):
+    for name in ("RESOURCE_GROUP", "EVENT_GRID_SYSTEM_TOPIC_NAME", "INPUT_CONTAINER", "SPEECH_ENDPOINT"):
         assert name in result.stderr
     assert stub_cli.calls() == []
 
@@ -846,3 +873,141 @@ def test_the_operational_defaults_set_in_bicep_are_the_codes_own():
         "SPEECH_ENGINE": defaults.recognition.engine,
     }
     assert {name: _app_settings()[name] for name in expected} == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch transcription: the Speech resource reads recordings as a trusted service, the web hook's key
+
+
+def test_the_speech_resource_has_its_own_identity_and_reads_the_storage_account_with_it():
+    """Trusted-service access needs a system-assigned identity (a user-assigned one does not qualify), Storage
+    Blob Data Reader on the account, and a resource-instance rule: then a plain URL, no SAS, is enough."""
+    speech = _module("speech")
+    assert _resource(speech, "speech")["identity"] == {"type": "SystemAssigned"}
+    assert speech["outputs"]["principalId"]["value"] == _accessor("speech", _accessor("identity", "principalId"))
+    rbac = _module("rbac")
+    reader = rbac["resources"]["speechBlobReader"]
+    assert reader["type"] == "Microsoft.Authorization/roleAssignments"
+    assert "loop_type" not in reader["config"], "the Speech resource's grant is its own, not the principals'"
+    body = _resource(rbac, "speechBlobReader")
+    assert rbac["variables"]["storageBlobDataReaderRoleId"]["value"] == STORAGE_BLOB_DATA_READER
+    assert re.search(
+        rf"//[^\n]+\nvar storageBlobDataReaderRoleId = '{STORAGE_BLOB_DATA_READER}'",
+        (MODULES / "rbac.bicep").read_text(),
+    )
+    assert body["scope"] == "storage"
+    assert body["name"] == {
+        "function": {
+            "type": "guid",
+            "parameters": {
+                "base_string": _accessor("storage", "id"),
+                "extra_string_1": "speechPrincipalId",
+                "extra_string_2": "storageBlobDataReaderRoleId",
+            },
+        }
+    }
+    assert (body["properties"]["principalId"], body["properties"]["principalType"]) == (
+        "speechPrincipalId",
+        "ServicePrincipal",
+    )
+    calls = _bicep(MAIN)["modules"]
+    assert calls["rbac"]["config"]["params"]["speechPrincipalId"] == _accessor(
+        "speech", _accessor("outputs", "principalId")
+    )
+    assert calls["storage"]["config"]["params"]["trustedResourceIds"] == [
+        _accessor("speech", _accessor("outputs", "id"))
+    ]
+
+
+def test_the_storage_account_lets_the_trusted_resources_through_by_resource_instance_rules():
+    acls = _resource(_module("storage"), "storage")["properties"]["networkAcls"]
+    assert acls["bypass"] == "AzureServices"
+    rules = acls["resourceAccessRules"]
+    assert rules["loop_type"]["detail"] == {"item_name": "resourceId", "array_name": "trustedResourceIds"}
+    assert rules["config"]["resourceId"] == "resourceId"
+    text = _text_without_comments(MODULES / "storage.bicep")
+    assert "tenantId: tenant().tenantId" in text
+
+
+def test_the_web_hook_secret_is_a_secure_parameter_generated_per_environment_and_set_as_the_app_setting():
+    main = _bicep(MAIN)["parameters"]["speechWebhookSecret"]
+    decorators = [d["type"] for d in main["decorators"]]
+    assert "secure" in decorators
+    assert main["default"] is None, "no default: a secure parameter's default is a hard-coded secret (checkov)"
+    from shared.settings.model import MIN_WEBHOOK_SECRET_CHARS
+
+    assert {"type": "min_length", "argument": MIN_WEBHOOK_SECRET_CHARS} in main["decorators"]
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["speechWebhookSecret"] == {"value": "${SPEECH_WEBHOOK_SECRET}"}
+    function = _module("function")
+    assert "secure" in [d["type"] for d in function["parameters"]["speechWebhookSecret"]["decorators"]]
+    assert _app_settings()["SPEECH_WEBHOOK_SECRET"] == "speechWebhookSecret"
+    assert _bicep(MAIN)["modules"]["functionApp"]["config"]["params"]["speechWebhookSecret"] == "speechWebhookSecret"
+    assert "speechWebhookSecret" not in json.dumps(_bicep(MAIN)["outputs"]), "a secret is never an output"
+
+
+def test_azure_yaml_generates_the_secret_before_provisioning():
+    hook = yaml.safe_load((ROOT / "azure.yaml").read_text())["hooks"]["preprovision"]["posix"]
+    assert (hook["shell"], hook["run"]) == ("sh", "./scripts/pre-provision.sh")
+    assert os.access(PRE_PROVISION, os.X_OK)
+    assert PRE_PROVISION.read_text().startswith("#!/usr/bin/env bash\n")
+    subprocess.run(["bash", "-n", str(PRE_PROVISION)], check=True)
+
+
+STUB_AZD_ENV = r"""#!/usr/bin/env bash
+case "$1 $2" in
+  "env get-value") [ -f "$STUB_DIR/secret" ] && cat "$STUB_DIR/secret" || exit 1 ;;
+  "env set") printf '%s' "$4" > "$STUB_DIR/secret" ;;
+  *) exit 64 ;;
+esac
+"""
+
+
+def test_pre_provision_generates_the_secret_once_and_never_prints_it(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "azd").write_text(STUB_AZD_ENV)
+    (bin_dir / "azd").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{Path(shutil.which('bash')).parent}:/usr/bin:/bin", "STUB_DIR": str(tmp_path)}
+    runs = [subprocess.run(["bash", str(PRE_PROVISION)], env=env, capture_output=True, text=True) for _ in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs[0].stderr
+    secret = (tmp_path / "secret").read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", secret), secret
+    assert "generated" in runs[0].stderr
+    assert "kept" in runs[1].stderr
+    for run in runs:
+        assert secret not in run.stdout + run.stderr
+
+
+def test_post_deploy_registers_the_batch_web_hook_with_the_apps_secret_replacing_an_older_one(stub_cli):
+    old = "https://spch-abc.cognitiveservices.azure.com/speechtotext/webhooks/1?api-version=2025-10-15"
+    secret = "f" * 64
+    result = stub_cli(*POST_DEPLOY_ARGS, STUB_OLD_HOOK=old, STUB_SECRET=secret)
+    assert result.returncode == 0, result.stderr
+    assert secret not in result.stderr, "the secret must not be logged"
+    rest = [c for c in stub_cli.calls() if c[:1] == ["rest"]]
+    assert [(_option(c, "--method"), _option(c, "--url")) for c in rest] == [
+        ("get", "https://spch-abc.cognitiveservices.azure.com/speechtotext/webhooks?api-version=2025-10-15"),
+        ("delete", old),
+        ("post", "https://spch-abc.cognitiveservices.azure.com/speechtotext/webhooks?api-version=2025-10-15"),
+    ]
+    assert {_option(c, "--resource") for c in rest} == {"https://cognitiveservices.azure.com"}
+    callback = "https://func-abc.azurewebsites.net/api/speech-callbacks"
+    assert _option(rest[0], "--query") == f"values[?webUrl=='{callback}'].self"
+    body = json.loads((stub_cli.dir / "hook-bodies").read_text())
+    assert body == {
+        "displayName": "stt-pipeline batch completions",
+        "webUrl": callback,
+        "events": {"transcriptionCompletion": True},
+        "properties": {"secret": secret},
+    }
+    from tests.app_functions import binding_dicts
+
+    assert binding_dicts("speech_callback")[0]["route"] == callback.rsplit("/api/", 1)[1]
+
+
+def test_post_deploy_stops_when_the_app_has_no_web_hook_secret(stub_cli):
+    result = stub_cli(*POST_DEPLOY_ARGS, STUB_SECRET="")
+    assert result.returncode == 1
+    assert "SPEECH_WEBHOOK_SECRET" in result.stderr
+    assert not [c for c in stub_cli.calls() if c[:3] == ["rest", "--method", "post"]]

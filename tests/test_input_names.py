@@ -30,7 +30,14 @@ def later(minutes: float) -> datetime:
 
 @pytest.mark.parametrize(
     "name",
-    ["x.wav.error", "calls/a.error", f"jobs/{new_job_id()}/status", "a" * (MAX_NAME_CHARS - len(".error.json") + 1)],
+    [
+        "x.wav.error",
+        "calls/a.error",
+        "x.wav.batch",
+        f"jobs/{new_job_id()}/status",
+        f"batch-waiting/{uuid.uuid4()}",
+        "a" * (MAX_NAME_CHARS - len(".error.json") + 1),
+    ],
 )
 def test_a_name_whose_results_could_be_anothers_is_refused_saying_why(name):
     assert refusal(name)
@@ -43,6 +50,8 @@ def test_a_name_whose_results_could_be_anothers_is_refused_saying_why(name):
         "x.error.wav",
         "jobs/2024/status.wav",
         "errors/a.wav",
+        "batch/calls.wav",
+        f"batch/{uuid.uuid4()}.wav",
         f"jobs/{new_job_id()}.wav",
         "a" * (MAX_NAME_CHARS - len(".error.json")),
     ],

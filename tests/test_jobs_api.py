@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
@@ -75,24 +74,6 @@ def stack_service():
 def _service(service, monkeypatch):
     _SERVICE["service"] = service
     monkeypatch.setenv("JOB_PROGRESS_SECONDS", "1")
-
-
-@pytest.fixture
-def completions(stack, monkeypatch):
-    """A completion queue of this test's own; returns a function giving the messages on it."""
-    from azure.storage.queue import TextBase64DecodePolicy
-
-    name = f"done-{uuid.uuid4().hex[:12]}"
-    monkeypatch.setenv("COMPLETION_QUEUE", name)
-    queues = stack.queue_service()
-    queues.create_queue(name)
-    client = queues.get_queue_client(name, message_decode_policy=TextBase64DecodePolicy())
-
-    def messages() -> list[dict]:
-        return [json.loads(m.content) for m in client.peek_messages(max_messages=32)]
-
-    yield messages
-    queues.close()
 
 
 #: The long recording's length: at up to 10x real time and ``JOB_PROGRESS_SECONDS=1`` a job this long

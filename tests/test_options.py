@@ -46,14 +46,16 @@ BAD = [
     ({"languages": "en-US,de-DE", "custom_endpoint_id": "abc"}, "custom_endpoint_id", "one per locale"),
     ({"languages": "en-US,de-DE", "custom_endpoint_id": "en-US=a,en-us=b"}, "custom_endpoint_id", "given twice"),
     ({"custom_endpoint_id": "de-DE=abc"}, "custom_endpoint_id", "not one of the languages"),
-    ({"engine": "warp"}, "engine", "realtime, fast, auto"),
-    ({"max_speakers": "3"}, "max_speakers", "only with engine=fast or auto"),
+    ({"engine": "warp"}, "engine", "realtime, fast, batch, auto"),
+    ({"max_speakers": "3"}, "max_speakers", "only with engine=fast, batch or auto"),
     ({"engine": "fast", "max_speakers": "36"}, "max_speakers", "from 2 to 35"),
     ({"engine": "auto", "max_speakers": "2", "diarization": "false"}, "max_speakers", "diarization on"),
     ({"engine": "auto", "max_speakers": "2", "phrase_weight": "1"}, "max_speakers", "phrase_weight needs real-time"),
     ({"engine": "fast", "phrase_weight": "1"}, "phrase_weight", "real-time only"),
     ({"engine": "fast", "segmentation_silence_ms": "800"}, "segmentation_silence_ms", "real-time only"),
     ({"engine": "fast", "custom_endpoint_id": "abc"}, "custom_endpoint_id", "real-time only"),
+    ({"engine": "batch", "phrases": "Contoso"}, "phrases", "batch transcription has none"),
+    ({"engine": "batch", "segmentation_silence_ms": "800"}, "segmentation_silence_ms", "real-time only"),
     ({"langauges": "en-US"}, "langauges", "not an option"),
 ]
 
@@ -112,7 +114,7 @@ def test_a_door_asking_for_an_engine_drops_the_defaults_only_the_other_engine_ho
     auto = Settings.from_env({**ENV, "SPEECH_ENGINE": "auto", "SPEECH_MAX_SPEAKERS": "4"}).recognition
     assert (auto.engine, auto.max_speakers) == ("auto", 4)
     assert parse_text({"engine": "realtime"}, auto).max_speakers is None
-    with pytest.raises(InvalidOptionsError, match="max_speakers: only with engine=fast or auto"):
+    with pytest.raises(InvalidOptionsError, match="max_speakers: only with engine=fast, batch or auto"):
         parse_text({"engine": "realtime", "max_speakers": "4"}, auto)
     tuned = Settings.from_env(
         {
@@ -125,6 +127,10 @@ def test_a_door_asking_for_an_engine_drops_the_defaults_only_the_other_engine_ho
     fast = parse_document({"engine": "fast", "max_speakers": 2}, tuned)
     assert (fast.phrase_weight, fast.segmentation_silence_ms, fast.endpoints_by_locale()) == (None, None, ())
     assert parse_text({"engine": "auto"}, tuned).phrase_weight == 1.5  # auto keeps them: it picks real-time
+    listed = Settings.from_env({**ENV, "SPEECH_PHRASES": "Contoso"}).recognition
+    assert parse_text({"engine": "batch"}, listed).phrases == ()  # batch has no phrase list
+    with pytest.raises(ConfigurationError, match="SPEECH_PHRASES: phrases: batch transcription has none"):
+        Settings.from_env({**ENV, "SPEECH_ENGINE": "batch", "SPEECH_PHRASES": "Contoso"})
     with pytest.raises(ConfigurationError, match="SPEECH_PHRASE_WEIGHT: phrase_weight: real-time only"):
         Settings.from_env({**ENV, "SPEECH_ENGINE": "fast", "SPEECH_PHRASE_WEIGHT": "1"})
     with pytest.raises(ConfigurationError, match="SPEECH_MAX_SPEAKERS: max_speakers: only with engine=fast"):

@@ -18,6 +18,7 @@ from local_stack.functions_host.blob_trigger import POISON_QUEUE
 from local_stack.processes import free_port
 from shared.platform.retry_policy import MAX_DELIVERIES
 from shared.settings import INPUT_CONTAINER, OUTPUT_CONTAINER, STORAGE_CONNECTION, SWEEP_SCHEDULE
+from tests import speech_audio
 from tests.app_functions import over_http
 from tests.blob_io import word_error_rate
 from tests.conftest import RUNTIME_CONTAINERS
@@ -68,7 +69,19 @@ INDEXED = {
     "create_upload": [http_trigger("uploads", "POST"), HTTP_OUT],
     "openapi": [http_trigger("openapi.yaml", "GET", "ANONYMOUS"), HTTP_OUT],
     "health": [http_trigger("health", "GET", "ANONYMOUS"), HTTP_OUT],
+    "speech_callback": [http_trigger("speech-callbacks", "POST", "ANONYMOUS"), HTTP_OUT],
 }
+
+
+#: Read speech no other accuracy check reads, in a voice none uses (``tests/test_batch_engine.py``'s own).
+BATCH_HELD_OUT = speech_audio.SHORT_SENTENCES[18:24]
+
+
+@pytest.fixture(scope="module")
+def held_out_batch(tmp_path_factory):
+    return speech_audio.spoken(
+        tmp_path_factory.mktemp("batch"), "held-out", [("en-us+m1", text) for text in BATCH_HELD_OUT]
+    )
 
 
 def wait_for_blob(service, container: str, name: str, timeout: float = 120) -> bytes:
@@ -143,6 +156,40 @@ def test_a_job_goes_from_upload_to_transcript_through_every_jobs_route(functions
     assert job["id"] in [j["id"] for j in listed["jobs"]]
     assert over_http(functions_host, "DELETE", path).status_code == 204
     assert over_http(functions_host, "GET", path).status_code == 404
+
+
+def test_a_batch_job_is_submitted_and_finished_through_the_web_hook_inside_the_runtime(
+    functions_host, service, held_out_batch
+):
+    """POST ?engine=batch (a job), the blob event submits it, the emulator calls the route the runtime serves
+    (registered as local_stack registers it), and the job goes queued, running on batch, succeeded."""
+    answer = over_http(
+        functions_host,
+        "POST",
+        "/api/transcriptions?engine=batch",
+        held_out_batch.read_bytes(),
+        {"Content-Type": "audio/wav"},
+    )
+    assert answer.status_code == 202, answer.get_body()
+    job = json.loads(answer.get_body())
+    path, seen = f"/api/transcriptions/{job['id']}", [("queued", None)]
+    deadline = time.monotonic() + 120
+    while seen[-1][0] != "succeeded":
+        assert time.monotonic() < deadline, seen
+        view = json.loads(over_http(functions_host, "GET", path).get_body())
+        if (view["status"], view["engine"]) != seen[-1]:
+            seen.append((view["status"], view["engine"]))
+        time.sleep(0.1)
+    # running before its submission is made (no engine yet), then on batch until the service is done
+    assert [state for state in seen if state != ("running", None)] == [
+        ("queued", None),
+        ("running", "batch"),
+        ("succeeded", "batch"),
+    ], seen
+    text = over_http(functions_host, "GET", f"{path}/transcript?format=txt").get_body().decode()
+    assert word_error_rate(text, " ".join(BATCH_HELD_OUT)) <= 0.2, text
+    callbacks = [line for line in functions_host.worker_logs if '"via":"callback"' in line and job["id"] in line]
+    assert any('"outcome":"transcribed"' in line for line in callbacks), callbacks
 
 
 def test_audio_put_after_its_job_was_deleted_is_removed_through_the_runtime(

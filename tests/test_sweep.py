@@ -246,6 +246,13 @@ def test_the_status_command_counts_recordings_by_state_and_jobs_by_status(
 
     assert status.main(["--json"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["recordings"] == {"transcribed": 1, "waiting": 1, "retrying": 1, "failed": 1, "refused": 0}
+    assert found["recordings"] == {
+        "transcribed": 1,
+        "submitted": 0,
+        "waiting": 1,
+        "retrying": 1,
+        "failed": 1,
+        "refused": 0,
+    }
     assert found["jobs"]["queued"] == 1
     assert sum(found["jobs"].values()) == 1

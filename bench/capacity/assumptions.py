@@ -22,8 +22,9 @@ from shared.settings import Settings
 #: Bumped whenever the model's rules change, so a saved run says which rules made it. 2: the recovery
 #: design as implemented (the sweep's listing, due rule, run budget and concurrency; the door's
 #: delivery count per recording; start retries to the end of their budget; leases that lapse). 3: the
-#: fast engine (``engine=auto`` per recording, its request rate limit, no session held).
-MODEL_VERSION = 3
+#: fast engine (``engine=auto`` per recording, its request rate limit, no session held). 4: the batch engine
+#: (submitted, finished by the service's callback after its turnaround, every request within its rate limit).
+MODEL_VERSION = 4
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_JSON = REPO / "host.json"
@@ -134,6 +135,24 @@ class Assumptions:
     fast_speed: float = 15.0
     #: The upload and the token around the answer, per request (ASSUMPTION).
     fast_overhead_s: float = 5.0
+    # --- the batch engine ---
+    #: Batch transcription's request quota: 100 requests per 10 s (Speech quotas and limits), every request
+    #: counted: a submission, then a finish's get, list of files and delete (the result file itself is read from
+    #: a SAS link: ASSUMPTION, not counted). A submission past it is retried as a refused start is.
+    batch_requests_per_10s: int = 100
+    batch_finish_requests: int = 3
+    #: The service's turnaround, best effort (ASSUMPTION from the documentation: at peak up to 30 min before it
+    #: starts, then "usually about half the audio's length" per the Ingestion Client's guide; 24 h at most).
+    batch_start_delay_s: float = 30 * MINUTE
+    batch_turnaround: float = 0.5
+    batch_max_s: float = 24 * HOUR
+    #: One submission (the audio's head read, a token, one request, two small writes) and one finish (a token,
+    #: the requests, the results written) as function time (ASSUMPTION).
+    batch_submit_s: float = 3.0
+    batch_finish_s: float = 5.0
+    #: A finish the quota refuses answers the callback 503 and is left to the sweep's first poll (the
+    #: service's own retries of its callback are not counted).
+    batch_refused_finish_wait_s: float = retry_policy.BATCH_POLL_BASE_SECONDS
     # --- the run ---
     #: The simulation stops here even if recordings are left, and says so.
     horizon_s: float = 60 * DAY

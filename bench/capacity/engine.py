@@ -17,13 +17,16 @@ from operator import attrgetter
 from shared.platform import retry_policy
 
 PENDING, CLAIMED, DONE, GIVEN_UP = "pending", "claimed", "done", "given up"
+#: With batch transcription: submitted, its record beside it; no door tries it until it is finished.
+SUBMITTED = "submitted"
 #: How an attempt ends. THROTTLED: the start budget ran out refused by the quota (a capacity wait);
 #: FAULT: any other transient failure (outage, blip, session deadline); KILLED: the function timeout.
 SUCCEEDED, THROTTLED, FAULT, KILLED = "succeeded", "throttled", "fault", "killed"
 #: The two doors: the host's delivery of an event (``via=EVENT``) and the sweep (``via=RETRY``).
 HOST, SWEEP = "host", "sweep"
-#: The engine a recording runs on: a real-time session (holds a quota slot) or one fast request (rate-limited).
-REALTIME, FAST = "realtime", "fast"
+#: The engine a recording runs on: a real-time session (holds a quota slot), one fast request (rate-limited), or
+#: a batch submission the service finishes later (rate-limited, no session, no waiting function).
+REALTIME, FAST, BATCH = "realtime", "fast", "batch"
 
 
 class Loop:
@@ -110,6 +113,7 @@ class Stats:
     blips: int = 0
     deadline_failures: int = 0
     peak_instances: int = 0
+    batch_finishes_refused: int = 0
 
     @property
     def terminal(self) -> int:
@@ -120,7 +124,9 @@ class Speech:
     """The Speech resource: ``quota`` concurrent sessions, and ``fast_per_min`` fast requests in any minute; a
     start or request past either is refused, never queued."""
 
-    def __init__(self, quota: int, outage: tuple[float, float] | None = None, fast_per_min: int = 600) -> None:
+    def __init__(
+        self, quota: int, outage: tuple[float, float] | None = None, fast_per_min: int = 600, batch_per_10s: int = 100
+    ) -> None:
         self.quota = quota
         self.outage = outage
         self.in_use = 0
@@ -129,6 +135,10 @@ class Speech:
         self.fast_admitted: deque[float] = deque()  # when each fast request of the last minute was let in
         self.fast_requests = 0
         self.fast_peak_per_min = 0
+        self.batch_per_10s = batch_per_10s
+        self.batch_admitted: deque[float] = deque()  # every batch request of the last 10 s
+        self.batch_requests = 0
+        self.batch_peak_per_10s = 0
 
     def try_fast(self, now: float) -> bool:
         """Admit a fast request if fewer than ``fast_per_min`` came in the last 60 s (the service's window)."""
@@ -139,6 +149,17 @@ class Speech:
         self.fast_admitted.append(now)
         self.fast_requests += 1
         self.fast_peak_per_min = max(self.fast_peak_per_min, len(self.fast_admitted))
+        return True
+
+    def try_batch(self, now: float, requests: int = 1) -> bool:
+        """Admit ``requests`` batch requests at once if they fit the last 10 s's ``batch_per_10s``."""
+        while self.batch_admitted and self.batch_admitted[0] <= now - 10.0:
+            self.batch_admitted.popleft()
+        if len(self.batch_admitted) + requests > self.batch_per_10s:
+            return False
+        self.batch_admitted.extend([now] * requests)
+        self.batch_requests += requests
+        self.batch_peak_per_10s = max(self.batch_peak_per_10s, len(self.batch_admitted))
         return True
 
     def down(self, now: float) -> bool:
@@ -180,4 +201,5 @@ class Listing:
     def pending(self) -> list[Recording]:
         for index in [index for index, rec in self._open.items() if rec.state == DONE]:
             del self._open[index]
-        return sorted((rec for rec in self._open.values() if rec.state != GIVEN_UP), key=attrgetter("index"))
+        waiting = (GIVEN_UP, SUBMITTED)  # a submitted one is not pending (``shared.recordings.pending``)
+        return sorted((rec for rec in self._open.values() if rec.state not in waiting), key=attrgetter("index"))

@@ -1,10 +1,11 @@
 """One transcription attempt, as both doors (the host's delivery, the sweep) run it.
 
 The product runs one handler for both (``shared.recordings.door``), so the model does too: claim, start a
-Speech session (or, for a recording on the fast engine, send one request), run it, then write the
-transcript or the error record and let the lease go. A fast request past the rate limit is refused and
-retried the same way as a session start past the quota. A refused
-start is retried inside the invocation as ``shared.pipeline._retrying`` does: after each refusal, if
+Speech session (or, for a recording on the fast engine, send one request; on the batch engine, submit it, which
+the service's callback finishes after its turnaround), run it, then write the transcript or the error record
+and let the lease go. A fast or batch request past its rate limit is refused and retried the same way as a
+session start past the quota. A refused
+start is retried inside the invocation as ``shared.platform.start_retries.retrying`` does: after each refusal, if
 any of ``SPEECH_START_RETRY_SECONDS`` is left, wait ``retry_policy.start_retry_delay`` (cut to what is
 left) and try again; once none is left the refusal ends the attempt. What happens to the event
 afterwards is the door's business.
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from bench.capacity.assumptions import Assumptions
 from bench.capacity.engine import (
+    BATCH,
     CLAIMED,
     DONE,
     FAST,
@@ -25,6 +27,7 @@ from bench.capacity.engine import (
     HOST,
     KILLED,
     PENDING,
+    SUBMITTED,
     SUCCEEDED,
     SWEEP,
     THROTTLED,
@@ -64,9 +67,10 @@ class Handler:
     def _try(self, rec: Recording, door: str, began: float, retry: int, kill_at: float, on_end: OnEnd) -> None:
         now = self.loop.now
         outage = self.speech.down(now)
-        if not outage and (self.speech.try_fast(now) if rec.engine == FAST else self.speech.try_open()):
+        if not outage and self._admitted(rec, now):
             self.stats.waiting_s += now - began
-            (self._run_fast if rec.engine == FAST else self._run_session)(rec, door, kill_at, on_end)
+            run = {FAST: self._run_fast, BATCH: self._run_batch}.get(rec.engine, self._run_session)
+            run(rec, door, kill_at, on_end)
             return
         if outage:
             self.stats.outage_refusals += 1
@@ -116,6 +120,32 @@ class Handler:
         if door == SWEEP:
             self.stats.sweep_session_s += end - self.loop.now
         self.loop.at(end, self._finish, rec, door, outcome if end < kill_at else KILLED, on_end)
+
+    def _admitted(self, rec: Recording, now: float) -> bool:
+        """A session slot, or a place in the fast or batch request rate."""
+        if rec.engine == FAST:
+            return self.speech.try_fast(now)
+        return self.speech.try_batch(now) if rec.engine == BATCH else self.speech.try_open()
+
+    def _run_batch(self, rec: Recording, door: str, kill_at: float, on_end: OnEnd) -> None:
+        """The submission: a short invocation; the service finishes the transcription after its turnaround."""
+        end = min(self.loop.now + self.a.batch_submit_s, kill_at)
+        self.loop.at(end, self._submitted if end < kill_at else self._finish, rec, door, SUCCEEDED, on_end)
+
+    def _submitted(self, rec: Recording, door: str, outcome: str, on_end: OnEnd) -> None:
+        rec.state = SUBMITTED
+        turnaround = min(self.a.batch_start_delay_s + rec.seconds * self.a.batch_turnaround, self.a.batch_max_s)
+        self.loop.after(turnaround, self._called_back, rec)
+        on_end(outcome)
+
+    def _called_back(self, rec: Recording) -> None:
+        """The callback's finish: its requests within the rate, else the sweep's poll finishes it later."""
+        if not self.speech.try_batch(self.loop.now, self.a.batch_finish_requests):
+            self.stats.batch_finishes_refused += 1
+            self.loop.after(self.a.batch_refused_finish_wait_s, self._called_back, rec)
+            return
+        self.stats.function_s += self.a.batch_finish_s
+        self.loop.after(self.a.batch_finish_s, self._finish, rec, "callback", SUCCEEDED, lambda _outcome: None)
 
     def _close(self, rec: Recording, door: str, outcome: str, on_end: OnEnd) -> None:
         self.speech.close()

@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from bench.capacity.assumptions import Assumptions
-from bench.capacity.engine import CLAIMED, DONE, HOST, KILLED, SUCCEEDED, Loop, Recording, Stats
+from bench.capacity.engine import CLAIMED, DONE, HOST, KILLED, SUBMITTED, SUCCEEDED, Loop, Recording, Stats
 from bench.capacity.handler import Handler
 
 
@@ -96,7 +96,7 @@ class BlobTriggerGroup:
         msg.dequeues += 1
         msg.rec.deliveries += 1
         self.stats.deliveries += 1
-        if msg.rec.state in (CLAIMED, DONE):
+        if msg.rec.state in (CLAIMED, SUBMITTED, DONE):
             # Transcribed, or another worker holds the lease: the door returns, the message is done.
             self.stats.skipped += 1
             self.loop.after(self.a.skip_s, self._complete, now)

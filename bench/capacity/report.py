@@ -28,7 +28,7 @@ HEADER = (
     "99 % (h)",
     "last transcript (h)",
     "peak sessions",
-    "peak fast / min",
+    "peak fast / min (batch / 10 s)",
     "deliveries mean / p99 / max",
     "refused starts",
     "waiting fn-h",
@@ -78,7 +78,13 @@ def _settled(row: dict) -> str:
 
 def _engine(row: dict) -> str:
     engine = row.get("engine", "realtime")
-    return engine if engine == "realtime" else f"{engine} ({100 * row['fast_share']:.1f} % fast)"
+    return engine if engine in ("realtime", "batch") else f"{engine} ({100 * row['fast_share']:.1f} % fast)"
+
+
+def _request_peak(row: dict) -> str:
+    if row.get("engine") == "batch":
+        return f"({row['batch_peak_per_10s']} / 10 s)"
+    return f"{row.get('fast_peak_per_min', 0)}"
 
 
 def _cell(value: float | None, digits: int = 1) -> str:
@@ -103,7 +109,7 @@ def table(report: dict) -> str:
                 _cell(r["t99_h"]),
                 _cell(r["last_done_h"]),
                 f"{r['peak_sessions']} / {r['quota']}",
-                f"{r.get('fast_peak_per_min', 0)}",
+                _request_peak(r),
                 f"{r['deliveries_mean']:.2f} / {r['deliveries_p99']} / {r['deliveries_max']}",
                 f"{r['refused_host'] + r['refused_sweep']:,}",
                 _cell(r["waiting_function_h"]),

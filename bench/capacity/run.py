@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 
 from bench.capacity.assumptions import DEFAULT_SWEEP_CONCURRENCY, HOUR, Assumptions
-from bench.capacity.engine import DONE, FAST, REALTIME, Listing, Loop, Recording, Speech, Stats
+from bench.capacity.engine import BATCH, DONE, FAST, REALTIME, Listing, Loop, Recording, Speech, Stats
 from bench.capacity.handler import Handler
 from bench.capacity.host import BlobTriggerGroup
 from bench.capacity.sizing import Deployment, deployment_for_quota, sweep_concurrency_for_quota
@@ -40,13 +40,16 @@ class Scenario:
     seed: int = 18
     upload_window_s: float = 600.0
     outage: tuple[float, float] | None = None
-    #: ``realtime`` (every recording a session) or ``auto`` (fast below ``fast_max_s``, as ``shared.engines``).
+    #: ``realtime`` (every recording a session), ``auto`` (fast below ``fast_max_s``, as ``shared.engines``) or
+    #: ``batch`` (every recording).
     engine: str = REALTIME
     note: str = ""
     assumptions: Assumptions = field(default_factory=Assumptions)
 
     def engine_for(self, seconds: float) -> str:
         """The engine a recording of ``seconds`` runs on in this scenario."""
+        if self.engine == BATCH:
+            return BATCH
         return FAST if self.engine == "auto" and seconds < self.assumptions.fast_max_s else REALTIME
 
     @property
@@ -71,6 +74,7 @@ class Run:
     stats: Stats
     peak_sessions: int
     fast_peak_per_min: int
+    batch_peak_per_10s: int
     end_s: float
     events: int
     samples: list[tuple[float, int, int, int]]  # (t, transcribed, sessions in use, instances ready)
@@ -82,7 +86,7 @@ def simulate(scenario: Scenario) -> Run:
     uploads = burst(scenario.recordings, scenario.upload_window_s, a.max_audio_s, random.Random(scenario.seed))
     rng = random.Random(scenario.seed + 1)  # the workload stays the same when only the dynamics change
     loop, stats, listing = Loop(), Stats(), Listing()
-    speech = Speech(scenario.quota, scenario.outage, a.fast_requests_per_min)
+    speech = Speech(scenario.quota, scenario.outage, a.fast_requests_per_min, a.batch_requests_per_10s)
     handler = Handler(loop, speech, stats, a, scenario.speed, rng)
     deployment = scenario.deployment()
     group = BlobTriggerGroup(loop, handler, stats, a, deployment.instances, deployment.per_instance, rng)
@@ -105,7 +109,8 @@ def simulate(scenario: Scenario) -> Run:
     total = len(recordings)
     loop.run(a.horizon_s, lambda: stats.terminal == total)
     samples.append((loop.now, stats.done, speech.in_use, group.ready))
-    return Run(scenario, recordings, stats, speech.peak, speech.fast_peak_per_min, loop.now, loop.events, samples)
+    peaks = speech.peak, speech.fast_peak_per_min, speech.batch_peak_per_10s
+    return Run(scenario, recordings, stats, *peaks, loop.now, loop.events, samples)
 
 
 def _percentile(ordered: list[float], share: float) -> float:
@@ -137,6 +142,8 @@ def summarize(run: Run) -> dict:
         "engine": sc.engine,
         "fast_share": round(sum(rec.engine == FAST for rec in run.recordings) / max(1, len(run.recordings)), 4),
         "fast_peak_per_min": run.fast_peak_per_min,
+        "batch_peak_per_10s": run.batch_peak_per_10s,
+        "batch_finishes_refused": s.batch_finishes_refused,
         "outage_h": _outage_hours(sc),
         "session_deadline_h": _hours(a.session_deadline_s),
         "finished": finished,
@@ -190,6 +197,10 @@ def _ideal(run: Run, usable: int) -> float:
     sc, a = run.scenario, run.scenario.assumptions
     sessions = [rec.seconds / sc.speed + a.session_overhead_s for rec in run.recordings if rec.engine == REALTIME]
     requests = [rec.seconds / a.fast_speed + a.fast_overhead_s for rec in run.recordings if rec.engine == FAST]
+    batch = [rec for rec in run.recordings if rec.engine == BATCH]
+    if batch:  # the service's turnaround, or the request quota for a submission and a finish each
+        turnaround = max(min(a.batch_start_delay_s + r.seconds * a.batch_turnaround, a.batch_max_s) for r in batch)
+        return max(turnaround, len(batch) * (1 + a.batch_finish_requests) * 10.0 / a.batch_requests_per_10s)
     return max(
         sum(sessions) / min(sc.quota, usable),
         (sum(sessions) + sum(requests)) / usable,

@@ -11,7 +11,8 @@ audio hours) would need ~114 days of sessions at 1x: far past the horizon and th
 time-to-live, so F0 rows use 100 recordings.
 
 The ``auto`` rows run ``engine=auto``: each recording under 120 minutes is one fast request (no session
-held, 600 requests a minute), the longer ones real-time sessions; fast is not on F0.
+held, 600 requests a minute), the longer ones real-time sessions; fast is not on F0. The ``batch`` rows submit
+every recording (100 requests per 10 s) and the service finishes it after its documented turnaround (not on F0).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared.platform.retry_policy import MAX_DELIVERIES
 BURST = 10_000
 F0_BURST = 100
 FAST_NOTE = "engine=auto: under 120 min by fast (15x real time, 600 requests/min), the rest by real-time sessions"
+BATCH_NOTE = "engine=batch: at peak 30 min before the service starts, then half the audio's length (documented)"
 #: ``--quick``: the same rows with 1/20 of the recordings (a few seconds in all).
 QUICK_DIVISOR = 20
 
@@ -35,6 +37,8 @@ SLOW_SCALE_OUT = replace(SHIPPED, scale_interval_s=30.0, scale_step=1)
 #: ``TRANSCRIPTION_DEADLINE_SECONDS=10800``, the default before it became 4 h 10: at 1x a recording
 #: over ~180 min can never finish. The row shows what the longer default buys.
 THREE_HOUR_DEADLINE = replace(SHIPPED, session_deadline_s=3 * HOUR)
+#: Batch's documented bound: "up to 24 hours to complete" at peak, whatever the audio.
+BATCH_WORST = replace(SHIPPED, batch_start_delay_s=24 * HOUR, batch_turnaround=0.0)
 
 
 def _row(name: str, quota: int, **kwargs) -> Scenario:
@@ -132,6 +136,16 @@ def scenarios(quick: bool = False) -> list[Scenario]:
             instances=1000,
             per_instance=4,
             note="4000 invocations: past the 600 requests/min",
+        ),
+    ]
+    rows += [
+        _row("S0 100, sized, batch, 1x", 100, engine="batch", note=BATCH_NOTE),
+        _row(
+            "S0 100, sized, batch, 24 h each",
+            100,
+            engine="batch",
+            assumptions=BATCH_WORST,
+            note="engine=batch: every transcription takes the documented 24 h at peak",
         ),
     ]
     if quick:

@@ -22,7 +22,19 @@ import math
 from collections import deque
 
 from bench.capacity.assumptions import Assumptions
-from bench.capacity.engine import CLAIMED, DONE, GIVEN_UP, PENDING, SWEEP, Listing, Loop, Recording, Stats, is_due
+from bench.capacity.engine import (
+    CLAIMED,
+    DONE,
+    GIVEN_UP,
+    PENDING,
+    SUBMITTED,
+    SWEEP,
+    Listing,
+    Loop,
+    Recording,
+    Stats,
+    is_due,
+)
 from bench.capacity.handler import Handler
 
 
@@ -61,7 +73,7 @@ class Sweep:
         now = self.loop.now
         if self.todo and now < self.run_started + self.a.sweep_run_budget_s:
             rec = self.todo.popleft()
-            if rec.state in (CLAIMED, DONE):  # the door finds it held or transcribed and returns
+            if rec.state in (CLAIMED, SUBMITTED, DONE):  # the door finds it held or transcribed and returns
                 self.stats.sweep_skipped += 1
                 self.loop.after(self.a.skip_s, self._next)
             else:

@@ -1,6 +1,6 @@
 // The Flex Consumption plan and the Python function app, with every app setting the code
-// reads. Nothing in `appSettings` is a secret: storage, Speech and App Insights are all
-// reached with the user-assigned identity. Flex takes the runtime from functionAppConfig
+// reads. Storage, Speech and App Insights are all reached with the user-assigned identity; the one
+// secret, SPEECH_WEBHOOK_SECRET, opens nothing but the batch web hook route. Flex takes the runtime from functionAppConfig
 // and rejects FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION as app settings.
 
 param name string
@@ -25,6 +25,10 @@ param speechEndpoint string
 param speechLanguage string
 
 param applicationInsightsConnectionString string
+
+@secure()
+@description('The batch web hook\'s HMAC key (SPEECH_WEBHOOK_SECRET): a key to that one route, to no resource.')
+param speechWebhookSecret string
 
 @allowed([
   512
@@ -86,6 +90,8 @@ var appSettings = {
   SPEECH_DIARIZATION: 'true'
   // realtime, fast or auto (docs/engines.md): fast needs S0 and the same identity and role, nothing more.
   SPEECH_ENGINE: 'realtime'
+  // Checks the Speech service's batch callbacks (HMAC); post-deploy.sh registers the web hook with it.
+  SPEECH_WEBHOOK_SECRET: speechWebhookSecret
   // With several identities possible on a host, azure-identity must be told which one.
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

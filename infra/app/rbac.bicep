@@ -10,6 +10,9 @@ param applicationInsightsName string
 @description('Principal ID of the function app\'s user-assigned identity.')
 param identityPrincipalId string
 
+@description('Principal ID of the Speech resource\'s system-assigned identity (batch transcription reads recordings with it).')
+param speechPrincipalId string
+
 @description('Object ID of the deploying user; empty means no user assignments.')
 param userPrincipalId string = ''
 
@@ -27,6 +30,8 @@ var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Cognitive Services Speech User: speech-to-text with an Entra token, but cannot list keys.
 var speechUserRoleId = 'f2dc8367-1007-4938-bd23-fe263f013447'
+// Storage Blob Data Reader: the Speech resource reads batch recordings by URL, and can write nothing.
+var storageBlobDataReaderRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 // Monitoring Metrics Publisher: lets the identity send telemetry once App Insights local auth is off.
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 
@@ -105,3 +110,14 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     }
   }
 ]
+
+// Not the app's: the Speech resource's own identity, read access only, on the one account.
+resource speechBlobReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, speechPrincipalId, storageBlobDataReaderRoleId)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReaderRoleId)
+    principalId: speechPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}

@@ -21,6 +21,12 @@ resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   location: location
   tags: tags
   kind: 'SpeechServices'
+  // Batch transcription reads each recording by its plain blob URL as a trusted Azure service, with this
+  // identity (rbac.bicep grants it Storage Blob Data Reader): no SAS, no key. A user-assigned identity does
+  // not qualify for that.
+  identity: {
+    type: 'SystemAssigned'
+  }
   sku: {
     // F0 has no per-hour cost but allows one per subscription and a single concurrent session:
     // main.bicep sizes the app down to it (speechConcurrentSessions).
@@ -39,6 +45,7 @@ resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
 
 output id string = speech.id
 output name string = speech.name
+output principalId string = speech.identity.principalId
 // With a custom subdomain ARM reports https://<name>.cognitiveservices.azure.com/ here
 // (the right suffix in sovereign clouds too), which is the host Entra tokens are valid for.
 output endpoint string = speech.properties.endpoint

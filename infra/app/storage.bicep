@@ -15,6 +15,9 @@ param containerNames array
 @description('Storage queues to create (job-completion messages).')
 param queueNames array = []
 
+@description('Resources whose system-assigned identity may pass the account\'s firewall (resource-instance rules): the Speech resource, which reads batch recordings.')
+param trustedResourceIds array = []
+
 @description('Days a deleted blob stays recoverable; short, because audio is re-uploadable.')
 @minValue(1)
 @maxValue(365)
@@ -44,6 +47,14 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     networkAcls: {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
+      // Batch transcription reads recordings as a trusted service only through such a rule (still needed
+      // once defaultAction is Deny; harmless while it is Allow).
+      resourceAccessRules: [
+        for resourceId in trustedResourceIds: {
+          tenantId: tenant().tenantId
+          resourceId: resourceId
+        }
+      ]
     }
   }
 }

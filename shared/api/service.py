@@ -25,7 +25,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         settings = Settings.from_env()
     except ConfigurationError as error:
         return json_response({"status": MISCONFIGURED, "problems": [problem(error)], "error": error.public_dict()}, 503)
-    checks = {"storage": storage_check(settings), "speech": speech_check(settings)}
+    storage_state, storage_problems, waiting = storage_check(settings)
+    checks = {"storage": (storage_state, storage_problems), "speech": speech_check(settings)}
     states = {state for state, _ in checks.values()}
     status = MISCONFIGURED if MISCONFIGURED in states else UNAVAILABLE if UNAVAILABLE in states else OK
     body = {
@@ -34,21 +35,27 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         "problems": [line for _, problems in checks.values() for line in problems],
         "settings": settings.describe(),
     }
+    if waiting is not None:
+        body["batch"] = {"waiting": waiting}
     return json_response(body, 200 if status == OK else 503)
 
 
-def storage_check(settings: Settings) -> tuple[str, list[str]]:
-    """The storage the settings name: its state and what is wrong, one sentence each (none: ``ok``)."""
+def storage_check(settings: Settings) -> tuple[str, list[str], int | None]:
+    """The storage the settings name: its state, what is wrong (one sentence each; none: ``ok``) and, with the
+    containers there, how many batch transcriptions are waiting."""
     if settings.storage is None:
-        return MISCONFIGURED, [problem(ConfigurationError("storage connection settings are missing"))]
+        return MISCONFIGURED, [problem(ConfigurationError("storage connection settings are missing"))], None
+    from shared.batch.records import count_waiting
     from shared.platform import storage
 
     try:
         with storage.connect(settings) as clients:
             missing = storage.missing_resources(clients, settings)
+            out = clients.blobs.get_container_client(settings.output_container)
+            waiting = None if missing else count_waiting(out)
     except TranscriptionError as error:  # a malformed connection string too (a ConfigurationError)
-        return UNAVAILABLE if error.transient else MISCONFIGURED, [problem(error)]
-    return MISCONFIGURED if missing else OK, missing
+        return UNAVAILABLE if error.transient else MISCONFIGURED, [problem(error)], None
+    return MISCONFIGURED if missing else OK, missing, waiting
 
 
 def speech_check(settings: Settings) -> tuple[str, list[str]]:

@@ -1,6 +1,6 @@
 """``POST /api/transcriptions``: the body is a recording, answered in the request when short; longer audio
-(``SYNC_MAX_BYTES``, ``SYNC_MAX_SECONDS``) or ``Prefer: respond-async`` becomes a job (202), since the platform
-ends an HTTP request after 230 s.
+(``SYNC_MAX_BYTES``, ``SYNC_MAX_SECONDS``), ``Prefer: respond-async`` or ``engine=batch`` (minutes to hours)
+becomes a job (202), since the platform ends an HTTP request after 230 s.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ import azure.functions as func
 from shared.api.negotiation import format_parameter
 from shared.api.request_options import query_options
 from shared.api.responses import route, text_response
-from shared.audio import probe
+from shared.audio import AudioDecoder, AudioFound
+from shared.engines import choose_engine
 from shared.errors import AudioTooLargeError, InvalidRequestError
 from shared.jobs.names import audio_extension
+from shared.options import RecognitionOptions
+from shared.options.declared import BATCH
 from shared.pipeline import transcribe_audio
 from shared.settings import Settings
 
@@ -41,9 +44,10 @@ def create_transcription(req: func.HttpRequest, settings: Settings) -> func.Http
     asked_async = "respond-async" in req.headers.get("prefer", "").lower()
     try:
         # bad audio, and audio declaring more than MAX_AUDIO_MINUTES, is refused here: job or not
-        found = probe(io.BytesIO(body), max_seconds=settings.max_audio_minutes * 60)
+        found = _checked(body, settings, options)
         if (
             asked_async
+            or options.engine == BATCH
             or len(body) > settings.sync_max_bytes
             or (found.declared_seconds is not None and found.declared_seconds > settings.sync_max_seconds)
         ):
@@ -61,6 +65,16 @@ def create_transcription(req: func.HttpRequest, settings: Settings) -> func.Http
         del body
         gc.collect()  # collect after each invocation, as the blob door does
     return text_response(output.render(transcript), output.content_type)
+
+
+def _checked(body: bytes, settings: Settings, options: RecognitionOptions) -> AudioFound:
+    """What the body is; with ``engine=batch``, what batch cannot take is refused now, not by the job later."""
+    with AudioDecoder(
+        io.BytesIO(body), channel_mode=settings.channel_mode, max_seconds=settings.max_audio_minutes * 60
+    ) as decoder:
+        if options.engine == BATCH:
+            choose_engine(options, decoder.found, len(body), decoder.channel_mode)
+        return decoder.found
 
 
 def _too_large(size: int, settings: Settings) -> AudioTooLargeError:

@@ -5,9 +5,9 @@ API's words (``docs/engines.md`` maps each; the option rules refused the ones it
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 from shared.options import RecognitionOptions
+from shared.platform.speech_rest import rest_url
 
 API_PATH = "/speechtotext/transcriptions:transcribe"
 API_VERSION = "2025-10-15"
@@ -16,14 +16,11 @@ PROFANITY = {"masked": "Masked", "removed": "Removed", "raw": "None"}
 #: Diarization without ``max_speakers`` asks for the API's most: real-time has no cap, and the API's default
 #: when ``maxSpeakers`` is left out is not documented.
 MOST_SPEAKERS = 35
-#: ``SPEECH_ENDPOINT``'s scheme for the REST API on the same host: the emulator's ws:// serves http://.
-_REST_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 
 def transcribe_url(endpoint: str) -> str:
-    """The fast API's URL on ``SPEECH_ENDPOINT``'s host (a custom domain as is, a ws:// host as http://)."""
-    parts = urlsplit(endpoint)
-    return f"{_REST_SCHEMES[parts.scheme]}://{parts.netloc}{API_PATH}?api-version={API_VERSION}"
+    """The fast API's URL on ``SPEECH_ENDPOINT``'s host."""
+    return rest_url(endpoint, API_PATH, API_VERSION)
 
 
 def definition(options: RecognitionOptions, channel_mode: str) -> bytes:

@@ -59,6 +59,7 @@ def finish_job(
     results: Mapping[str, str] | None = None,
     error: TranscriptionError | Mapping[str, str] | None = None,
     audio_seconds: float | None = None,
+    engine: str | None = None,
     now: datetime | None = None,
 ) -> Finish:
     """Make the job ``succeeded`` (no ``error``) or ``failed`` and send its completion message once.
@@ -82,6 +83,7 @@ def finish_job(
             results=dict(results or {}),
             seconds_done=total if not failed and total is not None else job.seconds_done,
             seconds_total=total if not failed else job.seconds_total,
+            engine=engine or job.engine,
         )
 
     return _end(store, job_id, final, now)

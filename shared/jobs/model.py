@@ -45,6 +45,8 @@ class Job:
     completion: dict[str, object] | None = None  # {"state": "claimed"|"unsent"|"sent", "at", "claim"}
     #: The recognition options the job asked for (``RecognitionOptions.to_dict()``), applied when it runs.
     options: dict[str, object] | None = None
+    #: The engine, once known: at a batch submission (the job then waits for the service), else at success.
+    engine: str | None = None
     etag: str | None = field(default=None, compare=False)
 
     @property
@@ -67,6 +69,7 @@ class Job:
             "attempts": self.attempts,
             "completion": self.completion,
             "options": self.options,
+            "engine": self.engine,
         }
 
     @classmethod
@@ -88,6 +91,7 @@ class Job:
                 attempts=int(body.get("attempts") or 0),
                 completion=body.get("completion"),
                 options=body.get("options"),
+                engine=body.get("engine"),
                 etag=etag,
             )
         except (KeyError, TypeError, ValueError, AttributeError, JobNotFoundError) as exc:

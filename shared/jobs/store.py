@@ -128,6 +128,17 @@ def report_progress(
     return update(store, parse_job_id(job_id), change)[0]
 
 
+def record_engine(store: JobStore, job_id: str, engine: str, *, now: datetime | None = None) -> Job:
+    """Say which engine a ``running`` job is on (a batch job waits for the service, so the status shows it)."""
+
+    def change(job: Job) -> Job | None:
+        if job.status != RUNNING or job.engine == engine:
+            return None
+        return replace(job, engine=engine, updated_at=iso(now or utc_now()))
+
+    return update(store, parse_job_id(job_id), change)[0]
+
+
 # -- the document in storage -------------------------------------------------------------------------------
 def read(store: JobStore, job_id: str) -> Job:
     """The status document with the ETag it was read with (``JobNotFoundError``, ``JobStateError``)."""

@@ -15,7 +15,7 @@ from shared.errors import JobNotFoundError, TranscriptionError
 from shared.jobs.completion import finish_job
 from shared.jobs.model import EXPIRED
 from shared.jobs.names import job_id_from_blob_name
-from shared.jobs.store import JobStore, get_job, report_progress, start_job, store_for
+from shared.jobs.store import JobStore, get_job, record_engine, report_progress, start_job, store_for
 from shared.platform import storage
 from shared.settings import Settings
 
@@ -92,13 +92,13 @@ class JobTracker:
         except TranscriptionError as exc:
             log.warning("job %s: progress not recorded: %s", self.job_id, exc.message)
 
-    def succeeded(self, results: dict[str, str], audio_seconds: float | None = None) -> None:
+    def succeeded(self, results: dict[str, str], audio_seconds: float | None = None, engine: str | None = None) -> None:
         """Finish the job with its results; raises when it could not be marked ``succeeded``. A message that
         failed to send is no failed transcription: the sweep sends it."""
         if self.store is None:
             return
         try:
-            finish_job(self.store, self.job_id, results=results, audio_seconds=audio_seconds)
+            finish_job(self.store, self.job_id, results=results, audio_seconds=audio_seconds, engine=engine)
         except JobNotFoundError:  # DELETE came while it ran: the door removes what it wrote
             self._gone()
         except TranscriptionError as error:
@@ -114,6 +114,17 @@ class JobTracker:
             return get_job(self.store, self.job_id).terminal
         except TranscriptionError:
             return False
+
+    def on_engine(self, engine: str) -> None:
+        """Show the engine in the running job's status (best effort, as progress is)."""
+        if self.store is None:
+            return
+        try:
+            record_engine(self.store, self.job_id, engine)
+        except JobNotFoundError:
+            self._gone()
+        except TranscriptionError as exc:
+            log.warning("job %s: engine not recorded: %s", self.job_id, exc.message)
 
     def failed(self, error: TranscriptionError) -> None:
         """Finish the job as failed; the original error matters more than a failure to record it."""

@@ -32,6 +32,7 @@ def public_view(job: Job) -> dict[str, object]:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "engine": job.engine,
         "progress": {"seconds_done": job.seconds_done, "seconds_total": job.seconds_total},
         "error": job.error,
         "links": job_links(job),

@@ -17,11 +17,14 @@ from shared.options.locales import canonical_locale
 #: ``CHANNEL_MODE=separate`` transcribes at most this many channels one by one (more are mixed), so no more
 #: can be named. Kept here, not in ``shared.audio`` (which loads PyAV): the settings import this module.
 MAX_SEPARATE_CHANNELS = 4
-#: The engines a recording may ask for (``docs/engines.md``); ``auto`` is decided once the audio is open.
-REALTIME, FAST, AUTO = "realtime", "fast", "auto"
-ENGINES = (REALTIME, FAST, AUTO)
+#: The engines a recording may ask for (``docs/engines.md``); ``auto`` is decided once the audio is open, and
+#: never picks batch (it may take hours).
+REALTIME, FAST, BATCH, AUTO = "realtime", "fast", "batch", "auto"
+ENGINES = (REALTIME, FAST, BATCH, AUTO)
 #: Options only the real-time session honours: the fast API has no equivalent.
 REALTIME_ONLY = ("custom_endpoint_id", "segmentation_silence_ms", "phrase_weight")
+#: What each REST engine cannot honour: batch has no phrase list either.
+NOT_HONOURED = {FAST: REALTIME_ONLY, BATCH: ("phrases", *REALTIME_ONLY)}
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -163,13 +166,13 @@ OPTIONS: tuple[Option, ...] = (
         "engine",
         Choice(ENGINES),
         "SPEECH_ENGINE",
-        "realtime, fast or auto: fast when the recording is within fast's limits (docs/engines.md)",
+        "realtime, fast, batch (asynchronous, cheapest) or auto: fast when within its limits (docs/engines.md)",
     ),
     Option(
         "max_speakers",
         Number(2, 35, whole=True),
         "SPEECH_MAX_SPEAKERS",
-        "2-35: the most speakers diarization may find (engine fast or auto)",
+        "2-35: the most speakers diarization may find (engine fast, batch or auto)",
     ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -200,27 +203,40 @@ def check_together(options: RecognitionOptions) -> RecognitionOptions:
 
 def realtime_only(options: RecognitionOptions) -> str | None:
     """The first option given that only the real-time session honours, or ``None``."""
+    return not_honoured(options, FAST)
+
+
+def not_honoured(options: RecognitionOptions, engine: str) -> str | None:
+    """The first option given that ``engine`` (fast or batch) cannot honour, or ``None``."""
     given = {
+        "phrases": bool(options.phrases),
         "custom_endpoint_id": options.custom_endpoint_id or options.custom_endpoint_ids,
         "segmentation_silence_ms": options.segmentation_silence_ms is not None,
         "phrase_weight": options.phrase_weight is not None,
     }
-    return next((name for name in REALTIME_ONLY if given[name]), None)
+    return next((name for name in NOT_HONOURED[engine] if given[name]), None)
 
 
 def check_engine(options: RecognitionOptions) -> None:
-    """The engine and what it can honour: ``max_speakers`` needs fast's diarization, fast lacks the real-time
-    options, and ``auto`` cannot be asked for both at once."""
+    """The engine and what it can honour: ``max_speakers`` needs a REST engine's diarization, fast and batch lack
+    some real-time options, and ``auto`` cannot be asked for both at once."""
     only = realtime_only(options)
     if options.max_speakers is not None:
         if options.engine == REALTIME:
-            raise InvalidOptionsError("max_speakers: only with engine=fast or auto (real-time takes no speaker count)")
+            raise InvalidOptionsError(
+                "max_speakers: only with engine=fast, batch or auto (real-time takes no speaker count)"
+            )
         if not options.diarization:
             raise InvalidOptionsError("max_speakers: only with diarization on")
-        if only is not None:
+        if only is not None and options.engine == AUTO:
             raise InvalidOptionsError(f"max_speakers: needs the fast engine, and {only} needs real-time")
-    if options.engine == FAST and only is not None:
-        raise InvalidOptionsError(f"{only}: real-time only, not with engine=fast (use engine=realtime or auto)")
+    missing = not_honoured(options, options.engine) if options.engine in NOT_HONOURED else None
+    if missing in REALTIME_ONLY:
+        raise InvalidOptionsError(
+            f"{missing}: real-time only, not with engine={options.engine} (use engine=realtime or auto)"
+        )
+    if missing is not None:
+        raise InvalidOptionsError(f"{missing}: batch transcription has none (use engine=realtime, fast or auto)")
 
 
 def keep_default_models(base: RecognitionOptions, changes: dict[str, object]) -> dict[str, object]:
@@ -237,8 +253,8 @@ def keep_engine_defaults(changes: dict[str, object]) -> dict[str, object]:
     """A door that asks for an engine and names no option only the other engine honours drops the app's
     default for it: never refused for what it never sent (a default ``max_speakers`` with ``realtime``)."""
     engine = changes.get("engine")
-    dropped = ("max_speakers",) if engine == REALTIME else REALTIME_ONLY if engine == FAST else ()
-    cleared = {name: None for name in dropped if name not in changes}
+    dropped = ("max_speakers",) if engine == REALTIME else NOT_HONOURED.get(engine, ())
+    cleared = {name: getattr(RecognitionOptions(), name) for name in dropped if name not in changes}
     if "custom_endpoint_id" in cleared:
         cleared["custom_endpoint_ids"] = ()
     return {**changes, **cleared}

@@ -44,3 +44,14 @@ def sweep_delay_seconds(attempt: int) -> float:
     doubling with each attempt past the host's own ``MAX_DELIVERIES``."""
     doublings = min(max(attempt - MAX_DELIVERIES, 0), 30)
     return min(SWEEP_RETRY_CAP_SECONDS, SWEEP_RETRY_BASE_SECONDS * 2**doublings)
+
+
+#: The sweep first polls a batch transcription that no callback has finished this long after its submission: a
+#: callback comes within seconds of the end, and the service takes minutes at the least.
+BATCH_POLL_BASE_SECONDS = 600.0
+
+
+def batch_poll_delay_seconds(polls: int) -> float:
+    """How long after its submission, or its last poll (``polls`` so far), the sweep polls a batch transcription
+    again: doubling, capped as the sweep's retries are, so 10,000 waiting stay far inside the request quota."""
+    return min(SWEEP_RETRY_CAP_SECONDS, BATCH_POLL_BASE_SECONDS * 2 ** min(max(polls, 0), 30))

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
+from shared.batch import records
 from shared.errors import ConfigurationError, JobFinishedError, NameRefusedError, TranscriptionError
 from shared.jobs.tracker import GONE, JobTracker
 from shared.options import OPTION_NAMES, RecognitionOptions, parse_document, parse_text
+from shared.options.declared import BATCH
 from shared.output.transcript import Transcript
 from shared.pipeline import transcribe_audio
 from shared.platform import storage
@@ -48,8 +50,8 @@ EVENT, RETRY = "event", "retry"
 
 @dataclass(frozen=True)
 class BlobOutcome:
-    """What ``handle_blob`` did: ``transcribed``, ``skipped`` (done, gone, or being done), ``failed``, or
-    ``removed`` (a job's audio with no job to go to)."""
+    """What ``handle_blob`` did: ``transcribed``, ``submitted`` (to batch transcription), ``skipped`` (done,
+    gone, or being done), ``failed``, or ``removed`` (a job's audio with no job to go to)."""
 
     status: str
     name: str
@@ -139,20 +141,31 @@ class _Delivery:
             if not mine:
                 log.info("%s is being transcribed by another worker; skipping", self.name)
                 return BlobOutcome("skipped", self.name)
-            if transcribed_version(self.out, self.names, props.etag):  # by the claim's holder, just now
-                return BlobOutcome("skipped", self.name)
-            tries = previous_tries(self.out, self.names["error"], props.etag).next(by_event=self.via == EVENT)
-            self.record.attempt = tries.attempt
-            try:
-                if self.job and not self.job.start():
-                    return self._removed() if self.job.abandoned else self._job_already_finished(props.etag, tries)
-                outcome = self._attempt(props, tries.attempt)
-            except TranscriptionError as error:  # a try that failed, at any step: recorded and counted
-                outcome = self._failed(error, props.etag, tries.failed(error))
-            return self._removed() if self.job and self.job.abandoned else outcome  # deleted while it ran
+            return self._claimed(props)
 
-    def _attempt(self, props: BlobProperties, attempt: int) -> BlobOutcome:
-        transcript = self._transcribe(props, attempt, self._options(props))
+    def _claimed(self, props: BlobProperties) -> BlobOutcome:
+        """The try itself, this worker holding the recording: unless its holder just did it, or it is with batch
+        transcription already (a redelivered event)."""
+        if transcribed_version(self.out, self.names, props.etag):  # by the claim's holder, just now
+            return BlobOutcome("skipped", self.name)
+        if records.current(self.out, self.name, props.etag) is not None:
+            log.info("%s (etag %s) is with batch transcription; skipping the redelivered event", self.name, props.etag)
+            return BlobOutcome("skipped", self.name)
+        tries = previous_tries(self.out, self.names["error"], props.etag).next(by_event=self.via == EVENT)
+        self.record.attempt = tries.attempt
+        try:
+            if self.job and not self.job.start():
+                return self._removed() if self.job.abandoned else self._job_already_finished(props.etag, tries)
+            outcome = self._attempt(props, tries)
+        except TranscriptionError as error:  # a try that failed, at any step: recorded and counted
+            outcome = self._failed(error, props.etag, tries.failed(error))
+        return self._removed() if self.job and self.job.abandoned else outcome  # deleted while it ran
+
+    def _attempt(self, props: BlobProperties, tries: Tries) -> BlobOutcome:
+        options = self._options(props)
+        if options.engine == BATCH:
+            return self._submit(props, tries, options)
+        transcript = self._transcribe(props, tries.attempt, options)
         write_results(self.out, transcript, self.written)
         storage.delete_if_exists(self.out, self.names["error"])
         log.info(
@@ -163,10 +176,35 @@ class _Delivery:
             transcript.audio.duration_seconds,
         )
         if self.job:
-            self.job.succeeded(self.written, transcript.audio.duration_seconds)
+            self.job.succeeded(self.written, transcript.audio.duration_seconds, transcript.engine)
         self.record.audio_seconds = transcript.audio.duration_seconds
         self.record.token_ms = round(1000 * transcript.timings.get("token_seconds", 0.0), 1)
         return BlobOutcome("transcribed", self.name, transcript=transcript)
+
+    def _submit(self, props: BlobProperties, tries: Tries, options: RecognitionOptions) -> BlobOutcome:
+        """Batch: the recording submitted by its plain URL and the record kept beside it; the invocation ends
+        here, and a callback or the sweep finishes it (``shared.batch``). Its tries travel in the record."""
+        from shared.batch.submit import submit_recording
+
+        earlier = records.read(self.out, self.name)  # an older version's transcription: superseded now
+        log.info("submitting %s (%d bytes, attempt %d) to batch transcription", self.name, props.size, tries.attempt)
+        submitted = submit_recording(
+            self.settings,
+            BlobReader(self.audio, etag=props.etag, size=props.size),
+            self.audio.url.split("?", 1)[0],
+            source=self._source(props),
+            options=options,
+            tries=tries,
+            keep=lambda submission: records.write(self.out, self.name, submission),
+            superseded=None if earlier is None else earlier.transcription,
+        )
+        self.record.token_ms = round(1000 * submitted.token_seconds, 1)
+        if earlier is not None:
+            storage.delete_if_exists(self.out, records.index_name(earlier.transcription))
+        storage.delete_if_exists(self.out, self.names["error"])  # its counts go on in the record
+        if self.job:
+            self.job.on_engine(BATCH)
+        return BlobOutcome("submitted", self.name)
 
     def _job_already_finished(self, etag: str, tries: Tries) -> BlobOutcome:
         """A job's audio that came (again) after its job ended: a permanent record, so no sweep tries it for
@@ -212,7 +250,7 @@ class _Delivery:
 
     def _transcribe(self, props: BlobProperties, attempt: int, options: RecognitionOptions) -> Transcript:
         """The transcription itself, read through ranged downloads pinned to the ETag."""
-        source = {"container": self.audio.container_name, "name": self.name, "etag": props.etag, "size": props.size}
+        source = self._source(props)
         log.info("transcribing %s (%d bytes, attempt %d)", self.name, props.size, attempt)
         reader = BlobReader(self.audio, etag=props.etag, size=props.size)
         try:
@@ -227,6 +265,10 @@ class _Delivery:
                 props.size,
                 reader.requests,
             )
+
+    def _source(self, props: BlobProperties) -> dict[str, object]:
+        """What the transcript says it came from."""
+        return {"container": self.audio.container_name, "name": self.name, "etag": props.etag, "size": props.size}
 
     def _failed(self, error: TranscriptionError, etag: str, tries: Tries) -> BlobOutcome:
         """Record the failure (none for a job deleted while it ran); give a transient one back to the host

@@ -2,8 +2,9 @@
 
 A name is refused when it ends in what one result suffix adds to another (``x.wav.error``'s transcript
 would be ``x.wav.error.json``, the error record of ``x.wav``), when a result would be a job's status
-document (``jobs/<id>/status``), or when its results' names would pass storage's limit. So a result's name
-stays a pure function of its recording's, and nothing reads a document to tell results apart.
+document (``jobs/<id>/status``) or a batch transcription's index entry (``batch-waiting/<id>``), or when
+its results' names would pass storage's limit. So a result's name stays a pure function of its recording's,
+and nothing reads a document to tell results apart.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def colliding_endings() -> frozenset[str]:
 
 def refusal(name: str) -> str | None:
     """Why the recording ``name`` is refused, a sentence that ends in what to do; ``None`` when it is not."""
+    from shared.batch.records import id_from_index_name
     from shared.jobs.names import job_id_from_status_name
 
     for ending in sorted(colliding_endings()):
@@ -48,6 +50,8 @@ def refusal(name: str) -> str | None:
             )
     if any(job_id_from_status_name(name + suffix) for suffix in result_suffixes()):
         return "its results would be named as a job's status document (jobs/<id>/status.json); rename it"
+    if any(id_from_index_name(name + suffix) for suffix in result_suffixes()):
+        return "its results would be named as a batch transcription's entry (batch-waiting/<id>.json); rename it"
     if len(name) + max(map(len, result_suffixes())) > MAX_NAME_CHARS:
         return (
             f"its name is {len(name)} characters, too long for its results' names (storage takes "

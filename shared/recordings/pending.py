@@ -1,10 +1,11 @@
 """Where each recording in the input container stands, from the two containers' listings alone.
 
 One answer for the sweep, ``python -m shared.backfill`` and ``python -m shared.status``. A recording is
-``transcribed`` (``<name>.json`` is from this version), ``failed`` (a permanent error for this version: it
-waits for the blob to be replaced), ``retrying`` (its last try failed transiently), ``waiting`` (never
-tried, or its error is about an older version) or ``refused`` (``shared.recordings.input_names``: never
-transcribed, whatever its records say). ``retrying`` and ``waiting`` are *pending*.
+``transcribed`` (``<name>.json`` is from this version), ``submitted`` (with batch transcription: a callback or
+the sweep's poll finishes it), ``failed`` (a permanent error for this version: it waits for the blob to be
+replaced), ``retrying`` (its last try failed transiently), ``waiting`` (never tried, or its error is about an
+older version) or ``refused`` (``shared.recordings.input_names``: never transcribed, whatever its records say).
+``retrying`` and ``waiting`` are *pending*.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from shared.recordings.input_names import refusal
 from shared.recordings.results import bare_etag, result_names, same_version
 from shared.settings import Settings
 
-TRANSCRIBED, FAILED, RETRYING, WAITING, REFUSED = "transcribed", "failed", "retrying", "waiting", "refused"
+TRANSCRIBED, SUBMITTED, FAILED = "transcribed", "submitted", "failed"
+RETRYING, WAITING, REFUSED = "retrying", "waiting", "refused"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def pending(settings: Settings, prefix: str | None = None) -> list[str]:
 def counts(recordings: list[Recording]) -> dict[str, int]:
     """How many recordings are in each state (every state named, zeros included)."""
     found = Counter(recording.state for recording in recordings)
-    return {state: found.get(state, 0) for state in (TRANSCRIBED, WAITING, RETRYING, FAILED, REFUSED)}
+    return {state: found.get(state, 0) for state in (TRANSCRIBED, SUBMITTED, WAITING, RETRYING, FAILED, REFUSED)}
 
 
 def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
@@ -88,11 +90,18 @@ def _recording(blob, results: dict[str, dict[str, str]]) -> Recording:
         state = REFUSED
     elif done is not None and same_version(done.get("etag"), etag):
         state = TRANSCRIBED
+    elif _submitted(results.get(names["batch"]), etag):
+        state = SUBMITTED
     elif error is None:
         state = WAITING
     else:
         state = RETRYING if error.transient else FAILED
     return Recording(blob.name, etag, blob.last_modified, state, error)
+
+
+def _submitted(metadata: dict[str, str] | None, etag: str) -> bool:
+    """Whether a batch submission's record is about version ``etag`` (one with no ETag is no record of ours)."""
+    return metadata is not None and bool(metadata.get("etag")) and same_version(metadata["etag"], etag)
 
 
 def _last_error(metadata: dict[str, str] | None, etag: str) -> LastError | None:

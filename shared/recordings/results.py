@@ -23,13 +23,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERROR_SUFFIX = ".error.json"
+#: A batch transcription submitted for the recording and not yet finished (``shared.batch.records``).
+BATCH_SUFFIX = ".batch.json"
 
 
 def result_names(blob_name: str) -> dict[str, str]:
-    """Where the results for an input blob go in the output container: one name per format, and the error."""
+    """Where the results for an input blob go in the output container: one name per format, the error, and a
+    batch submission's record."""
     return {
         **{name: f"{blob_name}.{fmt.extension}" for name, fmt in FORMATS.items()},
         "error": f"{blob_name}{ERROR_SUFFIX}",
+        "batch": f"{blob_name}{BATCH_SUFFIX}",
     }
 
 
@@ -66,7 +70,7 @@ def write_results(out: ContainerClient, transcript: Transcript, names: dict[str,
             names[fmt],
             output.render(transcript),
             output.content_type,
-            metadata={"etag": _metadata_text(etag)} if fmt == "json" and etag else None,
+            metadata={"etag": metadata_text(etag)} if fmt == "json" and etag else None,
         )
 
 
@@ -114,7 +118,7 @@ def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, 
         "transient": str(error.transient).lower(),
         "attempt": str(tries.attempt),
         "faults": str(tries.faults),
-        "etag": _metadata_text(etag),
+        "etag": metadata_text(etag),
         "at": body["at"],
     }
     try:
@@ -123,6 +127,6 @@ def record_error(out: ContainerClient, name: str, error: TranscriptionError, *, 
         log.error("could not write %s: %s: %s", name, exc.code, exc.message)
 
 
-def _metadata_text(value: str) -> str:
+def metadata_text(value: str) -> str:
     """``value`` as blob metadata allows it (ASCII; an ETag's quotes are fine)."""
     return value.encode("ascii", "replace").decode("ascii")

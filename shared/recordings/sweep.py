@@ -1,10 +1,11 @@
 """The sweep: a timer run that finishes what no event did, so that no recording needs a person.
 
 Events get lost, expire in the host's queue, or hand a transient failure over on the host's last delivery.
-Each run gives up recordings past ``MAX_ATTEMPTS``, records refused names whose event never came,
-transcribes what is due (``sweep_delay_seconds`` after its last try) through the same door, expires jobs
-whose audio never came, sends completion messages whose send failed, and logs one line
-(``docs/recovery.md``). No new work starts after ``SWEEP_RUN_SECONDS``: the events carry the normal load.
+Each run polls the batch transcriptions no callback has finished (``shared.batch.poll``), gives up recordings
+past ``MAX_ATTEMPTS``, records refused names whose event never came, transcribes what is due
+(``sweep_delay_seconds`` after its last try) through the same door, expires jobs whose audio never came, sends
+completion messages whose send failed, and logs one line (``docs/recovery.md``). No new work starts after
+``SWEEP_RUN_SECONDS``: the events carry the normal load.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from shared.batch.poll import PollReport, poll_waiting
 from shared.errors import NameRefusedError, RetriesExhaustedError, TranscriptionError
 from shared.jobs.completion import send_unsent
 from shared.jobs.expiry import expire_stale_jobs
@@ -40,8 +42,9 @@ class SweepReport:
     pending: int = 0
     due: int = 0
     outcomes: dict[str, int] = field(
-        default_factory=lambda: {"transcribed": 0, "skipped": 0, "failed": 0, "removed": 0}
+        default_factory=lambda: {"transcribed": 0, "submitted": 0, "skipped": 0, "failed": 0, "removed": 0}
     )
+    batch: PollReport = field(default_factory=PollReport)
     given_up: int = 0
     refused: int = 0
     left: int = 0
@@ -50,13 +53,13 @@ class SweepReport:
     seconds: float = 0.0
 
     def line(self) -> str:
+        ended = self.outcomes
         return (
-            f"sweep: {self.pending} pending, {self.due} due: {self.outcomes['transcribed']} transcribed, "
-            f"{self.outcomes['failed']} failed, {self.outcomes['skipped']} skipped, {self.outcomes['removed']} "
-            f"removed (their job gone), {self.left} left for the "
-            f"next run; {self.given_up} given up, {self.refused} refused for their names; {self.expired_jobs} "
-            f"job(s) expired, "
-            f"{self.completions_sent} completion message(s) sent late; {self.seconds:.1f} s"
+            f"sweep: {self.pending} pending, {self.due} due: {ended['transcribed']} transcribed, "
+            f"{ended['submitted']} submitted to batch, {ended['failed']} failed, {ended['skipped']} skipped, "
+            f"{ended['removed']} removed (their job gone), {self.left} left for the next run; {self.given_up} "
+            f"given up, {self.refused} refused for their names; {self.expired_jobs} job(s) expired, "
+            f"{self.completions_sent} completion message(s) sent late; {self.batch.line()}; {self.seconds:.1f} s"
         )
 
 
@@ -72,6 +75,7 @@ def run_sweep(
     settings = settings or Settings.from_env()
     now = now or datetime.now(UTC)
     report = SweepReport()
+    report.batch = poll_waiting(settings, now, started + run_seconds)  # finished now, counted in this scan
     found = scan(settings, prefix)
     recordings = [r for r in found if r.pending]
     report.pending = len(recordings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from shared.errors import ConfigurationError
@@ -36,6 +36,8 @@ UPLOAD_URL_MINUTES = 15.0
 MIN_TIMEOUT_SECONDS = 1.0
 #: The shortest ``TRANSCRIPTION_DEADLINE_SECONDS``: less would end a minute's recording before its end.
 MIN_DEADLINE_SECONDS = 60.0
+#: The shortest ``SPEECH_WEBHOOK_SECRET``: a shorter HMAC key could be guessed (``infra/`` makes a GUID, 36).
+MIN_WEBHOOK_SECRET_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Settings:
     #: The recognition options a recording gets unless it says otherwise (``shared.options``).
     recognition: RecognitionOptions = RecognitionOptions()
     storage: StorageSettings | None = None
+    #: The batch web hook's HMAC key; ``None``: every callback is refused (the sweep still finishes them all).
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +113,7 @@ class Settings:
             **recovery,
             recognition=recognition,
             storage=_storage(env),
+            webhook_secret=_webhook_secret(env),
         )
 
     @property
@@ -128,6 +133,7 @@ class Settings:
             "channel_mode": self.channel_mode,
             "recognition": self.recognition.to_dict(),
             "user_assigned_identity": bool(self.azure_client_id),
+            "batch_webhook_secret": bool(self.webhook_secret),
             "storage": None
             if storage is None
             else {
@@ -237,6 +243,16 @@ def _check_fits_function_timeout(timeouts: Mapping[str, object], recovery: Mappi
             f"{n.SPEECH_START_RETRY_SECONDS} ({retries:g}) + {n.TRANSCRIPTION_DEADLINE_SECONDS} ({deadline:g}) must "
             f"be at most {room:g} s: host.json's functionTimeout is {FUNCTION_TIMEOUT_SECONDS:g} s"
         )
+
+
+def _webhook_secret(env: Mapping[str, str]) -> str | None:
+    secret = env.get(n.SPEECH_WEBHOOK_SECRET, "").strip() or None
+    if secret is not None and (len(secret) < MIN_WEBHOOK_SECRET_CHARS or not secret.isascii()):
+        raise ConfigurationError(
+            f"{n.SPEECH_WEBHOOK_SECRET} must be at least {MIN_WEBHOOK_SECRET_CHARS} ASCII characters (infra/ "
+            "generates one); its value is not shown"
+        )
+    return secret
 
 
 def _output_formats(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -37,6 +37,8 @@ SWEEP_SCHEDULE = "SWEEP_SCHEDULE"
 SWEEP_CONCURRENCY = "SWEEP_CONCURRENCY"
 MAX_ATTEMPTS = "MAX_ATTEMPTS"
 JOB_QUEUED_TTL_MINUTES = "JOB_QUEUED_TTL_MINUTES"
+#: The batch web hook's HMAC key, generated at deployment: a key to that one route, to no resource.
+SPEECH_WEBHOOK_SECRET = "SPEECH_WEBHOOK_SECRET"
 #: The settings of an identity-based connection are ``<connection>__<key>``, with these keys.
 _BLOB_URI_KEY, _QUEUE_URI_KEY = "blobServiceUri", "queueServiceUri"
 _CREDENTIAL_KEY, _CLIENT_ID_KEY = "credential", "clientId"
@@ -75,6 +77,7 @@ APP_SETTING_NAMES = frozenset(
         SWEEP_CONCURRENCY,
         MAX_ATTEMPTS,
         JOB_QUEUED_TTL_MINUTES,
+        SPEECH_WEBHOOK_SECRET,
         *OPTION_SETTINGS.values(),
         STORAGE_CONNECTION,
         BLOB_SERVICE_URI,

@@ -10,8 +10,9 @@ import azure.cognitiveservices.speech as speechsdk
 
 from shared.audio import PcmReader
 from shared.options import RecognitionOptions
+from shared.output.phrases import SINGLE_SPEAKER
 from shared.settings import Settings
-from shared.speech.segments import SINGLE_SPEAKER, SegmentFields
+from shared.speech.segments import SegmentFields
 
 #: Undocumented SDK pacing properties (``SPEECH_SEND_FAST``): the SDK's default pace is slow for a pipeline
 #: billed per second, yet too much unacknowledged audio cancels the session. So a burst well under that limit,

@@ -16,8 +16,6 @@ from shared.output.transcript import Segment, Word
 
 #: The SDK's offsets and durations are in 100-ns ticks from the start of the audio session.
 TICKS_PER_SECOND = 10_000_000
-#: Every segment's label with diarization off: the transcriber still tells voices apart (it cannot be told not to).
-SINGLE_SPEAKER = "Speaker-1"
 #: A tick count sent as text: ASCII digits, one optional sign. ``str.isdigit`` would let ``"²"`` through and
 #: ``lstrip("-")`` would let ``"--5"`` through, and ``int()`` raising inside the SDK's callback loses the result.
 _TICKS_TEXT = re.compile(r"[+-]?[0-9]+")
