@@ -18,18 +18,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from local_stack.processes import free_port
-from shared.platform.retry_policy import UNREACHABLE_RETRY_SECONDS
 from tests.app_functions import api, post_transcription
 from tests.blob_io import upload
 from tests.faults import SPEECH_RESOURCE, deliver, error_record, intact, proxied_storage, timed, within
 
 TOKEN_TIMEOUT, STORAGE_TIMEOUT = 3.0, 4.0
+#: The unreachable endpoint's retry bound in these cases (the policy's 10 s, shortened: the same code path).
+UNREACHABLE_RETRY_SECONDS = 3.0
 
 
 @pytest.fixture(autouse=True)
 def _small_bounds(stack, monkeypatch):
     monkeypatch.setenv("TOKEN_TIMEOUT_SECONDS", str(TOKEN_TIMEOUT))
     monkeypatch.setenv("STORAGE_TIMEOUT_SECONDS", str(STORAGE_TIMEOUT))
+    monkeypatch.setattr("shared.platform.start_retries.UNREACHABLE_RETRY_SECONDS", UNREACHABLE_RETRY_SECONDS)
 
 
 def wrong_endpoint(stack, kind: str) -> str:
