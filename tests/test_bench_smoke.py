@@ -14,6 +14,7 @@ import pytest
 
 from bench import burst, cold_import, concurrency, memory, overhead, peak_rss, runtime
 from bench.harness import replot
+from bench.memory_variants import JEMALLOC
 
 MIB = 2**20
 
@@ -38,6 +39,26 @@ def test_memory_benchmark_runs_every_variant(stack, tmp_path):
     assert json.loads((tmp_path / "memory.json").read_text())["variants"].keys() == report["variants"].keys()
     (tmp_path / "memory.png").unlink()
     replot(tmp_path / "memory.json", memory.table, memory.plot)
+    assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_memory_benchmark_runs_the_parts_of_the_options_variant_and_other_allocators(stack, tmp_path):
+    # The parts with paths of their own (p and w are halves of e; arena2 only sets a variable): each is a process.
+    parts = memory.run(stack, n=1, variants="lis", out=None, echo=quiet)
+    assert set(parts["variants"]) == set("lis")
+    assert all(s["languages"] > 0 for s in parts["variants"]["i"]["samples"])
+    allocators = ("glibc",) + (("jemalloc",) if JEMALLOC.exists() else ())
+    other = memory.run(stack, n=1, variants="a", allocators=allocators, trace=True, out=tmp_path, echo=quiet)
+    assert set(other["variants"]) == {f"a@{name}" for name in allocators}
+    for name, result in [*parts["variants"].items(), *other["variants"].items()]:
+        assert result["failed"] == 0, (name, [s["status"] for s in result["samples"]])
+        assert result["threads_end"] >= 1, name
+        assert result["fds_end"] >= 3, name
+        assert "growth_mib" in result, name
+    assert other["variants"]["a@glibc"]["trace"]["to_invocation"] == 1
+    if JEMALLOC.exists():
+        assert other["variants"]["a@jemalloc"]["allocator_seen"] == "jemalloc"
+    assert "| (s) separate channels" in memory.table(parts)
     assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
 
 
