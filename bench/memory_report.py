@@ -54,6 +54,7 @@ def summarise(samples: list[dict]) -> dict:
         "fds_max": max(s["fds"] for s in samples),
         "median_invocation_seconds": round(seconds[len(seconds) // 2], 3),
         "failed": sum(s["status"] != "transcribed" for s in samples),
+        "redelivered": sum((s.get("deliveries") or 1) > 1 for s in samples),
     }
 
 
@@ -92,7 +93,7 @@ def table(report: dict) -> str:
                 f"{r['threads_end']} / {r['threads_max']}",
                 f"{r['fds_end']} / {r['fds_max']}",
                 f"{r['median_invocation_seconds']:.2f}",
-                r["failed"],
+                f"{r['failed']}" + (f" ({r['redelivered']} delivered again)" if r["redelivered"] else ""),
             ]
         )
     header = [
