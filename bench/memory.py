@@ -45,22 +45,7 @@ from local_stack.stack import ready_stack
 __all__ = ["DEFAULT_VARIANTS", "VARIANTS", "plot", "run", "summarise", "table"]
 
 #: What the measured process records after every invocation (``bench.memory_probe.Recorder``).
-COLUMNS = (
-    "rss",
-    "rss_anon",
-    "rss_file",
-    "threads",
-    "fds",
-    "py_blocks",
-    "heap_in_use",
-    "heap_free",
-    "seconds",
-    "status",
-    "deliveries",
-    "engine",
-    "words",
-    "languages",
-)
+COLUMNS = (*memory_probe.SAMPLED, "seconds", "status", "deliveries", "engine", "words", "languages")
 
 
 def run(

@@ -98,6 +98,10 @@ def rss_parts() -> dict[str, int]:
     return parts
 
 
+#: The figures ``sample()`` gives.
+SAMPLED = ("rss", "rss_anon", "rss_file", "threads", "fds", "py_blocks", "heap_in_use", "heap_free")
+
+
 def sample(process) -> dict[str, int | None]:
     """The figures recorded after every invocation (cheap: no walk of the heap or of the objects)."""
     in_use, free = heap_bytes()

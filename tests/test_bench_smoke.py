@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from bench import burst, cold_import, concurrency, memory, overhead, peak_rss, runtime
+from bench import bare_sdk, burst, cold_import, concurrency, memory, overhead, peak_rss, runtime
 from bench.harness import replot
 from bench.memory_variants import JEMALLOC
 
@@ -60,6 +60,14 @@ def test_memory_benchmark_runs_the_parts_of_the_options_variant_and_other_alloca
         assert other["variants"]["a@jemalloc"]["allocator_seen"] == "jemalloc"
     assert "| (s) separate channels" in memory.table(parts)
     assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_bare_sdk_loop_runs_outside_the_project(stack, tmp_path):
+    report = bare_sdk.run(stack, n=1, cases=("words+phrases",), allocators=("shipped",), out=tmp_path, echo=quiet)
+    (result,) = report["variants"].values()
+    assert result["failed"] == 0
+    assert all(s["phrases"] > 0 for s in result["samples"])
+    assert (tmp_path / "bare_sdk.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_overhead_benchmark_measures_every_piece(stack):
