@@ -14,7 +14,9 @@ Measured in one fresh process against the local stack (identity endpoint, Azurit
 - ``gc_after_invocation``: ``gc.collect()`` right after a real blob invocation (what collecting after each
   invocation costs), with the import-time objects frozen as ``function_app`` leaves them (``gc.freeze()``);
 - ``gc_unfrozen``: the same after ``gc.unfreeze()``, i.e. what the collection would cost without the freeze;
-- ``session_close``: ``SpeechSession.close()`` of a finished session, timed inside those real invocations.
+- ``session_close``: ``SpeechSession.close()`` of a finished session, timed inside those real invocations;
+- ``release_free_memory``: ``shared.platform.allocator.release_free_memory()`` (``malloc_trim(0)``) at the end
+  of each of those invocations' transcriptions, what giving the arenas' free pages back costs.
 
 Prints a table and writes ``overhead.json`` to ``--out``. A figure, not a pass/fail test.
 """
@@ -41,11 +43,19 @@ PIECES = {
     "storage_token_mi": "storage token, fresh ManagedIdentityCredential (shipped)",
     "sdk_setup_teardown": "Speech SDK objects created + disposed",
     "session_close": "close() of a finished session (in real invocations)",
+    "release_free_memory": "malloc_trim(0) at the end of a real invocation's transcription",
     "gc_after_invocation": "gc.collect() after a real invocation",
     "gc_unfrozen": "the same without function_app's gc.freeze() (not shipped)",
 }
 #: The pieces an invocation of (a) pays for freshness and disposal, on top of its real work.
-SHIPPED = ("token_mi", "storage_token_mi", "sdk_setup_teardown", "session_close", "gc_after_invocation")
+SHIPPED = (
+    "token_mi",
+    "storage_token_mi",
+    "sdk_setup_teardown",
+    "session_close",
+    "release_free_memory",
+    "gc_after_invocation",
+)
 
 
 def run(stack, *, runs: int = 200, invocations: int | None = None, out: Path | None = harness.OUT, echo=print) -> dict:
@@ -107,7 +117,6 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
 
     import function_app  # noqa: F401 - what a worker has loaded before the first invocation
     from shared.platform.credentials import SPEECH_SCOPE, fetch_token
-    from shared.recordings import door as blob_door
     from shared.settings import Settings
     from shared.speech.session import SpeechSession
 
@@ -140,12 +149,24 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
         timed("storage_token_mi", lambda: fetch_token(settings, STORAGE_SCOPE))
         timed("sdk_setup_teardown", sdk_setup_teardown)
 
-    original_close = SpeechSession.close
+    real_invocations(timed, invocations, prefix)
+    return {"samples": samples, "frozen_objects": frozen_objects}
+
+
+def real_invocations(timed, invocations: int, prefix: str) -> None:
+    """2 x ``invocations`` real blob invocations, the second half unfrozen: each one's session close, trim and
+    collection timed."""
+    from shared.platform import allocator
+    from shared.recordings import door as blob_door
+    from shared.speech.session import SpeechSession
+
+    original_close, original_trim = SpeechSession.close, allocator.release_free_memory
 
     def timed_close(self) -> None:
         timed("session_close", lambda: original_close(self))
 
     SpeechSession.close = timed_close
+    allocator.release_free_memory = lambda: timed("release_free_memory", original_trim)
     container = harness.input_container()
     try:
         for i in range(2 * invocations):
@@ -157,7 +178,7 @@ def child(runs: int, invocations: int, prefix: str) -> dict:
             timed("gc_after_invocation" if i < invocations else "gc_unfrozen", gc.collect)
     finally:
         SpeechSession.close = original_close
-    return {"samples": samples, "frozen_objects": frozen_objects}
+        allocator.release_free_memory = original_trim
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,7 +87,8 @@ def transcribe_audio(
 
 class _Audio:
     """The decoder over ``stream`` (``size`` bytes, when known), opened again from the start when a refused
-    session is retried."""
+    session is retried. Leaving it ends the recording's native work, whatever happened: the decoder is closed
+    (its sessions already are) and the memory they freed goes back to the OS (``shared.platform.allocator``)."""
 
     def __init__(self, stream: BinaryIO, settings: Settings, size: int | None) -> None:
         self._stream, self._settings, self.size = stream, settings, size
@@ -121,6 +122,7 @@ class _Audio:
 
     def __exit__(self, *exc_info: object) -> None:
         self.decoder.close()
+        allocator.release_free_memory()
 
 
 def _realtime(

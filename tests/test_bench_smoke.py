@@ -12,8 +12,9 @@ import json
 
 import pytest
 
-from bench import burst, cold_import, concurrency, memory, overhead, peak_rss, runtime
+from bench import bare_sdk, burst, cold_import, concurrency, memory, overhead, peak_rss, runtime
 from bench.harness import replot
+from bench.memory_variants import JEMALLOC
 
 MIB = 2**20
 
@@ -39,6 +40,33 @@ def test_memory_benchmark_runs_every_variant(stack, tmp_path):
     (tmp_path / "memory.png").unlink()
     replot(tmp_path / "memory.json", memory.table, memory.plot)
     assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_memory_benchmark_runs_the_parts_of_the_options_variant_and_another_allocator(stack, tmp_path):
+    # The parts with a path of their own (p, l and w are pieces of e); each variant and allocator is a process.
+    parts = memory.run(stack, n=1, variants="is", out=None, echo=quiet)
+    assert set(parts["variants"]) == set("is")
+    assert all(s["languages"] > 0 for s in parts["variants"]["i"]["samples"])
+    allocator = "jemalloc" if JEMALLOC.exists() else "glibc"
+    other = memory.run(stack, n=1, variants="a", allocators=(allocator,), trace=True, out=tmp_path, echo=quiet)
+    assert set(other["variants"]) == {f"a@{allocator}"}
+    for name, result in [*parts["variants"].items(), *other["variants"].items()]:
+        assert result["failed"] == 0, (name, [s["status"] for s in result["samples"]])
+        assert result["threads_end"] >= 1, name
+        assert result["fds_end"] >= 3, name
+        assert "growth_mib" in result, name
+    assert other["variants"][f"a@{allocator}"]["trace"]["to_invocation"] == 1
+    assert other["variants"][f"a@{allocator}"]["allocator_seen"] == allocator
+    assert "| (s) separate channels" in memory.table(parts)
+    assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_bare_sdk_loop_runs_outside_the_project(stack, tmp_path):
+    report = bare_sdk.run(stack, n=1, cases=("words+phrases",), allocators=("shipped",), out=tmp_path, echo=quiet)
+    (result,) = report["variants"].values()
+    assert result["failed"] == 0
+    assert all(s["phrases"] > 0 for s in result["samples"])
+    assert (tmp_path / "bare_sdk.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_overhead_benchmark_measures_every_piece(stack):
