@@ -45,9 +45,10 @@ print(json.dumps({"pinned": pinned, "mapped": libc.mallinfo2().hblkhd - before})
 """
 
 
-def probe(mode: str) -> dict:
+def probe(mode: str, source: str = PROBE) -> dict:
+    """Run ``source`` in a fresh interpreter (the allocator's state is per process); its JSON line."""
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE, mode], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-c", source, mode], cwd=REPO, capture_output=True, text=True, check=True
     )
     return json.loads(completed.stdout)
 
@@ -81,19 +82,12 @@ print(json.dumps({"trimmed": trimmed, "returned": freed - anon()}))
 """
 
 
-def trim_probe(mode: str) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-c", TRIM_PROBE, mode], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    return json.loads(completed.stdout)
-
-
 def test_release_free_memory_gives_the_pages_of_free_blocks_below_a_live_one_back():
-    result = trim_probe("trim")
+    result = probe("trim", TRIM_PROBE)
     assert result["trimmed"] is True
     assert result["returned"] > 20 << 20  # most of the ~40 MiB freed
 
 
 def test_without_it_glibc_keeps_them_resident():
     # The behaviour release_free_memory exists for; if glibc starts returning them itself, it is no longer needed.
-    assert trim_probe("leave")["returned"] < 4 << 20
+    assert probe("leave", TRIM_PROBE)["returned"] < 4 << 20
