@@ -36,6 +36,9 @@ PROGRESS_INTERVAL_SECONDS = 30.0
 #: A connection the service closed and the SDK did not reopen within this long is over: after a normal close
 #: mid-turn the SDK waits for ever, with no event (docs/performance.md, section 2).
 RECONNECT_GRACE_SECONDS = 5.0
+#: Held while a session's SDK objects are dropped: two releases at the same moment on helper threads crashed the
+#: SDK in two test runs under load (docs/testing.md). A release waits for another at most STOP_TIMEOUT_SECONDS.
+_RELEASING = threading.Lock()
 
 
 class SpeechSession:
@@ -234,8 +237,13 @@ def _stop_then_drop(owned: list[Any], stop: bool) -> None:
     except BaseException as exc:  # noqa: BLE001 - a failed stop must still release
         log.warning("stopping the Speech SDK failed: %s", exc)
     finally:
-        while owned:
-            del owned[-1]
+        serialised = _RELEASING.acquire(timeout=STOP_TIMEOUT_SECONDS)
+        try:
+            while owned:
+                del owned[-1]
+        finally:
+            if serialised:
+                _RELEASING.release()
 
 
 def _stop_and_release(owned: list[Any], *, stop: bool, timeout: float) -> None:
