@@ -37,7 +37,7 @@ PROGRESS_INTERVAL_SECONDS = 30.0
 #: mid-turn the SDK waits for ever, with no event (docs/performance.md, section 2).
 RECONNECT_GRACE_SECONDS = 5.0
 #: Held while a session's SDK objects are dropped: two releases at the same moment on helper threads crashed the
-#: SDK in two test runs under load (docs/testing.md). A release waits for another at most STOP_TIMEOUT_SECONDS.
+#: SDK once under load (docs/testing.md). A release waits for another at most STOP_TIMEOUT_SECONDS.
 _RELEASING = threading.Lock()
 
 
