@@ -222,6 +222,8 @@ def test_a_dropped_recording_becomes_a_transcript_through_the_blob_trigger(funct
     assert len(doc["speakers"]) == 2
     assert doc["segments"]
     assert functions_host.blob_trigger.deliveries.delivered.poisoned == []
+    # The transcript is written before the invocation ends: its log line comes with the end, not with the file.
+    assert functions_host.blob_trigger.wait_for([name], timeout=60) == {name}
     invocation = next(line for line in functions_host.worker_logs if line.endswith("}") and name in line)
     record = json.loads(invocation.split("invocation ", 1)[1])
     assert record["outcome"] == "transcribed"
