@@ -5,7 +5,6 @@ Read defensively: a malformed phrase is left out, never a failed recording.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import (
@@ -16,7 +15,7 @@ from shared.errors import (
     UnsupportedAudioError,
 )
 from shared.options import RecognitionOptions
-from shared.output.phrases import milliseconds, probability, speaker_label, words_within
+from shared.output.phrases import RestResult, phrase_segment, read_phrases, words_within
 from shared.output.transcript import Segment
 
 #: ``Failed`` codes that the same audio and request will meet again (the API's ``ErrorCode`` and
@@ -29,41 +28,25 @@ _REFUSED = frozenset(
 _NO_ACCESS = "InaccessibleCustomerStorage"
 
 
-@dataclass(frozen=True)
-class BatchResult:
-    """The segments, in time order, and the length of audio the service says it transcribed."""
-
-    segments: list[Segment]
-    seconds: float
-
-
-def batch_result(files: list[dict], options: RecognitionOptions, channel_mode: str) -> BatchResult:
+def batch_result(files: list[dict], options: RecognitionOptions, channel_mode: str) -> RestResult:
     """The ``Transcription`` file (one recording per transcription) as segments."""
     body = next((f for f in files if isinstance(f, dict)), {})
-    phrases = body.get("recognizedPhrases") if isinstance(body.get("recognizedPhrases"), list) else []
-    segments = [s for s in (_segment(p, options, channel_mode) for p in phrases) if s is not None]
-    duration = milliseconds(body.get("durationMilliseconds"))
-    return BatchResult(sorted(segments, key=lambda s: (s.start, s.end, s.speaker)), (duration or 0) / 1000)
+    return read_phrases(body, "recognizedPhrases", lambda phrase: _segment(phrase, options, channel_mode))
 
 
 def _segment(phrase: Any, options: RecognitionOptions, channel_mode: str) -> Segment | None:
     if not isinstance(phrase, dict) or phrase.get("recognitionStatus", "Success") != "Success":
         return None
     best = (phrase.get("nBest") or [None])[0] if isinstance(phrase.get("nBest"), list) else None
-    offset = milliseconds(phrase.get("offsetMilliseconds"))
-    if not isinstance(best, dict) or not isinstance(best.get("display"), str) or offset is None:
+    if not isinstance(best, dict) or not isinstance(best.get("display"), str):
         return None
-    start = round(offset / 1000, 3)
-    end = round((offset + max(milliseconds(phrase.get("durationMilliseconds")) or 0, 0)) / 1000, 3)
-    locale = phrase.get("locale")
-    return Segment(
-        speaker=speaker_label(phrase, options, channel_mode),
-        start=start,
-        end=end,
-        text=best["display"],
-        language=locale if options.identifies_language and isinstance(locale, str) and locale else None,
-        confidence=probability(best.get("confidence")) if options.words else None,
-        words=_words(best, start, end) if options.words else None,
+    return phrase_segment(
+        phrase,
+        best["display"],
+        best.get("confidence"),
+        lambda start, end: _words(best, start, end),
+        options,
+        channel_mode,
     )
 
 

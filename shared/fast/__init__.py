@@ -11,11 +11,12 @@ from typing import BinaryIO
 from shared.fast.body import MultipartBody
 from shared.fast.client import send
 from shared.fast.request import definition, transcribe_url
-from shared.fast.result import FastResult, fast_result
+from shared.fast.result import fast_result
 from shared.options import RecognitionOptions
+from shared.output.phrases import RestResult
 from shared.settings import Settings
 
-__all__ = ["FastResult", "recognise_file"]
+__all__ = ["recognise_file"]
 
 
 def recognise_file(
@@ -27,7 +28,7 @@ def recognise_file(
     channel_mode: str,
     options: RecognitionOptions,
     answer_seconds: float,
-) -> FastResult:
+) -> RestResult:
     """Send ``size`` bytes of ``source`` (from where it is) with ``options``; the whole request, the upload
     included, ends within ``answer_seconds``."""
     deadline = time.monotonic() + answer_seconds

@@ -7,13 +7,60 @@ and the truncation warning, from the length the service heard.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from shared.options import RecognitionOptions
-from shared.output.transcript import Word
+from shared.output.transcript import Segment, Word
 
 #: Every segment's label with diarization off, whatever the engine: the real-time transcriber still tells voices
 #: apart (it cannot be told not to), so the label is set for it.
 SINGLE_SPEAKER = "Speaker-1"
+
+
+@dataclass(frozen=True)
+class RestResult:
+    """The segments, in time order, and the length of audio the service says it transcribed."""
+
+    segments: list[Segment]
+    seconds: float
+
+
+def read_phrases(body: object, key: str, segment: Callable[[object], Segment | None]) -> RestResult:
+    """The phrases listed under ``key`` in ``body`` as segments (``segment`` reads one, ``None`` to leave it out),
+    in time order, with the body's ``durationMilliseconds``."""
+    body = body if isinstance(body, dict) else {}
+    phrases = body.get(key) if isinstance(body.get(key), list) else []
+    segments = [s for s in map(segment, phrases) if s is not None]
+    duration = milliseconds(body.get("durationMilliseconds"))
+    return RestResult(sorted(segments, key=lambda s: (s.start, s.end, s.speaker)), (duration or 0) / 1000)
+
+
+def phrase_segment(
+    phrase: dict,
+    text: str,
+    confidence: object,
+    words: Callable[[float, float], tuple[Word, ...]],
+    options: RecognitionOptions,
+    channel_mode: str,
+) -> Segment | None:
+    """``phrase`` (its offset, duration, speaker or channel, locale) as a segment of ``text``; ``confidence`` and
+    ``words(start, end)`` only when ``words`` is on, the language only when identifying. None without an offset."""
+    offset = milliseconds(phrase.get("offsetMilliseconds"))
+    if offset is None:
+        return None
+    start = round(offset / 1000, 3)
+    end = round((offset + max(milliseconds(phrase.get("durationMilliseconds")) or 0, 0)) / 1000, 3)
+    locale = phrase.get("locale")
+    return Segment(
+        speaker=speaker_label(phrase, options, channel_mode),
+        start=start,
+        end=end,
+        text=text,
+        language=locale if options.identifies_language and isinstance(locale, str) and locale else None,
+        confidence=probability(confidence) if options.words else None,
+        words=words(start, end) if options.words else None,
+    )
 
 
 def speaker_label(phrase: dict, options: RecognitionOptions, channel_mode: str) -> str:
